@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/smile-sockets/smile/internal/netaddr"
+)
+
+// sockOpts are the options every listening socket gets, set between
+// socket(2) and bind(2) exactly as the tutorial's server did.
+type sockOpts struct {
+	reuseAddr bool
+	v6only    bool
+	backlog   int
+}
+
+// boundListener is one listening socket with the words its start line uses.
+type boundListener struct {
+	net.Listener
+	spec netaddr.HostPort // as given with -listen
+	addr netip.AddrPort   // as bound
+	mode string           // dual-stack, IPv4 only, IPv6 only
+}
+
+// defaultBacklog is the kernel's ceiling for listen(2), which is what Go's
+// own net.Listen asks for too.
+func defaultBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
+			return n
+		}
+	}
+	return unix.SOMAXCONN
+}
+
+// listenAll opens the sockets for one -listen address: one socket for a
+// literal or a wildcard, one per address for a host name.
+func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*boundListener, error) {
+	switch spec.Kind {
+	case netaddr.Wildcard:
+		l, err := listenSocket(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(spec.Port)), o, spec.String())
+		if err != nil && !o.v6only && noIPv6(err) {
+			// A host without IPv6 still serves ":PORT", over IPv4.
+			l, err = listenSocket(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(spec.Port)), o, spec.String())
+			if l != nil {
+				l.mode = "IPv4 only, no IPv6 on this host"
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.spec = spec
+		return []*boundListener{l}, nil
+	case netaddr.AnyIPv4, netaddr.IPv4, netaddr.IPv6:
+		l, err := listenSocket(netip.AddrPortFrom(spec.Addr, uint16(spec.Port)), o, spec.String())
+		if err != nil {
+			return nil, err
+		}
+		l.spec = spec
+		return []*boundListener{l}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", spec.Text)
+	if err != nil {
+		return nil, fmt.Errorf("can't resolve %s: %w", spec.Text, err)
+	}
+	var out []*boundListener
+	var firstErr error
+	seen := map[netip.Addr]bool{}
+	for _, a := range addrs {
+		a = a.Unmap()
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		l, err := listenSocket(netip.AddrPortFrom(a, uint16(spec.Port)), o, netaddr.JoinHostPort(a.String(), spec.Port))
+		if err != nil {
+			// localhost may name ::1 on a host whose loopback has no IPv6.
+			if noIPv6(err) || errors.Is(err, unix.EADDRNOTAVAIL) {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			closeAll(out)
+			return nil, err
+		}
+		l.spec = spec
+		out = append(out, l)
+	}
+	if len(out) == 0 {
+		if firstErr == nil {
+			firstErr = fmt.Errorf("can't bind to %s: no address", spec)
+		}
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+func closeAll(ls []*boundListener) {
+	for _, l := range ls {
+		_ = l.Close()
+	}
+}
+
+// noIPv6 reports an error that means the host has no IPv6 at all.
+func noIPv6(err error) bool {
+	return errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.EPROTONOSUPPORT)
+}
+
+// listenSocket builds a listening socket by hand, socket → setsockopt →
+// bind → listen, because Go's net.Listen always sets SO_REUSEADDR and
+// always asks for the maximum backlog, and smile must be able to show what
+// happens without the one and with a small other.
+func listenSocket(ap netip.AddrPort, o sockOpts, display string) (l *boundListener, err error) {
+	family, sa, err := sockaddr(ap)
+	if err != nil {
+		return nil, fmt.Errorf("can't bind to %s: %w", display, err)
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	if err != nil {
+		return nil, fmt.Errorf("can't create socket for %s: %w", display, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = unix.Close(fd)
+		}
+	}()
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, boolInt(o.reuseAddr)); err != nil {
+		return nil, fmt.Errorf("can't set SO_REUSEADDR on %s: %w", display, err)
+	}
+	mode := "IPv4 only"
+	if family == unix.AF_INET6 {
+		v6only := o.v6only || !ap.Addr().IsUnspecified()
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only)); err != nil {
+			return nil, fmt.Errorf("can't set IPV6_V6ONLY on %s: %w", display, err)
+		}
+		mode = "IPv6 only"
+		if !v6only {
+			mode = "dual-stack"
+		}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return nil, fmt.Errorf("can't bind to %s: %w", display, err)
+	}
+	if err := unix.Listen(fd, o.backlog); err != nil {
+		return nil, fmt.Errorf("can't listen on %s: %w", display, err)
+	}
+	f := os.NewFile(uintptr(fd), display)
+	ln, ferr := net.FileListener(f) // dups the descriptor
+	_ = f.Close()
+	fd = -1
+	if ferr != nil {
+		return nil, fmt.Errorf("can't listen on %s: %w", display, ferr)
+	}
+	bound := ap
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		bound = a.AddrPort()
+		bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+		if ap.Addr().Is6() && !ap.Addr().Is4In6() {
+			bound = netip.AddrPortFrom(ap.Addr(), bound.Port())
+		}
+	}
+	return &boundListener{Listener: ln, addr: bound, mode: mode}, nil
+}
+
+func sockaddr(ap netip.AddrPort) (int, unix.Sockaddr, error) {
+	a := ap.Addr()
+	if a.Is4() {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}, nil
+	}
+	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16()}
+	if z := a.Zone(); z != "" {
+		ifi, err := net.InterfaceByName(z)
+		if err != nil {
+			if n, perr := strconv.Atoi(z); perr == nil {
+				sa.ZoneId = uint32(n)
+			} else {
+				return 0, nil, fmt.Errorf("unknown zone %q", z)
+			}
+		} else {
+			sa.ZoneId = uint32(ifi.Index)
+		}
+	}
+	return unix.AF_INET6, sa, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// dropNewSYNs attaches a classic BPF filter to a listening socket that
+// drops bare SYNs (new handshakes) and lets everything else through, so a
+// server that is shutting down can accept what the kernel already queued
+// (and handshakes already answered) without new peers joining the queue;
+// closing a listener with a non-empty queue would reset those peers.
+func dropNewSYNs(ln net.Listener) error {
+	sc, ok := ln.(syscallConner)
+	if !ok {
+		return errors.New("listener has no socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	// For TCP the filter sees the TCP header first; byte 13 holds the flags.
+	prog := []unix.SockFilter{
+		{Code: unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, K: 13},
+		{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: 0x12}, // SYN|ACK
+		{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, Jt: 0, Jf: 1, K: 0x02},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0},
+		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff},
+	}
+	var serr error
+	err = raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+type syscallConner interface {
+	SyscallConn() (syscall.RawConn, error)
+}

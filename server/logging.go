@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// flushEvery bounds how stale the log on disk or in `docker logs` can be.
+const flushEvery = 100 * time.Millisecond
+
+// logWriter buffers log output and flushes it on a timer and at Close, so
+// that a busy server makes one write(2) per batch of lines instead of one
+// per connection, and never drops a line.
+type logWriter struct {
+	mu   sync.Mutex
+	buf  *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newLogWriter(w io.Writer) *logWriter {
+	lw := &logWriter{buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go lw.loop()
+	return lw
+}
+
+func (lw *logWriter) Write(p []byte) (int, error) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.buf.Write(p)
+}
+
+func (lw *logWriter) loop() {
+	defer close(lw.done)
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			lw.Flush()
+		case <-lw.stop:
+			return
+		}
+	}
+}
+
+// Flush writes out what is buffered.
+func (lw *logWriter) Flush() error {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.buf.Flush()
+}
+
+// Close stops the timer and flushes the rest.
+func (lw *logWriter) Close() error {
+	close(lw.stop)
+	<-lw.done
+	return lw.Flush()
+}
+
+// newLogger returns the server's logger: the tutorial's words as plain
+// lines, or one JSON object a line for log pipelines.
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(&textHandler{w: w, mu: &sync.Mutex{}})
+}
+
+// textHandler prints "TIME LEVEL message key=value ...", with the message
+// unquoted so that the log reads like the tutorial's server output. The
+// connection lines carry their fields in the message already, so INFO
+// records print the message alone.
+type textHandler struct {
+	w     io.Writer
+	mu    *sync.Mutex
+	attrs []slog.Attr
+}
+
+func (h *textHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *textHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &textHandler{w: h.w, mu: h.mu, attrs: append(h.attrs[:len(h.attrs):len(h.attrs)], as...)}
+}
+
+func (h *textHandler) WithGroup(string) slog.Handler { return h }
+
+func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
+	b := make([]byte, 0, 160)
+	b = r.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = append(b, ' ')
+	b = append(b, r.Level.String()...)
+	b = append(b, ' ')
+	b = appendSafe(b, r.Message)
+	if r.Level > slog.LevelInfo {
+		add := func(a slog.Attr) bool {
+			b = append(b, ' ')
+			b = append(b, a.Key...)
+			b = append(b, '=')
+			v := a.Value.Resolve().String()
+			if needsQuote(v) {
+				b = strconv.AppendQuote(b, v)
+			} else {
+				b = append(b, v...)
+			}
+			return true
+		}
+		for _, a := range h.attrs {
+			add(a)
+		}
+		r.Attrs(add)
+	}
+	b = append(b, '\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := h.w.Write(b)
+	return err
+}
+
+// appendSafe appends s with control bytes escaped, so nothing a peer or a
+// resolver controls can start a new line or move the cursor.
+func appendSafe(b []byte, s string) []byte {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			b = strconv.AppendQuoteRuneToASCII(b, r)
+			continue
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+func needsQuote(s string) bool {
+	if s == "" {
+		return true
+	}
+	for _, r := range s {
+		if r <= ' ' || r == '"' || r == '=' || r >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}

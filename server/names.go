@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/dnsname"
+)
+
+// Cache lifetimes for reverse lookups. A busy server sees the same peers
+// again and again; without a cache every connection would cost a DNS
+// query, and a dead DNS server would pile up one waiting lookup per
+// connection.
+const (
+	nameTTL     = 60 * time.Second
+	noNameTTL   = 10 * time.Second
+	maxLookups  = 64   // distinct lookups in flight at once
+	maxCacheLen = 4096 // entries kept; the cache is cleared when full
+)
+
+// namer resolves peers' PTR names for the log, off the greeting's path:
+// lookups for one address are coalesced, results cached for a short TTL,
+// and callers never wait: they hand in what to do with the name.
+type namer struct {
+	resolver *net.Resolver
+	timeout  time.Duration
+
+	mu       sync.Mutex
+	cache    map[netip.Addr]cached
+	pending  map[netip.Addr][]func(string)
+	inflight int
+	wg       sync.WaitGroup
+	now      func() time.Time
+}
+
+type cached struct {
+	name    string
+	expires time.Time
+}
+
+func newNamer(r *net.Resolver, timeout time.Duration) *namer {
+	return &namer{
+		resolver: r,
+		timeout:  timeout,
+		cache:    map[netip.Addr]cached{},
+		pending:  map[netip.Addr][]func(string){},
+		now:      time.Now,
+	}
+}
+
+// name calls done with addr's sanitized PTR name, or "" when there is none
+// or the lookup failed or took longer than the timeout. done runs in the
+// caller's goroutine when the answer is cached, later otherwise.
+func (n *namer) name(addr netip.Addr, done func(string)) {
+	n.mu.Lock()
+	if c, ok := n.cache[addr]; ok && n.now().Before(c.expires) {
+		n.mu.Unlock()
+		done(c.name)
+		return
+	}
+	if waiters, ok := n.pending[addr]; ok {
+		n.pending[addr] = append(waiters, done)
+		n.mu.Unlock()
+		return
+	}
+	if n.inflight >= maxLookups {
+		// So many distinct peers at once that the resolver is the
+		// bottleneck: say the address now rather than queue without bound.
+		n.mu.Unlock()
+		done("")
+		return
+	}
+	n.inflight++
+	n.pending[addr] = []func(string){done}
+	n.wg.Add(1)
+	n.mu.Unlock()
+	go n.lookup(addr)
+}
+
+func (n *namer) lookup(addr netip.Addr) {
+	defer n.wg.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	names, _ := n.resolver.LookupAddr(ctx, addr.String())
+	cancel()
+	name := ""
+	for _, raw := range names {
+		if name = dnsname.Sanitize(raw); name != "" {
+			break
+		}
+	}
+	ttl := nameTTL
+	if name == "" {
+		ttl = noNameTTL
+	}
+	n.mu.Lock()
+	if len(n.cache) >= maxCacheLen {
+		clear(n.cache)
+	}
+	n.cache[addr] = cached{name: name, expires: n.now().Add(ttl)}
+	waiters := n.pending[addr]
+	delete(n.pending, addr)
+	n.inflight--
+	n.mu.Unlock()
+	for _, w := range waiters {
+		w(name)
+	}
+}
+
+// wait waits for lookups in flight, each bounded by the timeout, so that
+// their log lines are written before the server exits.
+func (n *namer) wait() { n.wg.Wait() }

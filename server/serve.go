@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// drainIdle is how long a stopping server keeps accepting after the last
+// queued connection: long enough for handshakes already answered to
+// complete (a LAN or loopback round trip), short enough to stop quickly.
+const drainIdle = 100 * time.Millisecond
+
+// Server greets every connection from any number of listeners. Serving is
+// kept apart from listening so that tests hand in a listener of their own.
+type Server struct {
+	greeting     []byte
+	writeTimeout time.Duration
+	log          *slog.Logger
+	names        *namer // nil: log addresses only
+	slots        chan struct{}
+	inflight     sync.WaitGroup
+}
+
+// NewServer makes a server that writes greeting to each peer, serves at
+// most maxConns peers at once and names them through names (nil for none).
+func NewServer(greeting []byte, writeTimeout time.Duration, maxConns int, names *namer, log *slog.Logger) *Server {
+	return &Server{
+		greeting:     greeting,
+		writeTimeout: writeTimeout,
+		log:          log,
+		names:        names,
+		slots:        make(chan struct{}, maxConns),
+	}
+}
+
+// Serve accepts on ln until ctx is done, then stops new handshakes, serves
+// what the kernel had queued, closes ln and returns. Greetings still being
+// written continue; Wait waits for them.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var (
+		mu       sync.Mutex
+		draining bool
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		draining = true
+		if err := dropNewSYNs(ln); err != nil {
+			s.log.Warn("can't hold off new connections while draining", "listen", ln.Addr().String(), "err", err)
+		}
+		setDeadline(ln, time.Now().Add(drainIdle))
+	})
+	defer stop()
+	defer ln.Close()
+
+	var backoff time.Duration
+	for {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			// Every slot is busy and we are stopping: wait for one, so the
+			// queue is still served.
+			s.slots <- struct{}{}
+		}
+		mu.Lock()
+		if draining {
+			setDeadline(ln, time.Now().Add(drainIdle))
+		}
+		mu.Unlock()
+		conn, err := ln.Accept()
+		if err != nil {
+			<-s.slots
+			if ctx.Err() != nil {
+				if isTimeout(err) || errors.Is(err, net.ErrClosed) {
+					return nil
+				}
+			}
+			if isTemporary(err) {
+				// Out of descriptors or a peer gave up in the queue: back
+				// off like net/http instead of spinning on the error.
+				if backoff == 0 {
+					backoff = 5 * time.Millisecond
+				} else {
+					backoff = min(2*backoff, time.Second)
+				}
+				s.log.Warn("accept failed, retrying", "listen", ln.Addr().String(), "err", err, "retry_in", backoff)
+				select {
+				case <-time.After(backoff):
+				case <-ctx.Done():
+				}
+				continue
+			}
+			if isTimeout(err) && ctx.Err() == nil {
+				// A deadline set by a drain that raced a fresh context
+				// cannot happen; treat like a transient error.
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		s.inflight.Add(1)
+		go s.greet(conn)
+	}
+}
+
+// Wait waits for greetings in progress; each is bounded by the write
+// timeout.
+func (s *Server) Wait() { s.inflight.Wait() }
+
+// greet is the whole protocol: write, close, then (off the critical path)
+// name the peer for the log.
+func (s *Server) greet(conn net.Conn) {
+	defer s.inflight.Done()
+	at := time.Now()
+	peer := peerAddr(conn.RemoteAddr())
+	_ = conn.SetWriteDeadline(at.Add(s.writeTimeout))
+	n, werr := conn.Write(s.greeting)
+	discardUnread(conn)
+	cerr := conn.Close()
+	<-s.slots
+	if werr == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		werr = cerr
+	}
+	if werr != nil {
+		s.log.Warn("greeting failed", "peer", peer.Addr().String(), "port", peer.Port(), "written", n, "err", werr)
+		return
+	}
+	if s.names == nil {
+		s.logConn(at, peer, "")
+		return
+	}
+	s.names.name(peer.Addr(), func(name string) { s.logConn(at, peer, name) })
+}
+
+// logConn writes the tutorial's line for one connection; the record keeps
+// the time of the greeting even when the name arrives later.
+func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
+	addr := peer.Addr().String()
+	if name == "" {
+		name = addr
+	}
+	r := slog.NewRecord(at, slog.LevelInfo, "Connection received from "+name+" ("+addr+")", 0)
+	r.AddAttrs(slog.String("peer", addr), slog.Int("port", int(peer.Port())), slog.String("name", name))
+	_ = s.log.Handler().Handle(context.Background(), r)
+}
+
+// discardUnread reads, without waiting, whatever the peer sent before the
+// greeting went out. Closing a socket with unread bytes sends a reset
+// instead of a FIN, which would cost the peer its greeting and the server
+// its TIME_WAIT; the protocol ignores those bytes, so they are dropped.
+func discardUnread(conn net.Conn) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var buf [4096]byte
+	_ = raw.Read(func(fd uintptr) bool {
+		for i := 0; i < 16; i++ { // at most 64 KiB: a flood gets its reset
+			n, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_DONTWAIT)
+			if n <= 0 || err != nil {
+				break
+			}
+		}
+		return true
+	})
+}
+
+// peerAddr turns a remote address into an address and port with IPv4
+// peers of a dual-stack socket shown as dotted IPv4, never ::ffff:a.b.c.d.
+func peerAddr(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+func setDeadline(ln net.Listener, t time.Time) {
+	if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+		_ = d.SetDeadline(t)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// isTemporary reports accept errors that say nothing about the listener
+// itself: descriptor exhaustion, memory pressure, a peer that gave up.
+func isTemporary(err error) bool {
+	for _, e := range []error{unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.ECONNABORTED, unix.EPROTO, unix.EPERM, unix.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
