@@ -198,11 +198,11 @@ func parseConfig(args []string, env func(string) (string, bool)) (*config, error
 	cfg := &config{}
 	var listen listFlag
 	fs := newFlagSet(cfg, &listen)
-	given, err := envParse(fs, args, env)
+	rest, given, err := envParse(fs, args, env)
 	if err != nil {
 		return nil, err
 	}
-	switch rest := fs.Args(); {
+	switch {
 	case len(rest) > 1:
 		return nil, fmt.Errorf("unexpected argument %q", rest[1])
 	case len(rest) == 1:

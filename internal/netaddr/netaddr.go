@@ -141,6 +141,9 @@ func CheckName(s string) error {
 		if label == "" || len(label) > 63 {
 			return fmt.Errorf("bad host name %q: empty or over-long label", s)
 		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("bad host name %q: a label starts or ends with '-'", s)
+		}
 		for i := 0; i < len(label); i++ {
 			c := label[i]
 			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
