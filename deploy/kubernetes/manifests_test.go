@@ -1,0 +1,524 @@
+package kubernetes
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// The names the manifests, the README and the kind workflow agree on.
+const (
+	namespace     = "smile"
+	serverName    = "smile-server"
+	headlessName  = "smile-server-headless"
+	clusterDomain = "cluster.local"
+	port          = 7890
+	nonRootID     = 65532
+	// healthTimeout is how long smile-server -healthcheck may take
+	// (server/healthcheck.go); a probe must allow it.
+	healthTimeout = 3 * time.Second
+)
+
+// variant is one kustomization and the address families it promises.
+type variant struct {
+	dir        string
+	policy     corev1.IPFamilyPolicy
+	families   []corev1.IPFamily
+	familyFlag string // the client's -4 or -6, "" to use both
+}
+
+var variants = []variant{
+	{".", corev1.IPFamilyPolicyPreferDualStack, []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}, ""},
+	{"overlays/ipv4-only", corev1.IPFamilyPolicySingleStack, []corev1.IPFamily{corev1.IPv4Protocol}, "-4"},
+	{"overlays/ipv6-only", corev1.IPFamilyPolicySingleStack, []corev1.IPFamily{corev1.IPv6Protocol}, "-6"},
+}
+
+// TestKustomizations builds every kustomization as kubectl apply -k would
+// and checks what it produces against the programs and the Makefile.
+func TestKustomizations(t *testing.T) {
+	progs := buildPrograms(t)
+	images, err := makefileImages("../../Makefile")
+	require.NoError(t, err)
+	for _, v := range variants {
+		t.Run(v.dir, func(t *testing.T) {
+			m, err := build(v.dir)
+			require.NoError(t, err)
+			assert.NoError(t, check(m, v, progs, images))
+		})
+	}
+}
+
+// TestCheckRejectsBrokenManifests proves the checks bite: each case breaks
+// one thing in a copy of the manifests, and the same build and check that
+// pass the real ones must reject it, naming the cause.
+func TestCheckRejectsBrokenManifests(t *testing.T) {
+	progs := buildPrograms(t)
+	images, err := makefileImages("../../Makefile")
+	require.NoError(t, err)
+	cases := []struct {
+		name, file, old, new, want string
+	}{
+		{"misspelt field", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFS: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFS"`},
+		{"field in the wrong case", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"`},
+		{"duplicate field", "base/client-job.yaml", "restartPolicy: Never", "restartPolicy: Never\n      restartPolicy: OnFailure", `mapping key "restartPolicy" already defined`},
+		{"field of the wrong type", "base/server-daemonset.yaml", "runAsUser: 65532", `runAsUser: "65532"`, "cannot unmarshal string"},
+		{"misspelt client flag", "base/client-job.yaml", "- -each", "- -eahc", "flag -eahc: no such flag in smile-client"},
+		{"misspelt server variable", "base/server-daemonset.yaml", "SMILE_WRITE_TIMEOUT", "SMILE_WRITE_TIMOUT", "SMILE_WRITE_TIMOUT: no flag -write-timout in smile-server"},
+		{"probe without -healthcheck", "base/server-daemonset.yaml", `["/smile-server", "-healthcheck"]`, `["/smile-server", "-version"]`, "probe does not run /smile-server -healthcheck"},
+		{"privilege escalation", "base/server-daemonset.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true", "allowPrivilegeEscalation must be false"},
+		{"capabilities kept", "base/client-job.yaml", `drop: ["ALL"]`, `drop: ["NET_RAW"]`, "must drop ALL capabilities"},
+		{"image not from the Makefile", "base/server-daemonset.yaml", "image: smile-server:dev", "image: smile-server:latest", `image "smile-server:latest" is none the Makefile builds`},
+		{"pulled image", "base/client-job.yaml", "imagePullPolicy: IfNotPresent", "imagePullPolicy: Always", "imagePullPolicy Always"},
+		{"one family", "base/server-services.yaml", "ipFamilies: [IPv4, IPv6]", "ipFamilies: [IPv4]", "ipFamilies [IPv4], want [IPv4 IPv6]"},
+		{"other port", "base/server-daemonset.yaml", "containerPort: 7890", "containerPort: 7891", "no container port 7890"},
+		{"grace shorter than the drain", "base/server-daemonset.yaml", "terminationGracePeriodSeconds: 15", "terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds 5"},
+		{"request above its limit", "base/server-daemonset.yaml", "memory: 64Mi", "memory: 8Mi", "want a memory request no larger than its limit"},
+		{"client probes one service", "base/client-job.yaml", "smile-server-headless.smile.svc.cluster.local", "smile-server.smile.svc.cluster.local", "no client probes smile-server-headless.smile.svc.cluster.local"},
+		{"greeting not expected", "base/client-job.yaml", "- Smile from the server\n", "- Smile from the client\n", `-expect "Smile from the client", the server greets with "Smile from the server"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := copyTree(t, ".")
+			replaceOnce(t, filepath.Join(dir, c.file), c.old, c.new)
+			m, err := build(dir)
+			if err == nil {
+				err = check(m, variants[0], progs, images)
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			t.Logf("rejected: %v", err)
+		})
+	}
+}
+
+// TestMakefileImages pins how the image names are read, whatever state
+// the Makefile is in.
+func TestMakefileImages(t *testing.T) {
+	cases := []struct {
+		name, makefile string
+		want           map[string]string
+	}{
+		{"no Makefile", "", map[string]string{"server": "smile-server:dev", "client": "smile-client:dev"}},
+		{"TAG alone", "TAG ?= v1\n", map[string]string{"server": "smile-server:v1", "client": "smile-client:v1"}},
+		{"images target", "TAG ?= dev\nREPO := example.org/smile\nimages:\n\tdocker build -t $(REPO)/smile-server:$(TAG) --target server .\n\tdocker build -t smile-client:${TAG} --target client .\n",
+			map[string]string{"server": "example.org/smile/smile-server:dev", "client": "smile-client:dev"}},
+		{"loop over targets", "TAG ?= dev\nimages:\n\tfor target in server client; do docker build -t smile-$$target:$(TAG) .; done\n\tTAG=$(TAG) docker compose up\n",
+			map[string]string{"server": "smile-server:dev", "client": "smile-client:dev"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "Makefile")
+			if c.makefile != "" {
+				require.NoError(t, os.WriteFile(path, []byte(c.makefile), 0o644))
+			}
+			got, err := makefileImages(path)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got)
+		})
+	}
+}
+
+// manifests are the objects one kustomization produces, decoded strictly.
+type manifests struct {
+	namespaces []corev1.Namespace
+	daemonSets []appsv1.DaemonSet
+	services   []corev1.Service
+	jobs       []batchv1.Job
+}
+
+// build runs kustomize in-process on dir and decodes every object into its
+// k8s.io/api type, refusing unknown or duplicate fields: kustomize itself
+// passes a misspelt field through, and the API server would drop it
+// silently (a readOnlyRootFileSystem that protects nothing).
+func build(dir string) (*manifests, error) {
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	rm, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	m := &manifests{}
+	for _, r := range rm.Resources() {
+		y, err := r.AsYAML()
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", r.GetKind(), r.GetName(), err)
+		}
+		switch gvk := r.GetGvk(); gvk.ApiVersion() + " " + gvk.Kind {
+		case "v1 Namespace":
+			err = decodeInto(y, &m.namespaces)
+		case "apps/v1 DaemonSet":
+			err = decodeInto(y, &m.daemonSets)
+		case "v1 Service":
+			err = decodeInto(y, &m.services)
+		case "batch/v1 Job":
+			err = decodeInto(y, &m.jobs)
+		default:
+			err = errors.New("not a kind these manifests use")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", r.GetGvk(), r.GetName(), err)
+		}
+	}
+	return m, nil
+}
+
+// decodeInto decodes one object strictly, as the API server's strict field
+// validation does, and appends it to list. encoding/json (and so
+// sigs.k8s.io/yaml's UnmarshalStrict) matches field names without regard
+// to case and would take readOnlyRootFileSystem for readOnlyRootFilesystem;
+// the API server does not, so sigs.k8s.io/json decodes case-sensitively.
+func decodeInto[T any](y []byte, list *[]T) error {
+	j, err := yaml.YAMLToJSONStrict(y)
+	if err != nil {
+		return fmt.Errorf("strict decoding: %w", err)
+	}
+	var obj T
+	strict, err := sigsjson.UnmarshalStrict(j, &obj, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+	if err = errors.Join(append(strict, err)...); err != nil {
+		return fmt.Errorf("strict decoding: %w", err)
+	}
+	*list = append(*list, obj)
+	return nil
+}
+
+// problems collects every broken invariant, so that one run names them all.
+type problems []error
+
+func (p *problems) addf(format string, args ...any) {
+	*p = append(*p, fmt.Errorf(format, args...))
+}
+
+// check asserts the invariants of one variant. It returns an error rather
+// than failing a test so that the same code can be shown to reject broken
+// manifests.
+func check(m *manifests, v variant, progs programs, images map[string]string) error {
+	var p problems
+	if len(m.namespaces) != 1 || m.namespaces[0].Name != namespace {
+		p.addf("want exactly the Namespace %q", namespace)
+	}
+	if len(m.daemonSets) != 1 || len(m.jobs) != 1 {
+		return errors.Join(append(p, fmt.Errorf("want one DaemonSet and one Job, got %d and %d", len(m.daemonSets), len(m.jobs)))...)
+	}
+	ds, job := m.daemonSets[0], m.jobs[0]
+	for _, meta := range []struct{ kind, name, ns string }{
+		{"DaemonSet", ds.Name, ds.Namespace}, {"Job", job.Name, job.Namespace},
+	} {
+		if meta.ns != namespace {
+			p.addf("%s %s: namespace %q, want %q", meta.kind, meta.name, meta.ns, namespace)
+		}
+	}
+	greeting := checkServer(&p, ds, progs["server"], images["server"])
+	checkServices(&p, m.services, ds, v)
+	checkClient(&p, job, v, progs["client"], images["client"], greeting)
+	return errors.Join(p...)
+}
+
+// checkServer checks the DaemonSet and returns the greeting its server
+// sends, for the client's -expect.
+func checkServer(p *problems, ds appsv1.DaemonSet, prog *program, image string) string {
+	where := "DaemonSet " + ds.Name
+	pod := ds.Spec.Template.Spec
+	if ds.Spec.Selector == nil || !selects(ds.Spec.Selector.MatchLabels, ds.Spec.Template.Labels) {
+		p.addf("%s: selector does not match its pod template's labels", where)
+	}
+	if !slices.ContainsFunc(pod.Tolerations, func(t corev1.Toleration) bool {
+		return t.Key == "node-role.kubernetes.io/control-plane" && t.Operator == corev1.TolerationOpExists
+	}) {
+		p.addf("%s: does not tolerate control-plane nodes, so it misses one", where)
+	}
+	if len(pod.Containers) != 1 {
+		p.addf("%s: want one container, got %d", where, len(pod.Containers))
+		return ""
+	}
+	c := pod.Containers[0]
+	where += " container " + c.Name
+	checkContainer(p, where, pod, c, image)
+	in, err := invoke(prog, argv(c), c.Env)
+	if err != nil {
+		p.addf("%s: %w", where, err)
+	}
+	if !slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool {
+		return cp.ContainerPort == port && cp.Protocol == corev1.ProtocolTCP
+	}) {
+		p.addf("%s: no container port %d/TCP", where, port)
+	}
+	for _, addr := range strings.Split(in.value("listen"), ",") {
+		host, portText, err := net.SplitHostPort(addr)
+		if err != nil || portText != fmt.Sprint(port) || (host != "" && host != "::") {
+			p.addf("%s: listens on %q, want the dual-stack wildcard :%d", where, addr, port)
+		}
+	}
+	if in.has("v6only") {
+		p.addf("%s: -v6only would refuse IPv4 peers", where)
+	}
+	for name, probe := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+		checkProbe(p, fmt.Sprintf("%s: %s", where, name), probe, prog)
+	}
+	writeTimeout, err := time.ParseDuration(in.value("write-timeout"))
+	if err != nil {
+		p.addf("%s: -write-timeout: %w", where, err)
+	}
+	var preStop time.Duration
+	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
+		preStop = time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
+	}
+	// The kubelet kills at the end of the grace period, preStop included:
+	// it must cover the sleep, the drain bounded by -write-timeout and a
+	// second to flush the log.
+	if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second < preStop+writeTimeout+time.Second {
+		p.addf("%s: terminationGracePeriodSeconds %v does not cover preStop %v + -write-timeout %v + 1s", where, deref(g), preStop, writeTimeout)
+	}
+	return in.value("greeting")
+}
+
+// checkProbe checks that a probe runs the server's own healthcheck with
+// time to finish it.
+func checkProbe(p *problems, where string, probe *corev1.Probe, prog *program) {
+	if probe == nil || probe.Exec == nil || len(probe.Exec.Command) == 0 {
+		p.addf("%s: no exec probe", where)
+		return
+	}
+	cmd := probe.Exec.Command
+	in, err := invoke(prog, cmd[1:], nil)
+	if err != nil {
+		p.addf("%s: %w", where, err)
+	}
+	if cmd[0] != "/"+prog.name || !in.has("healthcheck") {
+		p.addf("%s: probe does not run /%s -healthcheck: %q", where, prog.name, cmd)
+	}
+	if time.Duration(probe.TimeoutSeconds)*time.Second <= healthTimeout {
+		p.addf("%s: timeoutSeconds %d does not cover the healthcheck's %v", where, probe.TimeoutSeconds, healthTimeout)
+	}
+}
+
+// checkServices checks the headless and the ClusterIP Service.
+func checkServices(p *problems, services []corev1.Service, ds appsv1.DaemonSet, v variant) {
+	var headless, clusterIP int
+	for _, s := range services {
+		where := "Service " + s.Name
+		switch {
+		case s.Name == headlessName && s.Spec.ClusterIP == corev1.ClusterIPNone:
+			headless++
+		case s.Name == serverName && s.Spec.ClusterIP == "" && (s.Spec.Type == "" || s.Spec.Type == corev1.ServiceTypeClusterIP):
+			clusterIP++
+		default:
+			p.addf("%s: neither the headless %s nor the ClusterIP %s", where, headlessName, serverName)
+		}
+		if s.Namespace != namespace {
+			p.addf("%s: namespace %q, want %q", where, s.Namespace, namespace)
+		}
+		if got := deref(s.Spec.IPFamilyPolicy); got != v.policy {
+			p.addf("%s: ipFamilyPolicy %q, want %q", where, got, v.policy)
+		}
+		if !slices.Equal(s.Spec.IPFamilies, v.families) {
+			p.addf("%s: ipFamilies %v, want %v", where, s.Spec.IPFamilies, v.families)
+		}
+		if !selects(s.Spec.Selector, ds.Spec.Template.Labels) {
+			p.addf("%s: selector %v does not select the server pods", where, s.Spec.Selector)
+		}
+		if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != port || !reaches(s.Spec.Ports[0], ds) {
+			p.addf("%s: want one port %d that reaches the server's container port %d", where, port, port)
+		}
+	}
+	if headless != 1 || clusterIP != 1 {
+		p.addf("want one headless and one ClusterIP Service, got %d and %d", headless, clusterIP)
+	}
+}
+
+// checkClient checks the Job: every container probes one Service with
+// -each -json, and both Services are probed.
+func checkClient(p *problems, job batchv1.Job, v variant, prog *program, image, greeting string) {
+	pod := job.Spec.Template.Spec
+	if pod.RestartPolicy != corev1.RestartPolicyNever {
+		p.addf("Job %s: restartPolicy %q: a failed probe must fail the pod, not rerun in it", job.Name, pod.RestartPolicy)
+	}
+	probed := map[string]bool{}
+	for _, c := range pod.Containers {
+		where := fmt.Sprintf("Job %s container %s", job.Name, c.Name)
+		checkContainer(p, where, pod, c, image)
+		in, err := invoke(prog, argv(c), c.Env)
+		if err != nil {
+			p.addf("%s: %w", where, err)
+		}
+		for _, f := range []string{"each", "json"} {
+			if !in.has(f) {
+				p.addf("%s: without -%s", where, f)
+			}
+		}
+		for _, f := range []string{"-4", "-6"} {
+			if want := f == v.familyFlag; in.has(f[1:]) != want {
+				p.addf("%s: %s is %v, want %v", where, f, in.has(f[1:]), want)
+			}
+		}
+		if want := in.value("expect"); want != greeting {
+			p.addf("%s: -expect %q, the server greets with %q", where, want, greeting)
+		}
+		if len(in.positional) != 2 || in.positional[1] != fmt.Sprint(port) {
+			p.addf("%s: arguments %q, want HOST %d", where, in.positional, port)
+			continue
+		}
+		probed[in.positional[0]] = true
+	}
+	for _, svc := range []string{headlessName, serverName} {
+		if fqdn := fmt.Sprintf("%s.%s.svc.%s", svc, namespace, clusterDomain); !probed[fqdn] {
+			p.addf("Job %s: no client probes %s", job.Name, fqdn)
+		}
+	}
+}
+
+// checkContainer checks what every container shares: the image, never
+// pulled, the hardening and the resources.
+func checkContainer(p *problems, where string, pod corev1.PodSpec, c corev1.Container, image string) {
+	if c.Image != image {
+		p.addf("%s: image %q is none the Makefile builds (want %q)", where, c.Image, image)
+	}
+	if c.ImagePullPolicy != corev1.PullIfNotPresent {
+		p.addf("%s: imagePullPolicy %s: the images are loaded, never pulled", where, c.ImagePullPolicy)
+	}
+	checkHardened(p, where, pod.SecurityContext, c.SecurityContext)
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		req, hasReq := c.Resources.Requests[r]
+		limit, hasLimit := c.Resources.Limits[r]
+		if !hasReq || !hasLimit || req.IsZero() || req.Cmp(limit) > 0 {
+			p.addf("%s: want a %s request no larger than its limit", where, r)
+		}
+	}
+}
+
+// checkHardened checks the effective security context: a container's own
+// setting wins over the pod's.
+func checkHardened(p *problems, where string, pod *corev1.PodSecurityContext, c *corev1.SecurityContext) {
+	if pod == nil {
+		pod = &corev1.PodSecurityContext{}
+	}
+	if c == nil {
+		c = &corev1.SecurityContext{}
+	}
+	if !deref(first(c.RunAsNonRoot, pod.RunAsNonRoot)) {
+		p.addf("%s: runAsNonRoot must be true", where)
+	}
+	if u := first(c.RunAsUser, pod.RunAsUser); deref(u) != nonRootID {
+		p.addf("%s: runAsUser %v, want %d", where, deref(u), nonRootID)
+	}
+	if g := first(c.RunAsGroup, pod.RunAsGroup); deref(g) != nonRootID {
+		p.addf("%s: runAsGroup %v, want %d", where, deref(g), nonRootID)
+	}
+	if s := first(c.SeccompProfile, pod.SeccompProfile); s == nil || s.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		p.addf("%s: seccompProfile must be RuntimeDefault", where)
+	}
+	if c.AllowPrivilegeEscalation == nil || *c.AllowPrivilegeEscalation {
+		p.addf("%s: allowPrivilegeEscalation must be false", where)
+	}
+	if !deref(c.ReadOnlyRootFilesystem) {
+		p.addf("%s: readOnlyRootFilesystem must be true", where)
+	}
+	if c.Capabilities == nil || !slices.Equal(c.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(c.Capabilities.Add) > 0 {
+		p.addf("%s: must drop ALL capabilities and add none", where)
+	}
+}
+
+// argv is what a container passes its image's entrypoint; a command of
+// its own must be the entrypoint itself.
+func argv(c corev1.Container) []string {
+	if len(c.Command) > 0 {
+		return append(slices.Clone(c.Command[1:]), c.Args...)
+	}
+	return c.Args
+}
+
+// selects reports whether a non-empty selector matches labels.
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// reaches reports whether a Service port's target is the server's port,
+// by number or by name.
+func reaches(sp corev1.ServicePort, ds appsv1.DaemonSet) bool {
+	for _, c := range ds.Spec.Template.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.ContainerPort != port {
+				continue
+			}
+			if (sp.TargetPort.IntValue() == port) || (sp.TargetPort.StrVal != "" && sp.TargetPort.StrVal == cp.Name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// first returns the first non-nil pointer.
+func first[T any](ps ...*T) *T {
+	for _, p := range ps {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// deref is *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// copyTree copies the YAML files under dir into a temporary directory,
+// keeping their layout, so that a test can break a copy.
+func copyTree(t *testing.T, dir string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".yaml" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("copying %s: %w", path, err)
+		}
+		target := filepath.Join(dst, path)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("copying %s: %w", path, err)
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	require.NoError(t, err)
+	return dst
+}
+
+// replaceOnce replaces the first old in file with new, failing if old is
+// not there (a case that breaks nothing would prove nothing).
+func replaceOnce(t *testing.T, file, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Contains(t, string(data), old, "%s no longer contains the text this case breaks", file)
+	require.NoError(t, os.WriteFile(file, []byte(strings.Replace(string(data), old, new, 1)), 0o644))
+}
