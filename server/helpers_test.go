@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-		"strings"
+	"strings"
 	"sync"
 	"testing"
 	"time"
