@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/envflag"
+)
+
+// TestBadInvocations: every mistake is a one-line message naming what was
+// wrong, with the right exit code, and nothing starts.
+func TestBadInvocations(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		code int
+		msg  string
+	}{
+		{[]string{"0"}, nil, 2, `bad port "0": must be 1-65535`},
+		{[]string{"-1"}, nil, 2, `bad port "-1": not a number`},
+		{[]string{"65536"}, nil, 2, `bad port "65536": must be 1-65535`},
+		{[]string{"abc"}, nil, 2, `bad port "abc": not a number`},
+		{[]string{"80", "81"}, nil, 2, `unexpected argument "81"`},
+		{[]string{"-listen", ":8080", "8080"}, nil, 2, `give either -listen or a port, not both`},
+		{[]string{"-listen", "[::1"}, nil, 2, `bad listen address "[::1": missing ']'`},
+		{[]string{"-listen", "::1]:80"}, nil, 2, `bad listen address "::1]:80": unbalanced brackets`},
+		{[]string{"-listen", "1.2.3.4.5:80"}, nil, 2, `bad listen address "1.2.3.4.5:80": bad IPv4 address "1.2.3.4.5"`},
+		{[]string{"-listen", "300.1.1.1:80"}, nil, 2, `bad listen address "300.1.1.1:80": bad IPv4 address "300.1.1.1"`},
+		{[]string{"-listen", "::1:80"}, nil, 2, `bad listen address "::1:80": IPv6 address with a port needs brackets, as in [::1]:7890`},
+		{[]string{"-listen", "[127.0.0.1]:80"}, nil, 2, `bad listen address "[127.0.0.1]:80": "127.0.0.1" in brackets is not an IPv6 address`},
+		{[]string{"-listen", "[::1]x"}, nil, 2, `bad listen address "[::1]x": unexpected "x" after ']'`},
+		{[]string{"-listen", "127.0.0.1"}, nil, 2, `bad listen address "127.0.0.1": missing port`},
+		{[]string{"-listen", "127.0.0.1:"}, nil, 2, `bad listen address "127.0.0.1:": missing port`},
+		{[]string{"-listen", ":0"}, nil, 2, `bad listen address ":0": bad port "0": must be 1-65535`},
+		{[]string{"-listen", "bad!host:80"}, nil, 2, `bad listen address "bad!host:80": bad host name "bad!host": character '!' not allowed`},
+		{[]string{"-nope"}, nil, 2, `flag provided but not defined: -nope`},
+		{[]string{"-backlog", "0"}, nil, 2, `bad -backlog 0: must be at least 1`},
+		{[]string{"-backlog", "x"}, nil, 2, `invalid value "x" for flag -backlog: parse error`},
+		{[]string{"-greeting", ""}, nil, 2, `bad -greeting: must not be empty`},
+		{[]string{"-resolve-timeout", "0s"}, nil, 2, `bad -resolve-timeout 0s: must be positive`},
+		{[]string{"-resolve-timeout", "-1s"}, nil, 2, `bad -resolve-timeout -1s: must be positive`},
+		{[]string{"-write-timeout", "soon"}, nil, 2, `invalid value "soon" for flag -write-timeout: parse error`},
+		{[]string{"-write-timeout", "0"}, nil, 2, `bad -write-timeout 0s: must be positive`},
+		{[]string{"-max-conns", "0"}, nil, 2, `bad -max-conns 0: must be at least 1`},
+		{[]string{"-max-conns", "-5"}, nil, 2, `bad -max-conns -5: must be at least 1`},
+		{[]string{"-log-format", "xml"}, nil, 2, `bad -log-format "xml": want text or json`},
+		{[]string{"-resolver", "nowhere"}, nil, 2, `bad resolver "nowhere": want IP:PORT`},
+		{[]string{"-resolver", "127.0.0.1:0"}, nil, 2, `bad resolver "127.0.0.1:0": port 0`},
+		{[]string{"-v6only=maybe"}, nil, 2, `invalid boolean value "maybe" for -v6only: parse error`},
+		{nil, map[string]string{"SMILE_MAX_CONNS": "abc"}, 2, `invalid value "abc" for SMILE_MAX_CONNS: parse error`},
+		{nil, map[string]string{"SMILE_LISTEN": "[::1"}, 2, `bad listen address "[::1": missing ']'`},
+		{[]string{"-listen", "[fe80::1%nosuchif0]:80"}, nil, 1, `can't bind to [fe80::1%nosuchif0]:80: unknown zone "nosuchif0"`},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var out, errb syncBuffer
+			env := envflag.Environ(nil)
+			if c.env != nil {
+				env = func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			code := runEnv(ctx, c.args, env, &out, &errb)
+			assert.Equal(t, c.code, code)
+			assert.Equal(t, "smile-server: "+c.msg+"\n", errb.String())
+			assert.NotContains(t, out.String(), "SERVER started")
+		})
+	}
+	assert.GreaterOrEqual(t, len(cases), 25)
+}
+
+// TestEnvironment: every flag can come from SMILE_*, and the command line
+// wins.
+func TestEnvironment(t *testing.T) {
+	env := map[string]string{
+		"SMILE_LISTEN":          "127.0.0.1:7001,[::1]:7002",
+		"SMILE_V6ONLY":          "true",
+		"SMILE_REUSEADDR":       "false",
+		"SMILE_BACKLOG":         "5",
+		"SMILE_GREETING":        "hello",
+		"SMILE_RESOLVE":         "false",
+		"SMILE_RESOLVE_TIMEOUT": "300ms",
+		"SMILE_RESOLVER":        "127.0.0.1:5353",
+		"SMILE_MAX_CONNS":       "64",
+		"SMILE_WRITE_TIMEOUT":   "2s",
+		"SMILE_LOG_FORMAT":      "json",
+		"SMILE_HEALTHCHECK":     "true",
+		"SMILE_VERSION":         "true",
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := parseConfig(nil, lookup)
+	require.NoError(t, err)
+	require.Len(t, cfg.listen, 2)
+	assert.Equal(t, "127.0.0.1:7001", cfg.listen[0].String())
+	assert.Equal(t, "[::1]:7002", cfg.listen[1].String())
+	assert.True(t, cfg.v6only)
+	assert.False(t, cfg.reuseAddr)
+	assert.Equal(t, 5, cfg.backlog)
+	assert.Equal(t, "hello", cfg.greeting)
+	assert.False(t, cfg.resolve)
+	assert.Equal(t, 300*time.Millisecond, cfg.resolveTimeout)
+	assert.Equal(t, "127.0.0.1:5353", cfg.resolver)
+	assert.Equal(t, 64, cfg.maxConns)
+	assert.Equal(t, 2*time.Second, cfg.writeTimeout)
+	assert.Equal(t, "json", cfg.logFormat)
+	assert.False(t, cfg.healthcheck, "actions are never switched on from the environment")
+	assert.False(t, cfg.version, "actions are never switched on from the environment")
+
+	cfg, err = parseConfig([]string{"-listen", ":7003", "-v6only=false", "-reuseaddr", "-backlog", "9", "-greeting", "hi",
+		"-resolve", "-resolve-timeout", "1s", "-resolver", "127.0.0.2:53", "-max-conns", "3", "-write-timeout", "1s", "-log-format", "text"}, lookup)
+	require.NoError(t, err)
+	assert.Equal(t, ":7003", cfg.listen[0].String())
+	assert.Len(t, cfg.listen, 1)
+	assert.False(t, cfg.v6only)
+	assert.True(t, cfg.reuseAddr)
+	assert.Equal(t, 9, cfg.backlog)
+	assert.Equal(t, "hi", cfg.greeting)
+	assert.True(t, cfg.resolve)
+	assert.Equal(t, time.Second, cfg.resolveTimeout)
+	assert.Equal(t, "127.0.0.2:53", cfg.resolver)
+	assert.Equal(t, 3, cfg.maxConns)
+	assert.Equal(t, time.Second, cfg.writeTimeout)
+	assert.Equal(t, "text", cfg.logFormat)
+
+	cfg, err = parseConfig([]string{"8000"}, lookup)
+	require.NoError(t, err)
+	assert.Equal(t, ":8000", cfg.listen[0].String(), "a positional port on the command line beats SMILE_LISTEN")
+}
+
+func TestHealthcheck(t *testing.T) {
+	port := freePort(t)
+	startServer(t, "-resolve=false", "-greeting", "custom", "-listen", fmt.Sprintf("127.0.0.1:%d", port))
+	cases := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"healthy", []string{"-healthcheck", "-greeting", "custom", "-listen", fmt.Sprintf("127.0.0.1:%d", port)}, 0, fmt.Sprintf("healthy: 127.0.0.1:%d greeted \"custom\"\n", port)},
+		{"wildcard reached over loopback", []string{"-healthcheck", "-greeting", "custom", fmt.Sprint(port)}, 0, fmt.Sprintf("healthy: 127.0.0.1:%d greeted \"custom\"\n", port)},
+		{"wrong greeting", []string{"-healthcheck", "-listen", fmt.Sprintf("127.0.0.1:%d", port)}, 1, ""},
+		{"nothing listening", []string{"-healthcheck", "-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t))}, 1, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb syncBuffer
+			code := runEnv(context.Background(), c.args, noEnv, &out, &errb)
+			assert.Equal(t, c.code, code, errb.String())
+			assert.Equal(t, c.out, out.String())
+			if c.code != 0 {
+				assert.Regexp(t, `^smile-server: unhealthy: .+\n$`, errb.String())
+			}
+		})
+	}
+}
+
+func TestHealthcheckV6Only(t *testing.T) {
+	requireIPv6(t)
+	port := freePort(t)
+	startServer(t, "-resolve=false", "-v6only", "-listen", fmt.Sprintf("[::]:%d", port))
+	var out, errb syncBuffer
+	code := runEnv(context.Background(), []string{"-healthcheck", "-v6only", "-listen", fmt.Sprintf("[::]:%d", port)}, noEnv, &out, &errb)
+	assert.Equal(t, 0, code, errb.String())
+	assert.Equal(t, fmt.Sprintf("healthy: [::1]:%d greeted %q\n", port, defaultGreeting), out.String())
+}
+
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+// serverBinary builds smile-server once for tests that need a real process
+// to signal.
+func serverBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "smile-server-test")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "smile-server")
+		out, err := exec.Command("go", "build", "-o", buildOnce.path, ".").CombinedOutput()
+		if err != nil {
+			buildOnce.err = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	require.NoError(t, buildOnce.err)
+	return buildOnce.path
+}
+
+// TestSIGTERMWhileServing signals a real server process while 8 clients
+// greet in a loop: it exits 0, says so in its log, and no client saw a
+// truncated greeting or a reset.
+func TestSIGTERMWhileServing(t *testing.T) {
+	bin := serverBinary(t)
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var out, errb syncBuffer
+	cmd := exec.Command(bin, "-resolve=false", "-listen", addr)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = []string{}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	require.True(t, out.waitFor(t, "SERVER started", 10*time.Second), errb.String())
+
+	var (
+		wg                    sync.WaitGroup
+		mu                    sync.Mutex
+		greeted, bad, refused int
+		badErrs               []string
+	)
+	stop := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+				if err != nil {
+					mu.Lock()
+					refused++ // after the listener closed: expected
+					mu.Unlock()
+					return
+				}
+				_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+				b, err := io.ReadAll(conn)
+				_ = conn.Close()
+				mu.Lock()
+				if err != nil || string(b) != defaultGreeting {
+					bad++
+					badErrs = append(badErrs, fmt.Sprintf("%q %v", b, err))
+				} else {
+					greeted++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err := cmd.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	wg.Wait()
+	require.NoError(t, err, "exit status after SIGTERM: %s", errb.String())
+	assert.Less(t, elapsed, 5*time.Second)
+	assert.Zero(t, bad, "truncated or reset greetings: %v", badErrs)
+	assert.Positive(t, greeted)
+	assert.Contains(t, out.String(), "SERVER shutdown complete\n")
+	// Every greeting is in the log: nothing buffered was lost at exit.
+	assert.Equal(t, greeted, strings.Count(out.String(), "Connection received from 127.0.0.1 (127.0.0.1)"))
+	assert.Empty(t, errb.String())
+}

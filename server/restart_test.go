@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRestartOnTheSamePort is MATRIX.md's restart table on loopback: a
+// server that greeted a client closed first, so its port holds a
+// TIME_WAIT socket, and only SO_REUSEADDR on both the old and the new
+// socket lets a new server bind.
+func TestRestartOnTheSamePort(t *testing.T) {
+	const on, off = "-reuseaddr=true", "-reuseaddr=false"
+	rows := []struct {
+		name       string
+		old, new   string
+		served     bool
+		keepOld    bool
+		wantStarts bool
+	}{
+		{"on then on", on, on, true, false, true},
+		{"off then off", off, off, true, false, false},
+		{"off then on", off, on, true, false, false},
+		{"on then off", on, off, true, false, false},
+		{"off then off, nobody served", off, off, false, false, true},
+		{"old still running, new on", on, on, true, true, false},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			port := freePort(t)
+			listen := fmt.Sprintf("127.0.0.1:%d", port)
+			old := startServer(t, "-resolve=false", row.old, "-listen", listen)
+			if row.served {
+				got, err := greet("tcp", listen)
+				require.NoError(t, err)
+				require.Equal(t, defaultGreeting, got)
+				require.True(t, old.out.waitFor(t, "Connection received", 5e9))
+			}
+			if !row.keepOld {
+				require.Equal(t, 0, old.stop())
+				if row.served {
+					assert.True(t, timeWaitOn(t, port), "the server closed first, so its side of the connection is in TIME_WAIT")
+				}
+			}
+			next := tryServer(t, "-resolve=false", row.new, "-listen", listen)
+			if row.wantStarts {
+				require.False(t, next.stopped, "new server exited %d: %s", next.code, next.err)
+				got, err := greet("tcp", listen)
+				assert.NoError(t, err)
+				assert.Equal(t, defaultGreeting, got)
+				assert.Equal(t, 0, next.stop())
+				return
+			}
+			require.True(t, next.stopped, "new server must not start")
+			assert.Equal(t, 1, next.code)
+			assert.Equal(t, fmt.Sprintf("smile-server: can't bind to %s: address already in use\n", listen), next.err.String())
+			if row.keepOld {
+				got, err := greet("tcp", listen)
+				assert.NoError(t, err, "the old server keeps serving")
+				assert.Equal(t, defaultGreeting, got)
+			}
+		})
+	}
+}
+
+// timeWaitOn reports whether a TCP socket with local port port is in
+// TIME_WAIT (state 06) in this network namespace.
+func timeWaitOn(t *testing.T, port int) bool {
+	t.Helper()
+	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 4 {
+				continue
+			}
+			_, hexPort, ok := strings.Cut(fields[1], ":")
+			if ok && strings.EqualFold(hexPort, fmt.Sprintf("%04X", port)) && fields[3] == "06" {
+				_ = f.Close()
+				return true
+			}
+		}
+		_ = f.Close()
+	}
+	return false
+}
