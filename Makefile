@@ -20,6 +20,8 @@ SOURCE     ?= https://github.com/smile-sockets/smile
 # The compose CLI: the v2 plugin where it exists, else docker-compose v1.
 COMPOSE    ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 PROJECT    ?= smile
+# Containers are mostly waiting on the daemon: run more cases at once than cores.
+INTEGRATION_FLAGS ?= -parallel 8
 CLIENTS    := client-ipv4 client-hostname client-ipv6
 
 .PHONY: all
@@ -82,12 +84,12 @@ clean:
 images: build-linux ## smile-server:$(TAG) and smile-client:$(TAG) from the one Dockerfile
 	@echo ">> building images smile-server:$(TAG) and smile-client:$(TAG) (linux/$(GOARCH))"
 	@for target in server client; do \
-		docker build --quiet --platform linux/$(GOARCH) --target $$target \
+		out=$$(docker build --platform linux/$(GOARCH) --target $$target \
 			--build-arg TARGETARCH=$(GOARCH) \
 			--build-arg VERSION=$(VERSION) \
 			--build-arg REVISION=$(REVISION) \
 			--build-arg SOURCE=$(SOURCE) \
-			-t smile-$$target:$(TAG) . >/dev/null; \
+			-t smile-$$target:$(TAG) . 2>&1) || { echo "$$out"; exit 1; }; \
 	done
 	@echo ">> image sizes"
 	@docker image inspect --format '{{index .RepoTags 0}}	{{.Size}} bytes' smile-server:$(TAG) smile-client:$(TAG)

@@ -1,0 +1,247 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	dockernetwork "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/log"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// greeting is what smile-client prints for the default greeting.
+const greeting = "Smile from the server\n"
+
+// port is the default port of the contract.
+const port = "7890"
+
+// testNet is a user-defined dual-stack network of one test.
+type testNet struct {
+	*testcontainers.DockerNetwork
+	v4, v6 netip.Prefix // its subnets
+	next   atomic.Int32 // host number of the next client
+}
+
+// host returns the address with host number n in the network's subnets, for
+// containers whose address must be known before they start or after they
+// are gone: a server bound to its own address, a client the server's log
+// names. Every container on a test network gets a fixed address (clients
+// from 10 up, servers from 200 up), so Docker's allocation never collides.
+func (n *testNet) host(i int) (v4, v6 netip.Addr) {
+	a4 := n.v4.Addr().As4()
+	a4[3] = byte(i)
+	a6 := n.v6.Addr().As16()
+	a6[15] = byte(i)
+	return netip.AddrFrom4(a4), netip.AddrFrom16(a6)
+}
+
+// newNetwork creates a dual-stack bridge network with random subnets: an IPv4
+// /24 in 172.30.0.0/16 and a random ULA /64, so that parallel tests and runs
+// never collide. A subnet already in use on the host is retried with another.
+func newNetwork(t *testing.T) *testNet {
+	t.Helper()
+	ctx := context.Background()
+	var lastErr error
+	for range 8 {
+		v4, v6 := randomSubnets()
+		nw, err := network.New(ctx,
+			network.WithEnableIPv6(),
+			network.WithIPAM(&dockernetwork.IPAM{
+				Driver: "default",
+				Config: []dockernetwork.IPAMConfig{{Subnet: v4}, {Subnet: v6}},
+			}),
+			network.WithLabels(map[string]string{"smile.integration.run": runID}),
+		)
+		testcontainers.CleanupNetwork(t, nw)
+		if err == nil {
+			tn := &testNet{DockerNetwork: nw, v4: v4, v6: v6}
+			tn.next.Store(9)
+			return tn
+		}
+		lastErr = err
+		if !strings.Contains(err.Error(), "overlap") {
+			break
+		}
+	}
+	require.NoError(t, lastErr, "creating a dual-stack network")
+	return nil
+}
+
+// randomSubnets returns an IPv4 /24 in 172.30.0.0/16 (but not the compose
+// demo's 172.30.231.0/24) and a ULA /64 with a random global ID.
+func randomSubnets() (v4, v6 netip.Prefix) {
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	if r[0] == 231 {
+		r[0] = 232
+	}
+	v4 = netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 30, r[0], 0}), 24)
+	v6 = netip.PrefixFrom(netip.AddrFrom16([16]byte{0xfd, r[1], r[2], r[3], r[4], r[5]}), 64)
+	return v4, v6
+}
+
+// containerName returns a unique container name for this run.
+func containerName(t *testing.T, what string) string {
+	t.Helper()
+	return fmt.Sprintf("smile-it-%s-%s-%s", runID, what, randomHex(3))
+}
+
+// common are the options of every container: quiet testcontainers logging
+// (it goes to the test log) and labels that name the run.
+func common(t *testing.T, name string) []testcontainers.ContainerCustomizer {
+	t.Helper()
+	return []testcontainers.ContainerCustomizer{
+		testcontainers.WithName(name),
+		testcontainers.WithLogger(log.TestLogger(t)),
+		testcontainers.WithLabels(map[string]string{"smile.integration.run": runID}),
+	}
+}
+
+// run starts a container and registers its removal before checking the error,
+// so nothing is left behind on failure.
+func run(t *testing.T, image string, opts ...testcontainers.ContainerCustomizer) *testcontainers.DockerContainer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ctr, err := testcontainers.Run(ctx, image, opts...)
+	testcontainers.CleanupContainer(t, ctr)
+	require.NoError(t, err, "starting a container of %s", image)
+	return ctr
+}
+
+// serverOpts configures a server container.
+type serverOpts struct {
+	args    []string // the server's arguments
+	net     *testNet // the network to join, unless holder is set
+	aliases []string // network aliases
+	hostNum int      // >0: fixed addresses net.host(hostNum)
+	holder  string   // container ID whose network namespace to share
+	started int      // "SERVER started" lines to wait for; 0: don't wait
+}
+
+// startServer starts a smile-server container and waits for its start lines.
+func startServer(t *testing.T, o serverOpts) *testcontainers.DockerContainer {
+	t.Helper()
+	image, _ := requireImages(t)
+	opts := append(common(t, containerName(t, "server")), testcontainers.WithCmd(o.args...), noHealthcheck)
+	if o.holder != "" {
+		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.NetworkMode = container.NetworkMode("container:" + o.holder)
+		}))
+	} else {
+		opts = append(opts, network.WithNetwork(o.aliases, o.net.DockerNetwork))
+		if o.hostNum > 0 {
+			opts = append(opts, fixedAddrs(o.net, o.hostNum))
+		}
+	}
+	if o.started > 0 {
+		opts = append(opts, testcontainers.WithWaitStrategy(
+			wait.ForLog("SERVER started").WithOccurrence(o.started).WithStartupTimeout(30*time.Second)))
+	}
+	return run(t, image, opts...)
+}
+
+// result is how one container run ended.
+type result struct {
+	exit           int
+	stdout, stderr string
+	took           time.Duration // the process, from start to exit
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d after %v, stdout %q, stderr %q", r.exit, r.took.Round(time.Millisecond), r.stdout, r.stderr)
+}
+
+// fixedAddrs gives a container the addresses with host number i on nw.
+func fixedAddrs(nw *testNet, i int) testcontainers.CustomizeRequestOption {
+	v4, v6 := nw.host(i)
+	return testcontainers.WithEndpointSettingsModifier(func(s map[string]*dockernetwork.EndpointSettings) {
+		s[nw.Name].IPAMConfig = &dockernetwork.EndpointIPAMConfig{IPv4Address: v4, IPv6Address: v6}
+	})
+}
+
+// peer is a client container as the server sees it.
+type peer struct {
+	name   string // container name, the first label of its PTR name
+	v4, v6 netip.Addr
+}
+
+// runClient runs smile-client with args on the network and returns how it
+// ended and who it was.
+func runClient(t *testing.T, nw *testNet, args ...string) (result, peer) {
+	t.Helper()
+	_, image := requireImages(t)
+	i := int(nw.next.Add(1))
+	require.Less(t, i, 200, "too many clients on one network")
+	p := peer{name: containerName(t, "client")}
+	p.v4, p.v6 = nw.host(i)
+	opts := append(common(t, p.name),
+		testcontainers.WithCmd(args...),
+		network.WithNetwork(nil, nw.DockerNetwork),
+		fixedAddrs(nw, i),
+		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(time.Minute)),
+	)
+	ctr := run(t, image, opts...)
+	return exited(t, ctr), p
+}
+
+// exited returns how a container that has stopped ended.
+func exited(t *testing.T, ctr *testcontainers.DockerContainer) result {
+	t.Helper()
+	state, err := ctr.State(context.Background())
+	require.NoError(t, err)
+	require.False(t, state.Running, "container still running")
+	// The process's own run time, not the container's creation under load.
+	started, err := time.Parse(time.RFC3339Nano, state.StartedAt)
+	require.NoError(t, err)
+	finished, err := time.Parse(time.RFC3339Nano, state.FinishedAt)
+	require.NoError(t, err)
+	stdout, stderr := logs(t, ctr)
+	return result{exit: state.ExitCode, stdout: stdout, stderr: stderr, took: finished.Sub(started)}
+}
+
+// logs returns a container's stdout and stderr so far, kept apart.
+func logs(t *testing.T, ctr *testcontainers.DockerContainer) (stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rc, err := suite.docker.ContainerLogs(ctx, ctr.GetContainerID(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	require.NoError(t, err)
+	defer func() { _ = rc.Close() }()
+	var out, errOut bytes.Buffer
+	_, err = stdcopyLogs(&out, &errOut, rc)
+	require.NoError(t, err)
+	return out.String(), errOut.String()
+}
+
+// stdcopyLogs splits Docker's multiplexed log stream into stdout and stderr.
+var stdcopyLogs = stdcopy.StdCopy
+
+// addrs returns a container's IPv4 and IPv6 address on the network, from Inspect.
+func addrs(t *testing.T, ctr *testcontainers.DockerContainer, nw *testNet) (v4, v6 netip.Addr) {
+	t.Helper()
+	info, err := ctr.Inspect(context.Background())
+	require.NoError(t, err)
+	ep, ok := info.NetworkSettings.Networks[nw.Name]
+	require.True(t, ok, "container is not on network %s", nw.Name)
+	require.True(t, ep.IPAddress.Is4(), "no IPv4 address: %v", ep.IPAddress)
+	require.True(t, ep.GlobalIPv6Address.Is6(), "no IPv6 address: %v", ep.GlobalIPv6Address)
+	return ep.IPAddress, ep.GlobalIPv6Address
+}
+
+// inCI reports whether this is a CI run, where a missing tool is a failure.
+func inCI() bool { return os.Getenv("CI") != "" }

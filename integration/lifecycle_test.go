@@ -1,0 +1,90 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// TestImages checks what the images promise their users: a numeric non-root
+// user, an exec-form entrypoint, the port, the HEALTHCHECK through
+// -healthcheck (there is no shell) and the OCI labels.
+func TestImages(t *testing.T) {
+	t.Parallel()
+	serverImage, clientImage := requireImages(t)
+	for _, tc := range []struct {
+		image, binary, title string
+		server               bool
+	}{
+		{serverImage, "/smile-server", "smile-server", true},
+		{clientImage, "/smile-client", "smile-client", false},
+	} {
+		t.Run(tc.title, func(t *testing.T) {
+			img, err := suite.docker.ImageInspect(context.Background(), tc.image)
+			require.NoError(t, err)
+			cfg := img.Config
+			require.NotNil(t, cfg)
+			assert.Equal(t, "65532:65532", cfg.User)
+			assert.Equal(t, []string{tc.binary}, cfg.Entrypoint)
+			assert.Empty(t, cfg.Cmd)
+			assert.Equal(t, tc.title, cfg.Labels["org.opencontainers.image.title"])
+			for _, label := range []string{"version", "revision", "source"} {
+				assert.NotEmpty(t, cfg.Labels["org.opencontainers.image."+label], "label %s", label)
+			}
+			t.Logf("%s: %d bytes", tc.image, img.Size)
+			if tc.server {
+				assert.Contains(t, cfg.ExposedPorts, "7890/tcp")
+				require.NotNil(t, cfg.Healthcheck)
+				assert.Equal(t, []string{"CMD", "/smile-server", "-healthcheck"}, cfg.Healthcheck.Test)
+			} else {
+				assert.Nil(t, cfg.Healthcheck)
+			}
+		})
+	}
+}
+
+// TestLifecycle runs the server as the compose demo does (read-only root,
+// no capabilities, no-new-privileges), waits for the image's own HEALTHCHECK
+// to report healthy, has a client greeted, and stops it like docker stop:
+// exit code 0 inside the grace period, with a shutdown line.
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	image, _ := requireImages(t)
+	nw := newNetwork(t)
+	srv := run(t, image, append(common(t, containerName(t, "server")),
+		network.WithNetwork([]string{"smile"}, nw.DockerNetwork),
+		fixedAddrs(nw, 200),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.ReadonlyRootfs = true
+			hc.CapDrop = []string{"ALL"}
+			hc.SecurityOpt = []string{"no-new-privileges:true"}
+		}),
+		// The image's test command, checked more often than its 10s.
+		testcontainers.WithConfigModifier(func(c *container.Config) {
+			c.Healthcheck = &container.HealthConfig{Interval: 500 * time.Millisecond}
+		}),
+		testcontainers.WithWaitStrategy(wait.ForHealthCheck().WithStartupTimeout(time.Minute)),
+	)...)
+
+	info, err := srv.Inspect(context.Background())
+	require.NoError(t, err)
+	require.NotNil(t, info.State.Health)
+	assert.Equal(t, container.Healthy, info.State.Health.Status)
+	if n := len(info.State.Health.Log); assert.Positive(t, n) {
+		last := info.State.Health.Log[n-1]
+		assert.Equal(t, 0, last.ExitCode, "healthcheck output %q", last.Output)
+	}
+
+	res, _ := runClient(t, nw, "smile")
+	assert.Equal(t, 0, res.exit, "%v", res)
+	assert.Equal(t, greeting, res.stdout, "%v", res)
+
+	stopServer(t, srv)
+}

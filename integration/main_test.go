@@ -1,0 +1,134 @@
+// Package integration proves the contract of smile-server and smile-client in
+// containers: the addressing and restart matrices of MATRIX.md, the images'
+// lifecycle and the compose demo. It needs a Docker daemon and builds the
+// images itself from the repository's Dockerfile with `make images`.
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// runID makes every name this run gives to images, containers, networks and
+// compose projects unique, so runs on one daemon never collide and anything
+// left behind is easy to attribute.
+var runID = randomHex(4)
+
+// suite is what every test shares: the Docker client and the images built
+// once for the run.
+var suite struct {
+	once   sync.Once
+	err    error // why Docker can't be used, or the images can't be built
+	docker *testcontainers.DockerClient
+	server string // image reference of smile-server
+	client string // image reference of smile-client
+	built  bool   // images were built and must be removed at the end
+}
+
+// TestMain removes the images the run built; containers and networks are
+// removed by each test's cleanups.
+//
+// Ryuk, the reaper container of testcontainers, is disabled unless the
+// environment says otherwise: nothing can be pulled on this project's machines
+// and every test removes what it starts, even on failure.
+func TestMain(m *testing.M) {
+	if _, ok := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !ok {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	code := m.Run()
+	if suite.built {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		for _, ref := range []string{suite.server, suite.client} {
+			if _, err := suite.docker.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
+				fmt.Fprintf(os.Stderr, "integration: removing image %s: %v\n", ref, err)
+			}
+		}
+		cancel()
+	}
+	if suite.docker != nil {
+		_ = suite.docker.Close()
+	}
+	os.Exit(code)
+}
+
+// requireImages returns the server and client images of this run, building
+// them on first use (or taking smile-*:$SMILE_IT_TAG as they are). Without a Docker daemon the test is skipped with the
+// reason, or fails when env CI is set: a CI without Docker must not pass by
+// running nothing.
+func requireImages(t *testing.T) (server, client string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration tests need Docker: skipped in -short mode")
+	}
+	suite.once.Do(setup)
+	if suite.err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("integration tests can't run: %v", suite.err)
+		}
+		t.Skipf("integration tests skipped: %v (set CI=1 to make this a failure)", suite.err)
+	}
+	return suite.server, suite.client
+}
+
+// setup connects to Docker and builds both images with the repository's own
+// `make images`, so the tests exercise exactly what users build.
+func setup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		suite.err = fmt.Errorf("docker is unreachable: %w", err)
+		return
+	}
+	suite.docker = docker
+	pingCtx, pingCancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pingCancel()
+	if _, err := docker.Ping(pingCtx, client.PingOptions{}); err != nil {
+		suite.err = fmt.Errorf("docker is unreachable: %w", err)
+		return
+	}
+
+	// Images built beforehand (e.g. by a CI step) can be tested as they are.
+	if tag := os.Getenv("SMILE_IT_TAG"); tag != "" {
+		suite.server, suite.client = "smile-server:"+tag, "smile-client:"+tag
+		return
+	}
+
+	root, err := filepath.Abs("..")
+	if err != nil {
+		suite.err = fmt.Errorf("finding the repository root: %w", err)
+		return
+	}
+	tag := "it-" + runID
+	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "images", "TAG="+tag)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		suite.err = fmt.Errorf("make images TAG=%s: %w\n%s", tag, err, out)
+		return
+	}
+	suite.server, suite.client = "smile-server:"+tag, "smile-client:"+tag
+	suite.built = true
+}
+
+// randomHex returns n random bytes in hex, for unique names.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(errors.New("crypto/rand failed: " + err.Error()))
+	}
+	return hex.EncodeToString(b)
+}

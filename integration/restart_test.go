@@ -1,0 +1,207 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// stopGrace is the docker stop grace period: the server must exit 0 inside it.
+const stopGrace = 10 * time.Second
+
+// restartRow is one row of MATRIX.md's restart table.
+type restartRow struct {
+	name   string
+	old    string // the old server's -reuseaddr
+	new    string // the new server's -reuseaddr
+	served bool   // a client was greeted before the old server stopped
+	keep   bool   // the old server keeps running while the new one starts
+	starts bool   // the new server starts (else exits 1: address in use)
+}
+
+var restartRows = []restartRow{
+	{name: "on then on", old: "true", new: "true", served: true, starts: true},
+	{name: "off then off", old: "false", new: "false", served: true, starts: false},
+	{name: "off then on", old: "false", new: "true", served: true, starts: false},
+	{name: "on then off", old: "true", new: "false", served: true, starts: false},
+	{name: "off then off, not served", old: "false", new: "false", served: false, starts: true},
+	{name: "still running, then on", old: "true", new: "true", served: true, keep: true, starts: false},
+}
+
+// noHealthcheck turns the image's HEALTHCHECK off: its probes would connect
+// to the server and leave TIME_WAIT sockets of their own on its port.
+var noHealthcheck = testcontainers.WithConfigModifier(func(c *container.Config) {
+	c.Healthcheck = &container.HealthConfig{Test: []string{"NONE"}}
+})
+
+// TestRestart runs every row of the restart table. TIME_WAIT lives in the
+// network namespace, so each row holds one in a holder container (a server
+// on another port) and runs the old and the new server in it with
+// --network container:<holder>, replacing only the server.
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	image, _ := requireImages(t)
+	nw := newNetwork(t)
+
+	for i, row := range restartRows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			holder := startServer(t, serverOpts{
+				args: []string{"-listen", "127.0.0.1:7999"}, net: nw, hostNum: 200 + i, started: 1,
+			})
+			target, _ := addrs(t, holder, nw)
+
+			old := startServer(t, serverOpts{
+				args: []string{"-reuseaddr=" + row.old}, holder: holder.GetContainerID(), started: 1,
+			})
+			if row.served {
+				res, _ := runClient(t, nw, target.String(), port)
+				require.Equal(t, 0, res.exit, "the old server greets: %v", res)
+				require.Equal(t, greeting, res.stdout)
+			}
+			if !row.keep {
+				stopServer(t, old)
+				if n, ok := timeWait(t, holder); ok {
+					if row.served {
+						assert.Positive(t, n, "the served connection is in TIME_WAIT on port %s", port)
+					} else {
+						assert.Zero(t, n, "no connection, no TIME_WAIT on port %s", port)
+					}
+				}
+			}
+
+			newArgs := []string{"-reuseaddr=" + row.new}
+			if row.starts {
+				startServer(t, serverOpts{args: newArgs, holder: holder.GetContainerID(), started: 1})
+			} else {
+				failed := runOnce(t, image, append(common(t, containerName(t, "server")),
+					testcontainers.WithCmd(newArgs...), noHealthcheck,
+					testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+						hc.NetworkMode = container.NetworkMode("container:" + holder.GetContainerID())
+					}))...)
+				assert.Equal(t, 1, failed.exit, "the new server can't bind: %v", failed)
+				assert.Regexp(t, `^smile-server: can't bind to (\[::\])?:7890: address already in use\n$`, failed.stderr, "%v", failed)
+			}
+
+			if row.starts || row.keep {
+				res, _ := runClient(t, nw, target.String(), port)
+				assert.Equal(t, 0, res.exit, "the next client is greeted: %v", res)
+				assert.Equal(t, greeting, res.stdout)
+			}
+			if row.keep {
+				state, err := old.State(context.Background())
+				require.NoError(t, err)
+				assert.True(t, state.Running, "the old server keeps serving")
+				stdout, _ := logs(t, old)
+				assert.Equal(t, 2, strings.Count(stdout, "Connection received from"), "the old server greeted both clients:\n%s", stdout)
+			}
+		})
+	}
+
+	// The control row: `docker restart` gives the container a new network
+	// namespace, and with it no TIME_WAIT, so even -reuseaddr=false starts.
+	t.Run("off, container restarted (new namespace)", func(t *testing.T) {
+		t.Parallel()
+		srv := startServer(t, serverOpts{
+			args: []string{"-reuseaddr=false"}, net: nw, hostNum: 250, started: 1,
+		})
+		target, _ := addrs(t, srv, nw)
+		res, _ := runClient(t, nw, target.String(), port)
+		require.Equal(t, 0, res.exit, "served before the restart: %v", res)
+		nsBefore, haveNS := netNamespace(t, srv)
+		if n, ok := timeWait(t, srv); ok {
+			assert.Positive(t, n, "the served connection is in TIME_WAIT before the restart")
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		timeout := int(stopGrace.Seconds())
+		_, err := suite.docker.ContainerRestart(ctx, srv.GetContainerID(), client.ContainerRestartOptions{Timeout: &timeout})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			stdout, _ := logs(t, srv)
+			return strings.Count(stdout, "SERVER started") == 2
+		}, 30*time.Second, 100*time.Millisecond, "the restarted server starts")
+		if nsAfter, ok := netNamespace(t, srv); ok && haveNS {
+			assert.NotEqual(t, nsBefore, nsAfter, "docker restart gives a new network namespace")
+		}
+
+		res, _ = runClient(t, nw, target.String(), port)
+		assert.Equal(t, 0, res.exit, "the restarted server greets: %v", res)
+		assert.Equal(t, greeting, res.stdout)
+	})
+}
+
+// runOnce runs a container to its exit and returns how it ended.
+func runOnce(t *testing.T, image string, opts ...testcontainers.ContainerCustomizer) result {
+	t.Helper()
+	opts = append(opts, testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(time.Minute)))
+	return exited(t, run(t, image, opts...))
+}
+
+// stopServer stops a server as docker stop does (SIGTERM, then SIGKILL after
+// the grace period) and checks that it shut down cleanly: exit 0 inside the
+// grace period, with a shutdown line in its log.
+func stopServer(t *testing.T, srv *testcontainers.DockerContainer) {
+	t.Helper()
+	grace := stopGrace
+	start := time.Now()
+	require.NoError(t, srv.Stop(context.Background(), &grace))
+	took := time.Since(start)
+	res := exited(t, srv)
+	assert.Equal(t, 0, res.exit, "exit code after SIGTERM: %v", res)
+	assert.Less(t, took, grace, "stopped inside the grace period")
+	assert.Contains(t, res.stdout, "shutdown", "a shutdown line in the log")
+}
+
+// timeWait counts the TCP sockets in TIME_WAIT whose local port is the
+// server's, in the network namespace of ctr, read from /proc/<pid>/net on
+// the Docker host. ok is false where that is out of reach (a remote daemon,
+// another PID namespace); the failing bind remains the proof there.
+func timeWait(t *testing.T, ctr *testcontainers.DockerContainer) (n int, ok bool) {
+	t.Helper()
+	info, err := ctr.Inspect(context.Background())
+	require.NoError(t, err)
+	localPort := fmt.Sprintf(":%04X", 7890)
+	for _, file := range []string{"tcp", "tcp6"} {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", info.State.Pid, file))
+		if err != nil {
+			t.Logf("can't read the namespace's sockets (%v): the bind result is the proof", err)
+			return 0, false
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			// sl local_address rem_address st ...; TIME_WAIT is st 06.
+			fields := strings.Fields(sc.Text())
+			if len(fields) > 3 && strings.HasSuffix(fields[1], localPort) && fields[3] == "06" {
+				n++
+			}
+		}
+		_ = f.Close()
+	}
+	return n, true
+}
+
+// netNamespace returns the identity of a running container's network
+// namespace, where the Docker host's /proc is within reach.
+func netNamespace(t *testing.T, ctr *testcontainers.DockerContainer) (string, bool) {
+	t.Helper()
+	info, err := ctr.Inspect(context.Background())
+	require.NoError(t, err)
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", info.State.Pid))
+	if err != nil {
+		return "", false
+	}
+	return ns, true
+}
