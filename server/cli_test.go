@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/envflag"
+	"github.com/smile-sockets/smile/internal/testbin"
 )
 
 // TestBadInvocations: every mistake is a one-line message naming what was
@@ -177,31 +176,9 @@ func TestHealthcheckV6Only(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("healthy: [::1]:%d greeted %q\n", port, defaultGreeting), out.String())
 }
 
-var buildOnce struct {
-	sync.Once
-	path string
-	err  error
-}
-
 // serverBinary builds smile-server once for tests that need a real process
 // to signal.
-func serverBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "smile-server-test")
-		if err != nil {
-			buildOnce.err = err
-			return
-		}
-		buildOnce.path = filepath.Join(dir, "smile-server")
-		out, err := exec.Command("go", "build", "-o", buildOnce.path, ".").CombinedOutput()
-		if err != nil {
-			buildOnce.err = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	require.NoError(t, buildOnce.err)
-	return buildOnce.path
-}
+func serverBinary(t *testing.T) string { return testbin.Build(t, ".") }
 
 // TestSIGTERMWhileServing signals a real server process while 8 clients
 // greet in a loop: it exits 0, says so in its log, and no client saw a

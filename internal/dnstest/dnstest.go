@@ -27,6 +27,7 @@ type Server struct {
 	mu      sync.Mutex
 	hosts   map[string][]netip.Addr
 	ptrs    map[string]string
+	rawPTRs map[string][]byte
 	silent  bool
 	delay   time.Duration
 	queries atomic.Int64
@@ -40,7 +41,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("dnstest: %v", err)
 	}
-	s := &Server{Addr: pc.LocalAddr().String(), conn: pc, hosts: map[string][]netip.Addr{}, ptrs: map[string]string{}}
+	s := &Server{Addr: pc.LocalAddr().String(), conn: pc, hosts: map[string][]netip.Addr{}, ptrs: map[string]string{}, rawPTRs: map[string][]byte{}}
 	s.wg.Add(1)
 	go s.loop()
 	t.Cleanup(func() {
@@ -73,6 +74,30 @@ func (s *Server) AddPTR(ip, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ptrs[reverseName(netip.MustParseAddr(ip))] = name
+}
+
+// AddRawPTR makes a reverse lookup of ip answer one PTR record whose RDATA
+// is rdata, byte for byte and unchecked: names no encoder would write
+// (labels over 63 bytes, names over 255, compression loops, control bytes
+// and dots inside labels) reach the resolver under test as a hostile DNS
+// server would send them. Build rdata with WireName or by hand; keep it
+// under 1000 bytes so that the answer fits one UDP datagram.
+func (s *Server) AddRawPTR(ip string, rdata []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rawPTRs[reverseName(netip.MustParseAddr(ip))] = append([]byte(nil), rdata...)
+}
+
+// WireName encodes labels in DNS wire form without any check: each label
+// is prefixed with its length as one byte (a label of 64 bytes or more
+// thus gets a reserved or pointer prefix) and the root label ends the name.
+func WireName(labels ...string) []byte {
+	var b []byte
+	for _, l := range labels {
+		b = append(b, byte(len(l)))
+		b = append(b, l...)
+	}
+	return append(b, 0)
 }
 
 // SetSilent makes the server swallow queries without answering, like a
@@ -160,10 +185,11 @@ func (s *Server) answer(query []byte) ([]byte, bool) {
 	s.mu.Lock()
 	addrs, hostKnown := s.hosts[name]
 	ptr, ptrKnown := s.ptrs[name]
+	raw, rawKnown := s.rawPTRs[name]
 	s.mu.Unlock()
 
 	rh := dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
-	if !hostKnown && !ptrKnown {
+	if !hostKnown && !ptrKnown && !rawKnown {
 		rh.RCode = dnsmessage.RCodeNameError
 	}
 	b := dnsmessage.NewBuilder(nil, rh)
@@ -183,7 +209,7 @@ func (s *Server) answer(query []byte) ([]byte, bool) {
 			}
 		}
 	case dnsmessage.TypePTR:
-		if ptrKnown {
+		if ptrKnown && !rawKnown {
 			if n, err := dnsmessage.NewName(fqdn(ptr)); err == nil {
 				_ = b.PTRResource(rr, dnsmessage.PTRResource{PTR: n})
 			}
@@ -193,5 +219,23 @@ func (s *Server) answer(query []byte) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
+	if rawKnown && q.Type == dnsmessage.TypePTR {
+		out = appendRawPTR(out, raw)
+	}
 	return out, true
+}
+
+// appendRawPTR adds one PTR answer with the given RDATA to a packed
+// response that has none: the owner is a pointer to the question's name,
+// which always starts right after the 12-byte header.
+func appendRawPTR(msg, rdata []byte) []byte {
+	msg[6], msg[7] = 0, 1 // ANCOUNT
+	msg = append(msg,
+		0xc0, 12, // NAME: pointer to the question
+		0, byte(dnsmessage.TypePTR), // TYPE
+		0, byte(dnsmessage.ClassINET), // CLASS
+		0, 0, 0, 60, // TTL
+		byte(len(rdata)>>8), byte(len(rdata)), // RDLENGTH
+	)
+	return append(msg, rdata...)
 }

@@ -1,0 +1,60 @@
+// Package testbin builds a command of this module once per test binary,
+// for tests that must run the real process: to signal it, limit its
+// descriptors, or read its CPU time and memory from the kernel.
+package testbin
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var (
+	mu     sync.Mutex
+	builds = map[string]*build{}
+)
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// Build compiles the main package in dir (relative to the test's working
+// directory, "." for the package under test) into a temporary file and
+// returns its path; later calls with the same dir return the same file.
+func Build(t testing.TB, dir string) string {
+	t.Helper()
+	mu.Lock()
+	b, ok := builds[dir]
+	if !ok {
+		b = &build{}
+		builds[dir] = b
+	}
+	mu.Unlock()
+	b.once.Do(func() {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			b.err = err
+			return
+		}
+		tmp, err := os.MkdirTemp("", "smile-testbin")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(tmp, filepath.Base(abs))
+		cmd := exec.Command("go", "build", "-o", b.path, ".")
+		cmd.Dir = abs
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v: %s", abs, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatalf("testbin: %v", b.err)
+	}
+	return b.path
+}
