@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/nettest"
+
+	"github.com/smile-sockets/smile/internal/dnstest"
+	"github.com/smile-sockets/smile/internal/testbin"
+)
+
+// clientBinary builds smile-client once, for tests that measure the
+// process itself.
+func clientBinary(t *testing.T) string { return testbin.Build(t, ".") }
+
+// flood is a hostile server that streams without end.
+func flood(c net.Conn) {
+	chunk := bytes.Repeat([]byte("A"), 64<<10)
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, err := c.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+// TestMemoryIsBoundedByMaxBytes runs the real client against a server that
+// never stops sending and reads its peak RSS from the kernel (getrusage of
+// the child): it follows -max-bytes, not the length of the stream.
+func TestMemoryIsBoundedByMaxBytes(t *testing.T) {
+	bin := clientBinary(t)
+	_, port := peer(t, "tcp4", "127.0.0.1:0", flood)
+	peakRSS := func(args ...string) (kib int64, code int, stderr string) {
+		t.Helper()
+		var errb bytes.Buffer
+		cmd := exec.Command(bin, append(args, "127.0.0.1", port)...)
+		cmd.Env = []string{}
+		cmd.Stderr = &errb
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil {
+			require.ErrorAs(t, err, &exit)
+		}
+		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss, cmd.ProcessState.ExitCode(), errb.String()
+	}
+	small, code, errOut := peakRSS("-max-bytes", "1000000")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "too-large: too large: more than 1000000 bytes (-max-bytes)")
+	probes, code, errOut := peakRSS("-max-bytes", "1000000", "-count", "40", "-concurrency", "8")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "too-large")
+	large, code, _ := peakRSS("-max-bytes", fmt.Sprint(64<<20))
+	assert.Equal(t, 1, code)
+	t.Logf("FIGURES client peak RSS against an endless stream: -max-bytes 1000000: %d KiB; 40 probes x8: %d KiB; -max-bytes 64MiB: %d KiB", small, probes, large)
+	assert.Less(t, small, int64(32<<10), "one probe with -max-bytes 1000000")
+	assert.Less(t, probes, int64(48<<10), "8 probes in flight, each within -max-bytes 1000000")
+	assert.Greater(t, large, small+32<<10, "the bound is -max-bytes: 64 MiB of it really uses the memory")
+}
+
+// TestReadTimeoutFromTheEnvironment: a server that accepts and never
+// writes is given up after SMILE_READ_TIMEOUT, not the 5 s default.
+func TestReadTimeoutFromTheEnvironment(t *testing.T) {
+	never := func(c net.Conn) {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _ = c.Read(make([]byte, 1))
+	}
+	_, port := peer(t, "tcp4", "127.0.0.1:0", never)
+	code, out, errOut, elapsed := runClientEnv(t, map[string]string{"SMILE_READ_TIMEOUT": "300ms"}, "127.0.0.1", port)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Equal(t, fmt.Sprintf("smile-client: can't read the greeting from 127.0.0.1:%s: timeout\n", port), errOut)
+	assert.GreaterOrEqual(t, elapsed, 250*time.Millisecond)
+	assert.Less(t, elapsed, 2*time.Second)
+}
+
+// TestNameWhereNothingListens: every address of a name (A and AAAA, from
+// the test's resolver) refuses; the client tries each and reports refused
+// quickly, naming the name and the last address.
+func TestNameWhereNothingListens(t *testing.T) {
+	dns := dnstest.Start(t)
+	addrs := []string{"127.0.0.1"}
+	if nettest.SupportsIPv6() {
+		addrs = append(addrs, "::1")
+	}
+	dns.AddHost("empty.smile.test", addrs...)
+	port := closedPort(t)
+	code, _, errOut, elapsed := runClient(t, "-v", "-resolver", dns.Addr, "-timeout", "2s", "empty.smile.test", port)
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, fmt.Sprintf(`smile-client: can't connect to empty\.smile\.test:%s \((127\.0\.0\.1|\[::1\]):%s\): refused\n$`, port, port), errOut)
+	for _, a := range addrs {
+		assert.Contains(t, errOut, "dialling "+net.JoinHostPort(a, port), "every address is tried")
+	}
+	assert.Less(t, elapsed, time.Second)
+	assert.Positive(t, dns.Queries())
+}
