@@ -44,13 +44,27 @@ build-linux: ## static linux binaries for the images in bin/linux-$(GOARCH)
 .PHONY: unit
 unit: ## unit tests on loopback
 	@echo ">> running unit tests"
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)
+	$(GO) test -count=1 $(UNIT_FLAGS) $$($(GO) list ./... | grep -v /integration)
 
 .PHONY: integration
 integration: ## containers: addressing and restart matrices, lifecycle, compose (needs Docker)
 	@echo ">> running integration tests"
 	TESTCONTAINERS_RYUK_DISABLED=$${TESTCONTAINERS_RYUK_DISABLED:-true} \
 		$(GO) test -count=1 -timeout 15m $(INTEGRATION_FLAGS) ./integration/...
+
+# Each fuzz target with its package; `make fuzz` runs them one at a time for
+# FUZZTIME each. Their seed corpora run in every `make unit`.
+FUZZTIME   ?= 30s
+FUZZ_TARGETS := FuzzParsePort:./internal/netaddr FuzzParseListen:./internal/netaddr \
+	FuzzParseTarget:./internal/netaddr FuzzParse:./internal/envflag FuzzSanitize:./internal/dnsname
+
+.PHONY: fuzz
+fuzz: ## every fuzz target for FUZZTIME (default 30s) each; a crasher lands in testdata/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo ">> fuzzing $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 .PHONY: test
 test: unit integration ## every test
