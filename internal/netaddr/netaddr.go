@@ -96,6 +96,13 @@ func ParseHost(s string) (Host, error) {
 		if err != nil || !a.Is6() {
 			return Host{}, fmt.Errorf("bad IPv6 address %q", s)
 		}
+		if a.WithZone("") == netip.IPv6Unspecified() {
+			// "0::0" is "::" spelled out: the wildcard, never one address.
+			if a.Zone() != "" {
+				return Host{}, fmt.Errorf("bad IPv6 address %q: a zone on the unspecified address", s)
+			}
+			return Host{Kind: Wildcard, Addr: netip.IPv6Unspecified(), Text: "::"}, nil
+		}
 		if a.Is4In6() {
 			u := a.Unmap()
 			if u.IsUnspecified() {
