@@ -10,19 +10,21 @@ import "strings"
 const MaxLen = 253
 
 // Sanitize keeps only the characters valid in a host name (letters,
-// digits, '-', '_' and '.'), drops the trailing root dot and cuts the
-// result to MaxLen bytes. It returns "" when nothing printable is left.
+// digits, '-', '_' and '.'), drops leading, doubled and trailing dots (the
+// root dot among them) and cuts the result to MaxLen bytes. Dots are
+// collapsed before the cut, so padding cannot push the real name out. It
+// returns "" when nothing printable is left.
 func Sanitize(name string) string {
-	var b strings.Builder
-	for i := 0; i < len(name) && b.Len() < MaxLen; i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' {
-			b.WriteByte(c)
+	b := make([]byte, 0, min(len(name), MaxLen))
+	for i := 0; i < len(name) && len(b) < MaxLen; i++ {
+		switch c := name[i]; {
+		case c == '.':
+			if len(b) > 0 && b[len(b)-1] != '.' {
+				b = append(b, c)
+			}
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+			b = append(b, c)
 		}
 	}
-	out := strings.Trim(b.String(), ".")
-	for strings.Contains(out, "..") {
-		out = strings.ReplaceAll(out, "..", ".")
-	}
-	return out
+	return strings.TrimSuffix(string(b), ".")
 }
