@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -91,12 +92,52 @@ func (h *textHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *textHandler) WithGroup(string) slog.Handler { return h }
 
+// lineBufs holds line buffers between log lines: a busy server writes one
+// line per connection, and the writers below copy what they are given.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// maxPooledLine keeps a rare huge line from pinning its buffer.
+const maxPooledLine = 4 << 10
+
+func (h *textHandler) write(bp *[]byte, b []byte) error {
+	h.mu.Lock()
+	_, err := h.w.Write(b)
+	h.mu.Unlock()
+	if cap(b) <= maxPooledLine {
+		*bp = b[:0]
+		lineBufs.Put(bp)
+	}
+	return err
+}
+
+func appendHead(b []byte, t time.Time, level slog.Level) []byte {
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = append(b, ' ')
+	b = append(b, level.String()...)
+	return append(b, ' ')
+}
+
+// writeConn writes the line Server.logConn describes, "Connection received
+// from NAME (ADDR)", byte for byte as Handle would print that record.
+// peer must have no zone.
+func (h *textHandler) writeConn(at time.Time, peer netip.AddrPort, name string) error {
+	bp := lineBufs.Get().(*[]byte)
+	b := appendHead(*bp, at, slog.LevelInfo)
+	b = append(b, "Connection received from "...)
+	if name == "" {
+		b = peer.Addr().AppendTo(b)
+	} else {
+		b = appendSafe(b, name)
+	}
+	b = append(b, " ("...)
+	b = peer.Addr().AppendTo(b)
+	b = append(b, ")\n"...)
+	return h.write(bp, b)
+}
+
 func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
-	b := make([]byte, 0, 160)
-	b = r.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-	b = append(b, ' ')
-	b = append(b, r.Level.String()...)
-	b = append(b, ' ')
+	bp := lineBufs.Get().(*[]byte)
+	b := appendHead(*bp, r.Time, r.Level)
 	b = appendSafe(b, r.Message)
 	if r.Level > slog.LevelInfo {
 		add := func(a slog.Attr) bool {
@@ -117,10 +158,7 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 		r.Attrs(add)
 	}
 	b = append(b, '\n')
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := h.w.Write(b)
-	return err
+	return h.write(bp, b)
 }
 
 // appendSafe appends s with control bytes escaped, so nothing a peer or a

@@ -51,6 +51,18 @@ func newNamer(r *net.Resolver, timeout time.Duration) *namer {
 	}
 }
 
+// cached returns addr's name when the cache holds one that is fresh at
+// now, without starting a lookup.
+func (n *namer) cached(addr netip.Addr, now time.Time) (string, bool) {
+	n.mu.Lock()
+	c, ok := n.cache[addr]
+	n.mu.Unlock()
+	if !ok || !now.Before(c.expires) {
+		return "", false
+	}
+	return c.name, true
+}
+
 // name calls done with addr's sanitized PTR name, or "" when there is none
 // or the lookup failed or took longer than the timeout. done runs in the
 // caller's goroutine when the answer is cached, later otherwise.

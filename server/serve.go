@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -138,12 +139,24 @@ func (s *Server) greet(conn net.Conn) {
 		s.logConn(at, peer, "")
 		return
 	}
+	// A busy server mostly sees peers it has just named: log them here,
+	// without a callback, and reuse the greeting's clock reading.
+	if name, ok := s.names.cached(peer.Addr(), at); ok {
+		s.logConn(at, peer, name)
+		return
+	}
 	s.names.name(peer.Addr(), func(name string) { s.logConn(at, peer, name) })
 }
 
 // logConn writes the tutorial's line for one connection; the record keeps
 // the time of the greeting even when the name arrives later.
 func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
+	if h, ok := s.log.Handler().(*textHandler); ok && peer.Addr().Zone() == "" {
+		// The text form formats the line straight into a pooled buffer:
+		// no message string, no record, no address string.
+		_ = h.writeConn(at, peer, name)
+		return
+	}
 	addr := peer.Addr().String()
 	if name == "" {
 		name = addr
@@ -166,16 +179,26 @@ func discardUnread(conn net.Conn) {
 	if err != nil {
 		return
 	}
-	var buf [4096]byte
-	_ = raw.Read(func(fd uintptr) bool {
-		for i := 0; i < 16; i++ { // at most 64 KiB: a flood gets its reset
-			n, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_DONTWAIT)
-			if n <= 0 || err != nil {
-				break
-			}
+	_ = raw.Read(discardPending) // a plain function: no closure to allocate
+}
+
+// discardSink is where recv(2) is told to put the bytes discardPending
+// drops. With MSG_TRUNC, Linux drops TCP data without copying it, so
+// nothing is written here and one buffer serves every connection; no
+// connection ever reads it.
+var discardSink [4096]byte
+
+// discardPending drops what is queued on fd, at most 64 KiB (a flood gets
+// its reset), in one recv(2) when the peer sent nothing, as usual.
+func discardPending(fd uintptr) bool {
+	for i := 0; i < 16; i++ {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&discardSink[0])), uintptr(len(discardSink)),
+			unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+		if errno != 0 || int(n) <= 0 {
+			break
 		}
-		return true
-	})
+	}
+	return true
 }
 
 // peerAddr turns a remote address into an address and port with IPv4
