@@ -1,0 +1,233 @@
+// Package bench holds the reference programs smile is measured against:
+// the smallest correct greeting server, the tutorial's sequential server
+// that names each peer before the next accept, a minimal dial-read-close
+// load loop, and a DNS server that never answers. Everything here talks
+// to loopback only.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Greeting is what every server in the benchmark writes.
+const Greeting = "Smile from the server"
+
+// ServeBaseline is the smallest correct greeting server: accept, write,
+// close, one goroutine per connection, no logging, no limits. It returns
+// when ln is closed.
+func ServeBaseline(ln net.Listener, greeting []byte) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return err
+			}
+			time.Sleep(5 * time.Millisecond) // EMFILE and the like
+			continue
+		}
+		go func() {
+			_, _ = c.Write(greeting)
+			_ = c.Close()
+		}()
+	}
+}
+
+// ServeSequential is the tutorial's design: one connection at a time, the
+// peer's reverse-DNS name looked up (bounded by timeout) and printed before
+// the greeting is written and the next connection accepted.
+func ServeSequential(ln net.Listener, greeting []byte, r *net.Resolver, timeout time.Duration, log io.Writer) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		addr := c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap().String()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		names, _ := r.LookupAddr(ctx, addr)
+		cancel()
+		name := addr
+		if len(names) > 0 {
+			name = names[0]
+		}
+		fmt.Fprintf(log, "Connection received from %s (%s)\n", name, addr)
+		_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, _ = c.Write(greeting)
+		_ = c.Close()
+	}
+}
+
+// Summary is a load run's outcome, with the field names of smile-client's
+// -json summary object so that both are read the same way.
+type Summary struct {
+	Summary bool    `json:"summary"`
+	Probes  int     `json:"probes"`
+	OK      int     `json:"ok"`
+	Failed  int     `json:"failed"`
+	Seconds float64 `json:"seconds"`
+	Rate    float64 `json:"rate"`
+	P50MS   float64 `json:"p50_ms"`
+	P90MS   float64 `json:"p90_ms"`
+	P99MS   float64 `json:"p99_ms"`
+	MaxMS   float64 `json:"max_ms"`
+	// FirstError is the first failure, for the report.
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// DialLoop is the minimal load generator: workers goroutines dial addr,
+// read to EOF, check the greeting and close, count times in all. Worker i
+// binds to sources[i%len(sources)] when sources is not empty, so that the
+// server sees peers other than 127.0.0.1.
+func DialLoop(ctx context.Context, addr string, count, workers int, sources []netip.Addr, readTimeout time.Duration, greeting []byte) Summary {
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		lat      = make([]time.Duration, 0, count)
+		failed   int
+		firstErr string
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	for w := range workers {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		if len(sources) > 0 {
+			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(sources[w%len(sources)], 0))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, count/workers+1)
+			buf := make([]byte, 0, 512)
+			var bad int
+			var why string
+			for next.Add(1) <= int64(count) && ctx.Err() == nil {
+				t0 := time.Now()
+				err := probe(ctx, &d, addr, buf, readTimeout, greeting)
+				if err != nil {
+					bad++
+					if why == "" {
+						why = err.Error()
+					}
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			failed += bad
+			if firstErr == "" {
+				firstErr = why
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	s := Summary{Summary: true, Probes: len(lat) + failed, OK: len(lat), Failed: failed,
+		Seconds: elapsed.Seconds(), FirstError: firstErr}
+	if elapsed > 0 {
+		s.Rate = float64(s.Probes) / elapsed.Seconds()
+	}
+	if n := len(lat); n > 0 {
+		s.P50MS, s.P90MS, s.P99MS, s.MaxMS = ms(Percentile(lat, 50)), ms(Percentile(lat, 90)), ms(Percentile(lat, 99)), ms(lat[n-1])
+	}
+	return s
+}
+
+func probe(ctx context.Context, d *net.Dialer, addr string, buf []byte, readTimeout time.Duration, greeting []byte) error {
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(readTimeout))
+	buf = buf[:0]
+	for {
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if len(buf) == cap(buf) {
+			return fmt.Errorf("more than %d bytes", cap(buf))
+		}
+	}
+	if !bytes.Equal(buf, greeting) {
+		return fmt.Errorf("greeting %q, want %q", buf, greeting)
+	}
+	return nil
+}
+
+// Percentile is the nearest-rank percentile of sorted durations, as
+// smile-client computes it.
+func Percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// SilentDNS is a UDP DNS server on loopback that reads every query and
+// answers none, like a dead resolver behind a firewall that drops packets.
+type SilentDNS struct {
+	Addr    string
+	conn    net.PacketConn
+	queries atomic.Int64
+	done    chan struct{}
+}
+
+// StartSilentDNS listens on 127.0.0.1 on a free port.
+func StartSilentDNS() (*SilentDNS, error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &SilentDNS{Addr: pc.LocalAddr().String(), conn: pc, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			s.queries.Add(1)
+		}
+	}()
+	return s, nil
+}
+
+// Queries is how many queries arrived (and went unanswered).
+func (s *SilentDNS) Queries() int64 { return s.queries.Load() }
+
+// Close stops the server.
+func (s *SilentDNS) Close() error {
+	err := s.conn.Close()
+	<-s.done
+	return err
+}
