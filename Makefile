@@ -85,9 +85,9 @@ lint:
 	$(GO) tool -modfile=tools/go.mod actionlint
 
 .PHONY: golangci
-golangci: ## golangci-lint, pinned in tools/go.mod (its first build takes minutes)
+golangci: ## golangci-lint, pinned in tools/golangci/go.mod (its first build takes about 3 minutes)
 	@echo ">> running golangci-lint"
-	$(GO) tool -modfile=tools/go.mod golangci-lint run ./...
+	$(GO) tool -modfile=tools/golangci/go.mod golangci-lint run ./...
 
 .PHONY: clean
 clean:
