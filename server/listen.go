@@ -50,10 +50,11 @@ func defaultBacklog() int {
 func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*boundListener, error) {
 	switch spec.Kind {
 	case netaddr.Wildcard:
-		l, err := listenSocket(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(spec.Port)), o, spec.String())
+		// Errors name the socket as bound, [::]:7890, not as typed, :7890.
+		l, err := listenSocket(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(spec.Port)), o, netaddr.JoinHostPort("::", spec.Port))
 		if err != nil && !o.v6only && noIPv6(err) {
 			// A host without IPv6 still serves ":PORT", over IPv4.
-			l, err = listenSocket(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(spec.Port)), o, spec.String())
+			l, err = listenSocket(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(spec.Port)), o, netaddr.JoinHostPort("0.0.0.0", spec.Port))
 			if l != nil {
 				l.mode = "IPv4 only, no IPv6 on this host"
 			}
