@@ -88,3 +88,45 @@ func TestLifecycle(t *testing.T) {
 
 	stopServer(t, srv)
 }
+
+// TestHealthcheckFollowsTheServer: the HEALTHCHECK process inherits none of
+// the server's flags, so it reads PID 1's command line and SMILE_*
+// environment; servers on another port, IPv6 only, or on loopback only all
+// report healthy.
+func TestHealthcheckFollowsTheServer(t *testing.T) {
+	t.Parallel()
+	image, _ := requireImages(t)
+	nw := newNetwork(t)
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"-listen :9999", []string{"-listen", ":9999"}, nil},
+		{"-v6only", []string{"-v6only"}, nil},
+		{"localhost only", []string{"-listen", "localhost:7890"}, nil},
+		{"SMILE_LISTEN and SMILE_GREETING", nil, map[string]string{"SMILE_LISTEN": "0.0.0.0:8001", "SMILE_GREETING": "hello"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := run(t, image, append(common(t, containerName(t, "health")),
+				testcontainers.WithCmd(c.args...),
+				testcontainers.WithEnv(c.env),
+				network.WithNetwork(nil, nw.DockerNetwork),
+				fixedAddrs(nw, 220+i),
+				testcontainers.WithConfigModifier(func(cfg *container.Config) {
+					cfg.Healthcheck = &container.HealthConfig{Interval: 500 * time.Millisecond}
+				}),
+				testcontainers.WithWaitStrategy(wait.ForHealthCheck().WithStartupTimeout(time.Minute)),
+			)...)
+			info, err := srv.Inspect(context.Background())
+			require.NoError(t, err)
+			require.NotNil(t, info.State.Health)
+			assert.Equal(t, container.Healthy, info.State.Health.Status)
+			n := len(info.State.Health.Log)
+			require.Positive(t, n)
+			assert.Regexp(t, `^healthy: \S+ greeted "`, info.State.Health.Log[n-1].Output)
+		})
+	}
+}
