@@ -75,13 +75,6 @@ func runClientEnv(t *testing.T, env map[string]string, args ...string) (code int
 	return code, out.String(), errb.String(), time.Since(start)
 }
 
-func requireIPv6(t *testing.T) {
-	t.Helper()
-	if !nettest.SupportsIPv6() {
-		t.Skip("host has no IPv6 loopback (::1)")
-	}
-}
-
 func TestPrintsTheGreetingLineByLine(t *testing.T) {
 	cases := []struct{ sent, printed string }{
 		{greeting, "Smile from the server\n"},

@@ -30,7 +30,9 @@ func serveOn(t *testing.T, greeting string, maxConns int, writeTimeout time.Dura
 	}()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
 	})
 	return ln.Addr().String(), out, cancel, done
 }

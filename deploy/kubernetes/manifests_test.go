@@ -79,7 +79,7 @@ func TestCheckRejectsBrokenManifests(t *testing.T) {
 		{"field in the wrong case", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"`},
 		{"duplicate field", "base/client-job.yaml", "restartPolicy: Never", "restartPolicy: Never\n      restartPolicy: OnFailure", `mapping key "restartPolicy" already defined`},
 		{"field of the wrong type", "base/server-daemonset.yaml", "runAsUser: 65532", `runAsUser: "65532"`, "cannot unmarshal string"},
-		{"misspelt client flag", "base/client-job.yaml", "- -each", "- -eahc", "flag -eahc: no such flag in smile-client"},
+		{"misspelt client flag", "base/client-job.yaml", "- -each", "- -eahc", "flag -eahc: no such flag in smile-client"}, //nolint:misspell // the typo is the point
 		{"misspelt server variable", "base/server-daemonset.yaml", "SMILE_WRITE_TIMEOUT", "SMILE_WRITE_TIMOUT", "SMILE_WRITE_TIMOUT: no flag -write-timout in smile-server"},
 		{"probe without -healthcheck", "base/server-daemonset.yaml", `["/smile-server", "-healthcheck"]`, `["/smile-server", "-version"]`, "probe does not run /smile-server -healthcheck"},
 		{"privilege escalation", "base/server-daemonset.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true", "allowPrivilegeEscalation must be false"},

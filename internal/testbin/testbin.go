@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 var (
@@ -41,7 +42,10 @@ func Build(t testing.TB, dir string) string {
 			b.err = err
 			return
 		}
-		tmp, err := os.MkdirTemp("", "smile-testbin")
+		removeStale()
+		// Shared by every test of the process, so not t.TempDir; stale
+		// ones from earlier runs are removed above.
+		tmp, err := os.MkdirTemp("", "smile-testbin") //nolint:usetesting // outlives any one test
 		if err != nil {
 			b.err = err
 			return
@@ -50,11 +54,22 @@ func Build(t testing.TB, dir string) string {
 		cmd := exec.Command("go", "build", "-o", b.path, ".")
 		cmd.Dir = abs
 		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go build %s: %v: %s", abs, err, out)
+			b.err = fmt.Errorf("go build %s: %w: %s", abs, err, out)
 		}
 	})
 	if b.err != nil {
 		t.Fatalf("testbin: %v", b.err)
 	}
 	return b.path
+}
+
+// removeStale deletes build directories of test runs that ended over an
+// hour ago, so repeated runs do not fill the temporary directory.
+func removeStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "smile-testbin*"))
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
