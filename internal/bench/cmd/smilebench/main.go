@@ -38,10 +38,10 @@ import (
 func main() {
 	role := flag.String("role", "", "internal: run as baseline, sequential or dial")
 	bin := flag.String("bin", "bin", "directory holding smile-server and smile-client")
-	rounds := flag.Int("rounds", 5, "interleaved rounds")
-	count := flag.Int("count", 20000, "probes per round and row")
+	rounds := flag.Int("rounds", 7, "interleaved rounds")
+	count := flag.Int("count", 12000, "probes per round and row")
 	workers := flag.Int("workers", 8, "probes in flight")
-	seqCount := flag.Int("seq-count", 3, "probes per round for the sequential server (each costs the resolve timeout)")
+	seqCount := flag.Int("seq-count", 2, "probes per round for the sequential server (each costs the resolve timeout)")
 	resolveTimeout := flag.Duration("resolve-timeout", 2*time.Second, "reverse-lookup bound of the sequential server (smile-server's default)")
 	strict := flag.Bool("strict", false, "exit 1 when a ratio misses its target too")
 	// Child roles.
@@ -412,14 +412,16 @@ func orchestrate(bin string, rounds, count, workers, seqCount int, resolveTimeou
 		}
 	}
 	seqTimeout := time.Duration(seqCount+2) * (resolveTimeout + time.Second)
+	// Rows that are compared run back to back (1 and 2, 1 and 6, 4r and 4),
+	// and ratios are taken within a round, then the median of the rounds.
 	rows := []*row{
 		{id: "1", server: "baseline: accept, write, close (harness)", loader: "smile-client", target: base, run: client(), probes: count},
 		{id: "2", server: "smile-server (log to file, rDNS via /etc/hosts)", loader: "smile-client", target: def, run: client(), probes: count},
-		{id: "3", server: "smile-server -resolve=false", loader: "smile-client", target: nores, run: client(), probes: count},
-		{id: "4", server: "smile-server -resolver <dead stub>", loader: "dial loop from " + others, target: deadSrv, run: dial(others, 5*time.Second), probes: count},
-		{id: "4r", server: "smile-server (as row 2)", loader: "dial loop from 127.0.0.1", target: def, run: dial("", 5*time.Second), probes: count},
-		{id: "5", server: "sequential, lookup inline, <dead stub>", loader: "dial loop from " + others, target: seq, run: dial(others, seqTimeout), probes: seqCount},
 		{id: "6", server: "baseline (as row 1)", loader: "dial loop from 127.0.0.1", target: base, run: dial("", 5*time.Second), probes: count},
+		{id: "4r", server: "smile-server (as row 2)", loader: "dial loop from 127.0.0.1", target: def, run: dial("", 5*time.Second), probes: count},
+		{id: "4", server: "smile-server -resolver <dead stub>", loader: "dial loop from " + others, target: deadSrv, run: dial(others, 5*time.Second), probes: count},
+		{id: "3", server: "smile-server -resolve=false", loader: "smile-client", target: nores, run: client(), probes: count},
+		{id: "5", server: "sequential, lookup inline, <dead stub>", loader: "dial loop from " + others, target: seq, run: dial(others, seqTimeout), probes: seqCount},
 	}
 
 	fmt.Printf(">> %d interleaved rounds; %d probes per row and round (row 5: %d), %d in flight; loopback only\n", rounds, count, seqCount, workers)
@@ -497,21 +499,34 @@ func orchestrate(bin string, rounds, count, workers, seqCount int, resolveTimeou
 	for _, rw := range rows {
 		byID[rw.id] = rw
 	}
-	baseRate, baseP99 := med(byID["1"], rate), med(byID["1"], p99)
+	// ratio is the median over the rounds of a's value over b's in the same
+	// round, which cancels the drift between rounds on a shared machine.
+	ratio := func(a, b *row, f func(bench.Summary) float64) float64 {
+		v := make([]float64, len(a.results))
+		for i := range a.results {
+			v[i] = f(a.results[i]) / f(b.results[i])
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
 
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\tserver\tloader\t  conn/s\t  p50 ms\t    p99 ms\tconn/s vs 1\tp99 vs 1")
-	for _, rw := range rows {
+	for _, id := range []string{"1", "2", "3", "4", "4r", "5", "6"} {
+		rw := byID[id]
 		r := fmt.Sprintf("%8.0f", med(rw, rate))
 		if med(rw, rate) < 100 {
 			r = fmt.Sprintf("%8.2f", med(rw, rate))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%8.3f\t%10.3f\t%10.3f×\t%7.2f×\n", rw.id, rw.server, rw.loader,
-			r, med(rw, p50), med(rw, p99), med(rw, rate)/baseRate, med(rw, p99)/baseP99)
+			r, med(rw, p50), med(rw, p99), ratio(rw, byID["1"], rate), ratio(rw, byID["1"], p99))
 	}
 	_ = tw.Flush()
-	fmt.Println("   medians of the rounds; latency = connect until the greeting's EOF, per probe")
+	fmt.Println("   medians of the rounds; ratios: median of the per-round ratios; latency: connect until the greeting's EOF")
 
 	fmt.Println()
 	tw = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -528,13 +543,13 @@ func orchestrate(bin string, rounds, count, workers, seqCount int, resolveTimeou
 		}
 		fmt.Fprintf(tw, "%s\t%.2f×\t(target %s %.2f×)\t%s\n", what, got, op, want, res)
 	}
-	check("smile-server conn/s vs baseline (row 2 ÷ row 1)", med(byID["2"], rate)/baseRate, 0.90, true)
-	check("smile-server p99 vs baseline (row 2 ÷ row 1)", med(byID["2"], p99)/baseP99, 2, false)
-	check("smile-server -resolve=false conn/s vs baseline (row 3 ÷ row 1)", med(byID["3"], rate)/baseRate, 0.90, true)
-	check("dead DNS vs smile-server default, same loader (row 4 ÷ row 4r)", med(byID["4"], rate)/med(byID["4r"], rate), 0.90, true)
-	check("dead DNS vs smile-server default (row 4 ÷ row 2)", med(byID["4"], rate)/med(byID["2"], rate), 0.90, true)
-	check("smile-client vs minimal dial loop, same server (row 1 ÷ row 6)", med(byID["1"], rate)/med(byID["6"], rate), 0.90, true)
-	fmt.Fprintf(tw, "sequential server vs smile-server dead DNS (row 5 ÷ row 4)\t%.5f×\t\t\n", med(byID["5"], rate)/med(byID["4"], rate))
+	check("smile-server conn/s vs baseline (row 2 ÷ row 1)", ratio(byID["2"], byID["1"], rate), 0.90, true)
+	check("smile-server p99 vs baseline (row 2 ÷ row 1)", ratio(byID["2"], byID["1"], p99), 2, false)
+	check("smile-server -resolve=false conn/s vs baseline (row 3 ÷ row 1)", ratio(byID["3"], byID["1"], rate), 0.90, true)
+	check("dead DNS vs smile-server default, same loader (row 4 ÷ row 4r)", ratio(byID["4"], byID["4r"], rate), 0.90, true)
+	check("dead DNS vs smile-server default (row 4 ÷ row 2)", ratio(byID["4"], byID["2"], rate), 0.90, true)
+	check("smile-client vs minimal dial loop, same server (row 1 ÷ row 6)", ratio(byID["1"], byID["6"], rate), 0.90, true)
+	fmt.Fprintf(tw, "sequential server vs smile-server dead DNS (row 5 ÷ row 4)\t%.5f×\t\t\n", ratio(byID["5"], byID["4"], rate))
 	_ = tw.Flush()
 
 	fmt.Println()
