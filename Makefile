@@ -66,6 +66,11 @@ fuzz: ## every fuzz target for FUZZTIME (default 30s) each; a crasher lands in t
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
+.PHONY: bench
+bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds (about 2 min)
+	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS))"
+	$(GO) run ./internal/bench/cmd/smilebench -bin $(BIN) $(BENCH_FLAGS)
+
 .PHONY: test
 test: unit integration ## every test
 	@echo ">> all tests passed"
