@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // serveOn runs a Server on a :0 loopback listener until the test ends.
@@ -212,16 +214,24 @@ func TestDeadResolverNeverDelaysAGreeting(t *testing.T) {
 // a peer that holds the only slot, then stops the server: every queued
 // peer must get the whole greeting, none a reset.
 func TestQueuedConnectionsAreServedOnShutdown(t *testing.T) {
-	big := strings.Repeat("B", 8<<20) // larger than any socket buffer
+	big := strings.Repeat("B", 1<<20)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	out := &syncBuffer{}
-	srv := NewServer([]byte(big), 500*time.Millisecond, 1, nil, newLogger(out, "text"))
+	srv := NewServer([]byte(big), 2*time.Second, 1, nil, newLogger(out, "text"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
 
-	hog, err := net.Dial("tcp", ln.Addr().String()) // connects, never reads
+	// The hog never reads and advertises a tiny window, so the greeting
+	// cannot fit in socket buffers and its write holds the only slot.
+	hogDialer := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
+			_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_MAXSEG, 536)
+		})
+	}}
+	hog, err := hogDialer.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
 	defer hog.Close()
 	require.Eventually(t, func() bool { return len(srv.slots) == 1 }, 5*time.Second, 5*time.Millisecond)
