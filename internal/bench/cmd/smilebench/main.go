@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -252,7 +253,7 @@ func (e *env) startSelf(name string, args ...string) (*proc, error) {
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("%s did not start: %v", name, err)
+		return nil, fmt.Errorf("%s did not start: %w", name, err)
 	}
 	p.addr = strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
 	go func() { _, _ = io.Copy(io.Discard, out) }()
@@ -644,10 +645,13 @@ func runClient(client, tmp string, args ...string) (bench.Summary, error) {
 	}
 	var s bench.Summary
 	if err := json.Unmarshal(b, &s); err != nil || !s.Summary {
-		return s, fmt.Errorf("no summary from smile-client (%v): %s", runErr, stderr.String())
+		if err == nil {
+			err = errors.New("last line is not a summary")
+		}
+		return s, fmt.Errorf("no summary from smile-client (exit: %w, decode: %w): %s", runErr, err, stderr.String())
 	}
 	if runErr != nil {
-		return s, fmt.Errorf("smile-client: %v: %s", runErr, firstLine(stderr.String()))
+		return s, fmt.Errorf("smile-client: %w: %s", runErr, firstLine(stderr.String()))
 	}
 	return s, nil
 }
@@ -660,7 +664,7 @@ func runJSON(cmd *exec.Cmd) (bench.Summary, error) {
 	runErr := cmd.Run()
 	var s bench.Summary
 	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
-		return s, fmt.Errorf("no summary from the dial loop (%v): %s", runErr, stderr.String())
+		return s, fmt.Errorf("no summary from the dial loop (exit: %w, decode: %w): %s", runErr, err, stderr.String())
 	}
 	if runErr != nil && s.Failed == 0 {
 		return s, runErr
