@@ -122,7 +122,7 @@ func serve(ctx context.Context, cfg *config, stdout io.Writer) error {
 	}()
 	select {
 	case <-done:
-	case <-time.After(cfg.writeTimeout + cfg.resolveTimeout + time.Second):
+	case <-time.After(cfg.writeTimeout + lingerTimeout + cfg.resolveTimeout + time.Second):
 		log.Warn("SERVER gave up waiting for connections in flight")
 	}
 	if firstErr != nil {

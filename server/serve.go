@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -125,8 +124,12 @@ func (s *Server) greet(conn net.Conn) {
 	peer := peerAddr(conn.RemoteAddr())
 	_ = conn.SetWriteDeadline(at.Add(s.writeTimeout))
 	n, werr := conn.Write(s.greeting)
-	discardUnread(conn)
-	cerr := conn.Close()
+	var cerr error
+	if werr == nil {
+		cerr = lingeringClose(conn)
+	} else {
+		cerr = conn.Close()
+	}
 	<-s.slots
 	if werr == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
 		werr = cerr
@@ -166,40 +169,60 @@ func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
 	_ = s.log.Handler().Handle(context.Background(), r)
 }
 
-// discardUnread reads, without waiting, whatever the peer sent before the
-// greeting went out. Closing a socket with unread bytes sends a reset
-// instead of a FIN, which would cost the peer its greeting and the server
-// its TIME_WAIT; the protocol ignores those bytes, so they are dropped.
-func discardUnread(conn net.Conn) {
-	sc, ok := conn.(syscall.Conn)
+// Lingering close. The server closes first (the tutorial's active close,
+// which leaves TIME_WAIT on the server), but it must not close while the
+// peer may still send: Linux answers bytes that arrive for a closed socket,
+// or are left unread in it, with a reset, and the peer's read then ends in
+// "connection reset" instead of EOF. So the server sends its FIN, drops
+// whatever the peer sends until the peer's FIN, then closes; bounded in
+// time and bytes, so a peer that never closes cannot hold its slot long.
+const (
+	lingerTimeout = time.Second
+	lingerMax     = 1 << 20 // bytes dropped before giving up: a flood gets its reset
+)
+
+// lingeringClose sends FIN, waits (without a goroutine of its own) for the
+// peer's FIN while dropping its bytes, and closes. A well-behaved peer
+// closes right after reading the greeting, so this costs one round trip.
+func lingeringClose(conn net.Conn) error {
+	tc, ok := conn.(*net.TCPConn)
 	if !ok {
-		return
+		return conn.Close()
 	}
-	raw, err := sc.SyscallConn()
+	if err := tc.CloseWrite(); err != nil {
+		_ = conn.Close()
+		return err
+	}
+	raw, err := tc.SyscallConn()
 	if err != nil {
-		return
+		return conn.Close()
 	}
-	_ = raw.Read(discardPending) // a plain function: no closure to allocate
-}
-
-// discardSink is where recv(2) is told to put the bytes discardPending
-// drops. With MSG_TRUNC, Linux drops TCP data without copying it, so
-// nothing is written here and one buffer serves every connection; no
-// connection ever reads it.
-var discardSink [4096]byte
-
-// discardPending drops what is queued on fd, at most 64 KiB (a flood gets
-// its reset), in one recv(2) when the peer sent nothing, as usual.
-func discardPending(fd uintptr) bool {
-	for i := 0; i < 16; i++ {
-		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&discardSink[0])), uintptr(len(discardSink)),
-			unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
-		if errno != 0 || int(n) <= 0 {
-			break
+	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	dropped := 0
+	_ = raw.Read(func(fd uintptr) bool {
+		for dropped < lingerMax {
+			// MSG_TRUNC: Linux drops TCP data without copying it.
+			n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&discardSink[0])), uintptr(len(discardSink)),
+				unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+			switch {
+			case errno == unix.EINTR:
+				continue
+			case errno == unix.EAGAIN:
+				return false // wait for more, or the FIN, or the deadline
+			case errno != 0 || int(n) <= 0:
+				return true // the peer's FIN (or an error): done
+			}
+			dropped += int(n)
 		}
-	}
-	return true
+		return true
+	})
+	return conn.Close()
 }
+
+// discardSink is where recv(2) is told to put the bytes a lingering close
+// drops. With MSG_TRUNC nothing is written here, so one buffer serves every
+// connection; no connection ever reads it.
+var discardSink [64 << 10]byte
 
 // peerAddr turns a remote address into an address and port with IPv4
 // peers of a dual-stack socket shown as dotted IPv4, never ::ffff:a.b.c.d.
