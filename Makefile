@@ -22,7 +22,7 @@ COMPOSE    ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker com
 PROJECT    ?= smile
 # Containers are mostly waiting on the daemon: run more cases at once than cores.
 INTEGRATION_FLAGS ?= -parallel 8
-CLIENTS    := client-ipv4 client-hostname client-ipv6
+CLIENTS    := client-ipv4 client-hostname client-ipv6 client-each
 
 .PHONY: all
 all: build
@@ -114,7 +114,7 @@ images: build-linux ## smile-server:$(TAG) and smile-client:$(TAG) from the one 
 	@docker image inspect --format '{{index .RepoTags 0}}	{{.Size}} bytes' smile-server:$(TAG) smile-client:$(TAG)
 
 .PHONY: up
-up: build images ## the compose demo: a server and three clients; fails if any client failed
+up: build images ## the compose demo: a server and four clients; fails if any client failed
 	@echo ">> starting the compose demo with $(COMPOSE) (project $(PROJECT), images :$(TAG))"
 	@trap '$(MAKE) --no-print-directory down' EXIT; \
 	export TAG=$(TAG); \
@@ -124,7 +124,12 @@ up: build images ## the compose demo: a server and three clients; fails if any c
 	for svc in $(CLIENTS); do \
 		id=$$($(COMPOSE) -p $(PROJECT) ps -a -q $$svc); \
 		code=$$(docker wait $$id); \
-		printf '%-16s exit %s: %s\n' "$$svc" "$$code" "$$(docker logs $$id 2>&1)"; \
+		out=$$(docker logs $$id 2>&1); \
+		if [ "$$(printf '%s\n' "$$out" | wc -l)" -gt 1 ]; then \
+			printf '%-16s exit %s:\n' "$$svc" "$$code"; printf '%s\n' "$$out" | sed 's/^/    /'; \
+		else \
+			printf '%-16s exit %s: %s\n' "$$svc" "$$code" "$$out"; \
+		fi; \
 		if [ "$$code" != 0 ]; then failed=1; fi; \
 	done; \
 	if [ $$failed != 0 ]; then echo ">> a client failed; server log:"; $(COMPOSE) -p $(PROJECT) logs --no-color server; exit 1; fi

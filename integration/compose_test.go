@@ -34,7 +34,7 @@ func composeCLI(t *testing.T) []string {
 
 // TestCompose brings the repository's docker-compose.yml up under a unique
 // project name and subnets, and checks that all three clients (dotted IPv4,
-// hostname, IPv6 literal) are greeted. It is torn down even on failure.
+// hostname, IPv6 literal) are greeted and that -each greets every address. It is torn down even on failure.
 func TestCompose(t *testing.T) {
 	t.Parallel()
 	serverImage, _ := requireImages(t)
@@ -69,7 +69,7 @@ func TestCompose(t *testing.T) {
 	out, err := compose("up", "-d")
 	require.NoError(t, err, "compose up:\n%s", out)
 
-	for _, svc := range []string{"client-ipv4", "client-hostname", "client-ipv6"} {
+	for _, svc := range []string{"client-ipv4", "client-hostname", "client-ipv6", "client-each"} {
 		t.Run(svc, func(t *testing.T) {
 			out, err := compose("ps", "-a", "-q", svc)
 			require.NoError(t, err, out)
@@ -91,6 +91,11 @@ func TestCompose(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			_, err = stdcopyLogs(&stdout, &stderr, rc)
 			require.NoError(t, err)
+			if svc == "client-each" {
+				// The server's name has one A and one AAAA record here.
+				assert.True(t, strings.HasSuffix(stdout.String(), "\n3 targets: 3 ok, 0 failed\n"), "stdout of %s: %q", svc, stdout.String())
+				return
+			}
 			assert.Equal(t, greeting, stdout.String(), "stdout of %s", svc)
 		})
 	}

@@ -233,7 +233,7 @@ func TestComposeServicesAreHardened(t *testing.T) {
 		} `yaml:"services"`
 	}
 	require.NoError(t, yaml.Unmarshal(raw, &doc))
-	require.Len(t, doc.Services, 4, "the server and three clients")
+	require.Len(t, doc.Services, 5, "the server and four clients")
 	for name, svc := range doc.Services {
 		t.Run(name, func(t *testing.T) {
 			assert.True(t, strings.HasPrefix(svc.Image, "smile-server:") || strings.HasPrefix(svc.Image, "smile-client:"), "image %q", svc.Image)

@@ -1,0 +1,70 @@
+package integration
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestEach probes every address of the server's name separately: Docker's
+// DNS gives the alias one A and one AAAA record, so -each must show both
+// families and the name itself, and expose the one family a server does
+// not listen on.
+func TestEach(t *testing.T) {
+	t.Parallel()
+	requireImages(t)
+	nw := newNetwork(t)
+	cases := []struct {
+		name   string
+		listen []string
+		exit   int
+		v6     string // result of the IPv6 row
+		tally  string
+	}{
+		{"dual-stack server", nil, 0, "ok", "3 targets: 3 ok, 0 failed"},
+		{"IPv4-only server", []string{"-listen", "0.0.0.0:7890"}, 1, "refused", "3 targets: 2 ok, 1 failed"},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			alias := "smile-each-" + randomHex(3)
+			srv := startServer(t, serverOpts{args: c.listen, net: nw, aliases: []string{alias}, hostNum: 230 + i, started: 1})
+			v4, v6 := addrs(t, srv, nw)
+
+			res, _ := runClient(t, nw, "-each", alias, port)
+			assert.Equal(t, c.exit, res.exit, "%v", res)
+			lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+			require.Len(t, lines, 5, "%v", res)
+			v4t, v6t := v4.String()+":"+port, "["+v6.String()+"]:"+port
+			assert.Regexp(t, `^`+regexp.QuoteMeta(v4t)+`\s+address\s+`+regexp.QuoteMeta(v4t)+`\s+IPv4\s+ok\s+1/1\s`, lines[1], "%v", res)
+			assert.Regexp(t, `^`+regexp.QuoteMeta(v6t)+`\s+address\s+`+regexp.QuoteMeta(v6t)+`\s+IPv6\s+`+c.v6+`\s`, lines[2], "%v", res)
+			assert.Regexp(t, `^`+regexp.QuoteMeta(alias+":"+port)+`\s+name\s+\S+\s+IPv[46]\s+ok\s+1/1\s`, lines[3], "%v", res)
+			assert.Equal(t, c.tally, lines[4])
+
+			res, _ = runClient(t, nw, "-each", "-json", "-count", "3", alias, port)
+			assert.Equal(t, c.exit, res.exit, "%v", res)
+			objs := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+			require.Len(t, objs, 4, "%v", res)
+			var row struct {
+				Address, Family, Class string
+				OK                     bool
+				Probes                 int
+				OKProbes               int `json:"ok_probes"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(objs[1]), &row))
+			assert.Equal(t, v6t, row.Address)
+			assert.Equal(t, "IPv6", row.Family)
+			assert.Equal(t, c.v6 == "ok", row.OK)
+			assert.Equal(t, 3, row.Probes)
+			if c.v6 != "ok" {
+				assert.Equal(t, c.v6, row.Class)
+				assert.Zero(t, row.OKProbes)
+			}
+			assert.Contains(t, objs[3], `"summary":true`)
+		})
+	}
+}
