@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
@@ -182,58 +182,13 @@ func (p *prober) run(ctx context.Context, target, network string, onResult func(
 // flushEvery bounds how late a -json probe line reaches stdout.
 const flushEvery = 100 * time.Millisecond
 
-// lineWriter buffers probe lines and flushes them on a timer and at Close,
-// so that a fast probe run makes one write(2) per batch of lines instead of
-// one per probe, which would cost the load generator as much as a probe.
-type lineWriter struct {
-	mu   sync.Mutex
-	buf  *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
-}
-
-func newLineWriter(w io.Writer) *lineWriter {
-	lw := &lineWriter{buf: bufio.NewWriterSize(w, 32<<10), stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(lw.done)
-		t := time.NewTicker(flushEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				lw.flush()
-			case <-lw.stop:
-				return
-			}
-		}
-	}()
-	return lw
-}
-
-func (lw *lineWriter) Write(p []byte) (int, error) {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.buf.Write(p)
-}
-
-func (lw *lineWriter) flush() {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	_ = lw.buf.Flush()
-}
-
-// Close stops the timer and writes out the rest.
-func (lw *lineWriter) Close() {
-	close(lw.stop)
-	<-lw.done
-	lw.flush()
-}
-
 // runProbes is probe mode: -count, -concurrency, -json.
 func runProbes(ctx context.Context, p *prober, cfg *config, stdout, stderr io.Writer) int {
 	target := cfg.target.String()
 	if cfg.json {
-		lw := newLineWriter(stdout)
+		// One write(2) per batch of lines, not per probe, which would cost
+		// the load generator as much as a probe.
+		lw := flushwriter.New(stdout, 32<<10, flushEvery)
 		defer lw.Close() // before anything else is written: the summary goes through lw too
 		stdout = lw
 	}

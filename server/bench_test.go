@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/smile-sockets/smile/internal/dnstest"
+	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/resolver"
 )
 
@@ -27,7 +28,7 @@ func benchServe(b *testing.B, names *namer, src string, parallel bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lw := newLogWriter(io.Discard)
+	lw := flushwriter.New(io.Discard, 64<<10, flushEvery)
 	srv := NewServer([]byte(defaultGreeting), 5*time.Second, 1024, names, newLogger(lw, "text"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -126,7 +127,7 @@ func BenchmarkServe(b *testing.B) {
 // BenchmarkLogConn is the log line of one connection, through the buffered
 // writer, without the network.
 func BenchmarkLogConn(b *testing.B) {
-	lw := newLogWriter(io.Discard)
+	lw := flushwriter.New(io.Discard, 64<<10, flushEvery)
 	defer lw.Close()
 	srv := NewServer([]byte(defaultGreeting), time.Second, 1, nil, newLogger(lw, "text"))
 	peer := netip.MustParseAddrPort("127.0.0.1:50000")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -14,56 +13,6 @@ import (
 
 // flushEvery bounds how stale the log on disk or in `docker logs` can be.
 const flushEvery = 100 * time.Millisecond
-
-// logWriter buffers log output and flushes it on a timer and at Close, so
-// that a busy server makes one write(2) per batch of lines instead of one
-// per connection, and never drops a line.
-type logWriter struct {
-	mu   sync.Mutex
-	buf  *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
-}
-
-func newLogWriter(w io.Writer) *logWriter {
-	lw := &logWriter{buf: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
-	go lw.loop()
-	return lw
-}
-
-func (lw *logWriter) Write(p []byte) (int, error) {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.buf.Write(p)
-}
-
-func (lw *logWriter) loop() {
-	defer close(lw.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			lw.Flush()
-		case <-lw.stop:
-			return
-		}
-	}
-}
-
-// Flush writes out what is buffered.
-func (lw *logWriter) Flush() error {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.buf.Flush()
-}
-
-// Close stops the timer and flushes the rest.
-func (lw *logWriter) Close() error {
-	close(lw.stop)
-	<-lw.done
-	return lw.Flush()
-}
 
 // newLogger returns the server's logger: the tutorial's words as plain
 // lines, or one JSON object a line for log pipelines.

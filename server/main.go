@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/netaddr"
 	"github.com/smile-sockets/smile/internal/resolver"
 	"github.com/smile-sockets/smile/internal/version"
@@ -69,7 +70,7 @@ func runEnv(ctx context.Context, args []string, env func(string) (string, bool),
 
 // serve opens every listener, serves until ctx is done and drains.
 func serve(ctx context.Context, cfg *config, stdout io.Writer) error {
-	lw := newLogWriter(stdout)
+	lw := flushwriter.New(stdout, 64<<10, flushEvery)
 	defer lw.Close()
 	log := newLogger(lw, cfg.logFormat)
 
