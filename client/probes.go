@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/smile-sockets/smile/internal/flushwriter"
+	"github.com/smile-sockets/smile/internal/latency"
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
@@ -76,17 +77,6 @@ func (s *stats) merge(o *stats) {
 	}
 }
 
-// percentile is the nearest-rank percentile of sorted durations.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 // probeJSON is one probe as -json prints it.
 type probeJSON struct {
 	Target    string  `json:"target"`
@@ -103,7 +93,7 @@ type probeJSON struct {
 
 func toJSON(r *result) probeJSON {
 	j := probeJSON{Target: r.target, Address: r.addr, Family: strings.ToLower(r.family),
-		ConnectMS: ms(r.connect), TotalMS: ms(r.total), Bytes: len(r.data), OK: r.ok(), Class: r.class}
+		ConnectMS: latency.MS(r.connect), TotalMS: latency.MS(r.total), Bytes: len(r.data), OK: r.ok(), Class: r.class}
 	if r.ok() || r.class == classMismatch {
 		g := string(r.data)
 		j.Greeting = &g
@@ -222,7 +212,7 @@ func summaryOf(target string, st *stats) summaryJSON {
 		s.Rate = float64(st.probes) / st.elapsed.Seconds()
 	}
 	if n := len(st.totals); n > 0 {
-		s.P50MS, s.P90MS, s.P99MS, s.MaxMS = ms(percentile(st.totals, 50)), ms(percentile(st.totals, 90)), ms(percentile(st.totals, 99)), ms(st.totals[n-1])
+		s.P50MS, s.P90MS, s.P99MS, s.MaxMS = latency.MS(latency.Percentile(st.totals, 50)), latency.MS(latency.Percentile(st.totals, 90)), latency.MS(latency.Percentile(st.totals, 99)), latency.MS(st.totals[n-1])
 	}
 	return s
 }
@@ -318,7 +308,7 @@ func rowOf(last *result, via string, st *stats) eachRow {
 		row.Class, row.Error = last.class, last.message()
 	}
 	if len(st.totals) > 0 {
-		row.ConnectMS, row.TotalMS = ms(percentile(st.connects, 50)), ms(percentile(st.totals, 50))
+		row.ConnectMS, row.TotalMS = latency.MS(latency.Percentile(st.connects, 50)), latency.MS(latency.Percentile(st.totals, 50))
 	}
 	return row
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smile-sockets/smile/internal/latency"
 )
 
 // Greeting is what every server in the benchmark writes.
@@ -178,17 +180,13 @@ func probe(ctx context.Context, d *net.Dialer, addr string, buf []byte, readTime
 	return nil
 }
 
-// Percentile is the nearest-rank percentile of sorted durations, as
-// smile-client computes it.
+// Percentile is the nearest-rank percentile of sorted durations, exactly
+// as smile-client computes it.
 func Percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted))*p/100+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
+	return latency.Percentile(sorted, p)
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func ms(d time.Duration) float64 { return latency.MS(d) }
 
 // SilentDNS is a UDP DNS server on loopback that reads every query and
 // answers none, like a dead resolver behind a firewall that drops packets.
