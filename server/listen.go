@@ -238,6 +238,26 @@ func dropNewSYNs(ln net.Listener) error {
 	return serr
 }
 
+// queueLen is the number of connections in ln's accept queue (TCP_INFO's
+// tcpi_unacked for a listener), or -1 when it cannot be read.
+func queueLen(ln net.Listener) int {
+	sc, ok := ln.(syscallConner)
+	if !ok {
+		return -1
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	n := -1
+	_ = raw.Control(func(fd uintptr) {
+		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			n = int(info.Unacked)
+		}
+	})
+	return n
+}
+
 type syscallConner interface {
 	SyscallConn() (syscall.RawConn, error)
 }

@@ -19,6 +19,11 @@ import (
 // complete (a LAN or loopback round trip), short enough to stop quickly.
 const drainIdle = 100 * time.Millisecond
 
+// drainLimit bounds a drain that can neither hold off new peers nor tell
+// how many were queued; it does not apply otherwise, since every queued
+// connection must be served however long that takes.
+const drainLimit = time.Second
+
 // Server greets every connection from any number of listeners. Serving is
 // kept apart from listening so that tests hand in a listener of their own.
 type Server struct {
@@ -49,13 +54,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var (
 		mu       sync.Mutex
 		draining bool
+		budget   = -1 // accepts left in the drain; -1: until the queue is idle
+		started  time.Time
+		filtered bool // new SYNs are dropped
 	)
 	stop := context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
-		draining = true
-		if err := dropNewSYNs(ln); err != nil {
-			s.log.Warn("can't hold off new connections while draining", "listen", ln.Addr().String(), "err", err)
+		draining, started = true, time.Now()
+		err := dropNewSYNs(ln)
+		filtered = err == nil
+		if err != nil {
+			// Without the filter (a kernel or sandbox may refuse it) new
+			// peers keep joining the queue: serve exactly the connections
+			// queued now, then close.
+			budget = queueLen(ln)
+			s.log.Warn("can't hold off new connections while draining; serving those already queued",
+				"listen", ln.Addr().String(), "queued", budget, "err", err)
 		}
 		setDeadline(ln, time.Now().Add(drainIdle))
 	})
@@ -73,6 +88,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		mu.Lock()
 		if draining {
+			// Done when the queued connections are served; with the queue's
+			// length unknown and no filter, give up after drainLimit.
+			if budget == 0 || budget < 0 && !filtered && time.Since(started) > drainLimit {
+				mu.Unlock()
+				<-s.slots
+				return nil
+			}
+			if budget > 0 {
+				budget--
+			}
 			setDeadline(ln, time.Now().Add(drainIdle))
 		}
 		mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -214,9 +215,39 @@ func TestDeadResolverNeverDelaysAGreeting(t *testing.T) {
 // a peer that holds the only slot, then stops the server: every queued
 // peer must get the whole greeting, none a reset.
 func TestQueuedConnectionsAreServedOnShutdown(t *testing.T) {
+	cases := []struct {
+		name     string
+		listen   func(t *testing.T) net.Listener
+		filtered bool
+	}{
+		// smile-server's own socket takes the SYN filter.
+		{"smile's socket", func(t *testing.T) net.Listener {
+			l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: 128}, "test")
+			require.NoError(t, err)
+			return l.Listener
+		}, true},
+		// Go's net.Listen makes an MPTCP listener where the kernel has
+		// MPTCP, and MPTCP refuses socket filters: the fallback drain.
+		{"a listener without the filter", func(t *testing.T) net.Listener {
+			var lc net.ListenConfig
+			lc.SetMultipathTCP(true)
+			l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			if dropNewSYNs(l) == nil {
+				_ = l.Close()
+				t.Skip("this kernel filters MPTCP listeners too (or has no MPTCP): the filtered case covers it")
+			}
+			return l
+		}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { testDrain(t, c.listen(t), c.filtered) })
+	}
+}
+
+func testDrain(t *testing.T, ln net.Listener, filtered bool) {
 	big := strings.Repeat("B", 1<<20)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	var err error
 	out := &syncBuffer{}
 	srv := NewServer([]byte(big), 2*time.Second, 1, nil, newLogger(out, "text"))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -244,6 +275,20 @@ func TestQueuedConnectionsAreServedOnShutdown(t *testing.T) {
 		require.NoError(t, err)
 	}
 	cancel() // as SIGTERM: the queue must still be served
+	// New peers must not join the drain: where the kernel takes the socket
+	// filter, their SYN is dropped and the dial times out; where it does
+	// not, the server serves only the connections queued when the drain
+	// began, so the late one is reset with the listener, never greeted.
+	time.Sleep(50 * time.Millisecond)
+	late, err := net.DialTimeout("tcp", ln.Addr().String(), 300*time.Millisecond)
+	if filtered {
+		require.Error(t, err, "a connection after shutdown began must not be queued")
+		assert.True(t, isTimeout(err), "the SYN is dropped, not refused: %v", err)
+	} else {
+		require.NoError(t, err, "without a filter the kernel still queues it")
+		defer late.Close()
+		assert.True(t, out.waitFor(t, "serving those already queued", 2*time.Second), out.String())
+	}
 	for _, c := range conns {
 		go func() {
 			defer c.Close()
@@ -260,6 +305,11 @@ func TestQueuedConnectionsAreServedOnShutdown(t *testing.T) {
 	}
 	require.NoError(t, <-done)
 	srv.Wait()
+	if late != nil {
+		_ = late.SetDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(late)
+		assert.Empty(t, got, "the connection that arrived during the drain is not served")
+	}
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	assert.Error(t, err, "the listener is closed after the drain")
 }

@@ -67,7 +67,11 @@ func main() {
 // serveRole runs a reference server on 127.0.0.1, prints its address and
 // serves until stdin closes (the parent stopped or died) or SIGTERM.
 func serveRole(role, dns string, timeout time.Duration) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Plain TCP like smile-server's own socket: Go's net.Listen would
+	// make an MPTCP listener here, a different kernel path.
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "smilebench: %v\n", err)
 		return 1
