@@ -30,7 +30,7 @@ func listenerBacklog(t *testing.T, ln net.Listener) (backlog, queued uint32) {
 func TestBacklogReachesTheKernel(t *testing.T) {
 	for _, n := range []int{1, 5, 128} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: n}, "test")
+			l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: n})
 			require.NoError(t, err)
 			defer l.Close()
 			backlog, _ := listenerBacklog(t, l.Listener)
@@ -43,7 +43,7 @@ func TestBacklogReachesTheKernel(t *testing.T) {
 // holds: Linux queues backlog+1 completed connections, then drops SYNs.
 func TestBacklogBoundsTheQueue(t *testing.T) {
 	const backlog = 3
-	l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: backlog}, "test")
+	l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: backlog})
 	require.NoError(t, err)
 	defer l.Close()
 	var conns []net.Conn
@@ -85,7 +85,7 @@ func TestBacklogFlagAsSSShowsIt(t *testing.T) {
 
 func TestReuseAddrReallyCleared(t *testing.T) {
 	for _, reuse := range []bool{true, false} {
-		l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: reuse, backlog: 8}, "test")
+		l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: reuse, backlog: 8})
 		require.NoError(t, err)
 		raw, err := l.Listener.(*net.TCPListener).SyscallConn()
 		require.NoError(t, err)

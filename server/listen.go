@@ -28,9 +28,8 @@ type sockOpts struct {
 // boundListener is one listening socket with the words its start line uses.
 type boundListener struct {
 	net.Listener
-	spec netaddr.HostPort // as given with -listen
-	addr netip.AddrPort   // as bound
-	mode string           // dual-stack, IPv4 only, IPv6 only
+	addr netip.AddrPort // as bound
+	mode string         // dual-stack, IPv4 only, IPv6 only
 }
 
 // defaultBacklog is the kernel's ceiling for listen(2), which is what Go's
@@ -50,11 +49,10 @@ func defaultBacklog() int {
 func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*boundListener, error) {
 	switch spec.Kind {
 	case netaddr.Wildcard:
-		// Errors name the socket as bound, [::]:7890, not as typed, :7890.
-		l, err := listenSocket(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(spec.Port)), o, netaddr.JoinHostPort("::", spec.Port))
+		l, err := listenSocket(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(spec.Port)), o)
 		if err != nil && !o.v6only && noIPv6(err) {
 			// A host without IPv6 still serves ":PORT", over IPv4.
-			l, err = listenSocket(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(spec.Port)), o, netaddr.JoinHostPort("0.0.0.0", spec.Port))
+			l, err = listenSocket(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(spec.Port)), o)
 			if l != nil {
 				l.mode = "IPv4 only, no IPv6 on this host"
 			}
@@ -62,14 +60,12 @@ func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*bound
 		if err != nil {
 			return nil, err
 		}
-		l.spec = spec
 		return []*boundListener{l}, nil
 	case netaddr.AnyIPv4, netaddr.IPv4, netaddr.IPv6:
-		l, err := listenSocket(netip.AddrPortFrom(spec.Addr, uint16(spec.Port)), o, spec.String())
+		l, err := listenSocket(netip.AddrPortFrom(spec.Addr, uint16(spec.Port)), o)
 		if err != nil {
 			return nil, err
 		}
-		l.spec = spec
 		return []*boundListener{l}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -87,10 +83,10 @@ func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*bound
 			continue
 		}
 		seen[a] = true
-		l, err := listenSocket(netip.AddrPortFrom(a, uint16(spec.Port)), o, netaddr.JoinHostPort(a.String(), spec.Port))
+		l, err := listenSocket(netip.AddrPortFrom(a, uint16(spec.Port)), o)
 		if err != nil {
 			// localhost may name ::1 on a host whose loopback has no IPv6.
-			if noIPv6(err) || errors.Is(err, unix.EADDRNOTAVAIL) {
+			if noIPv6(err) {
 				if firstErr == nil {
 					firstErr = err
 				}
@@ -99,7 +95,6 @@ func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*bound
 			closeAll(out)
 			return nil, err
 		}
-		l.spec = spec
 		out = append(out, l)
 	}
 	if len(out) == 0 {
@@ -125,8 +120,10 @@ func noIPv6(err error) bool {
 // listenSocket builds a listening socket by hand, socket → setsockopt →
 // bind → listen, because Go's net.Listen always sets SO_REUSEADDR and
 // always asks for the maximum backlog, and smile must be able to show what
-// happens without the one and with a small other.
-func listenSocket(ap netip.AddrPort, o sockOpts, display string) (l *boundListener, err error) {
+// happens without the one and with a small other. Errors name the socket
+// as bound ([::]:7890), not as typed (:7890).
+func listenSocket(ap netip.AddrPort, o sockOpts) (l *boundListener, err error) {
+	display := ap.String()
 	family, sa, err := sockaddr(ap)
 	if err != nil {
 		return nil, fmt.Errorf("can't bind to %s: %w", display, err)
@@ -167,14 +164,9 @@ func listenSocket(ap netip.AddrPort, o sockOpts, display string) (l *boundListen
 	if ferr != nil {
 		return nil, fmt.Errorf("can't listen on %s: %w", display, ferr)
 	}
-	bound := ap
-	if a, ok := ln.Addr().(*net.TCPAddr); ok {
-		bound = a.AddrPort()
-		bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
-		if ap.Addr().Is6() && !ap.Addr().Is4In6() {
-			bound = netip.AddrPortFrom(ap.Addr(), bound.Port())
-		}
-	}
+	// The address as asked (it keeps an IPv6 zone), the port as bound (the
+	// kernel picks one for port 0).
+	bound := netip.AddrPortFrom(ap.Addr(), ln.Addr().(*net.TCPAddr).AddrPort().Port())
 	return &boundListener{Listener: ln, addr: bound, mode: mode}, nil
 }
 
@@ -212,14 +204,6 @@ func boolInt(b bool) int {
 // (and handshakes already answered) without new peers joining the queue;
 // closing a listener with a non-empty queue would reset those peers.
 func dropNewSYNs(ln net.Listener) error {
-	sc, ok := ln.(syscallConner)
-	if !ok {
-		return errors.New("listener has no socket")
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
 	// For TCP the filter sees the TCP header first; byte 13 holds the flags.
 	prog := []unix.SockFilter{
 		{Code: unix.BPF_LD | unix.BPF_B | unix.BPF_ABS, K: 13},
@@ -228,36 +212,38 @@ func dropNewSYNs(ln net.Listener) error {
 		{Code: unix.BPF_RET | unix.BPF_K, K: 0},
 		{Code: unix.BPF_RET | unix.BPF_K, K: 0xffffffff},
 	}
-	var serr error
-	err = raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
+	return control(ln, func(fd int) error {
+		return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
 	})
-	if err != nil {
-		return err
-	}
-	return serr
 }
 
 // queueLen is the number of connections in ln's accept queue (TCP_INFO's
 // tcpi_unacked for a listener), or -1 when it cannot be read.
 func queueLen(ln net.Listener) int {
-	sc, ok := ln.(syscallConner)
-	if !ok {
-		return -1
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1
-	}
 	n := -1
-	_ = raw.Control(func(fd uintptr) {
-		if info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+	_ = control(ln, func(fd int) error {
+		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err == nil {
 			n = int(info.Unacked)
 		}
+		return err
 	})
 	return n
 }
 
-type syscallConner interface {
-	SyscallConn() (syscall.RawConn, error)
+// control runs f on ln's socket descriptor.
+func control(ln net.Listener, f func(fd int) error) error {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return errors.New("listener has no socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }

@@ -28,12 +28,10 @@ type namer struct {
 	resolver *net.Resolver
 	timeout  time.Duration
 
-	mu       sync.Mutex
-	cache    map[netip.Addr]cached
-	pending  map[netip.Addr][]func(string)
-	inflight int
-	wg       sync.WaitGroup
-	now      func() time.Time
+	mu      sync.Mutex
+	cache   map[netip.Addr]cached
+	pending map[netip.Addr][]func(string) // one entry per lookup in flight
+	wg      sync.WaitGroup
 }
 
 type cached struct {
@@ -47,7 +45,6 @@ func newNamer(r *net.Resolver, timeout time.Duration) *namer {
 		timeout:  timeout,
 		cache:    map[netip.Addr]cached{},
 		pending:  map[netip.Addr][]func(string){},
-		now:      time.Now,
 	}
 }
 
@@ -55,8 +52,13 @@ func newNamer(r *net.Resolver, timeout time.Duration) *namer {
 // now, without starting a lookup.
 func (n *namer) cached(addr netip.Addr, now time.Time) (string, bool) {
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.fresh(addr, now)
+}
+
+// fresh is cached with n.mu held.
+func (n *namer) fresh(addr netip.Addr, now time.Time) (string, bool) {
 	c, ok := n.cache[addr]
-	n.mu.Unlock()
 	if !ok || !now.Before(c.expires) {
 		return "", false
 	}
@@ -68,9 +70,9 @@ func (n *namer) cached(addr netip.Addr, now time.Time) (string, bool) {
 // caller's goroutine when the answer is cached, later otherwise.
 func (n *namer) name(addr netip.Addr, done func(string)) {
 	n.mu.Lock()
-	if c, ok := n.cache[addr]; ok && n.now().Before(c.expires) {
+	if name, ok := n.fresh(addr, time.Now()); ok {
 		n.mu.Unlock()
-		done(c.name)
+		done(name)
 		return
 	}
 	if waiters, ok := n.pending[addr]; ok {
@@ -78,14 +80,13 @@ func (n *namer) name(addr netip.Addr, done func(string)) {
 		n.mu.Unlock()
 		return
 	}
-	if n.inflight >= maxLookups {
+	if len(n.pending) >= maxLookups {
 		// So many distinct peers at once that the resolver is the
 		// bottleneck: say the address now rather than queue without bound.
 		n.mu.Unlock()
 		done("")
 		return
 	}
-	n.inflight++
 	n.pending[addr] = []func(string){done}
 	n.wg.Add(1)
 	n.mu.Unlock()
@@ -111,10 +112,9 @@ func (n *namer) lookup(addr netip.Addr) {
 	if len(n.cache) >= maxCacheLen {
 		clear(n.cache)
 	}
-	n.cache[addr] = cached{name: name, expires: n.now().Add(ttl)}
+	n.cache[addr] = cached{name: name, expires: time.Now().Add(ttl)}
 	waiters := n.pending[addr]
 	delete(n.pending, addr)
-	n.inflight--
 	n.mu.Unlock()
 	for _, w := range waiters {
 		w(name)

@@ -54,21 +54,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var (
 		mu       sync.Mutex
 		draining bool
-		budget   = -1 // accepts left in the drain; -1: until the queue is idle
-		started  time.Time
-		filtered bool // new SYNs are dropped
+		budget   = -1      // accepts left in the drain; -1: until the queue is idle
+		giveUp   time.Time // non-zero: end the drain then, whatever is left
 	)
 	stop := context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
-		draining, started = true, time.Now()
-		err := dropNewSYNs(ln)
-		filtered = err == nil
-		if err != nil {
-			// Without the filter (a kernel or sandbox may refuse it) new
-			// peers keep joining the queue: serve exactly the connections
-			// queued now, then close.
+		draining = true
+		if err := dropNewSYNs(ln); err != nil {
+			// Without the filter (an MPTCP socket, a kernel or sandbox that
+			// refuses it) new peers keep joining the queue: serve exactly
+			// the connections queued now, then close; if even their number
+			// is unknown, stop after drainLimit.
 			budget = queueLen(ln)
+			if budget < 0 {
+				giveUp = time.Now().Add(drainLimit)
+			}
 			s.log.Warn("can't hold off new connections while draining; serving those already queued",
 				"listen", ln.Addr().String(), "queued", budget, "err", err)
 		}
@@ -88,9 +89,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		mu.Lock()
 		if draining {
-			// Done when the queued connections are served; with the queue's
-			// length unknown and no filter, give up after drainLimit.
-			if budget == 0 || budget < 0 && !filtered && time.Since(started) > drainLimit {
+			if budget == 0 || !giveUp.IsZero() && time.Now().After(giveUp) {
 				mu.Unlock()
 				<-s.slots
 				return nil
@@ -122,11 +121,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				case <-time.After(backoff):
 				case <-ctx.Done():
 				}
-				continue
-			}
-			if isTimeout(err) && ctx.Err() == nil {
-				// A deadline set by a drain that raced a fresh context
-				// cannot happen; treat like a transient error.
 				continue
 			}
 			return err

@@ -222,7 +222,7 @@ func TestQueuedConnectionsAreServedOnShutdown(t *testing.T) {
 	}{
 		// smile-server's own socket takes the SYN filter.
 		{"smile's socket", func(t *testing.T) net.Listener {
-			l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: 128}, "test")
+			l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: 128})
 			require.NoError(t, err)
 			return l.Listener
 		}, true},
