@@ -25,15 +25,18 @@ const maxFailureLines = 10
 
 // stats aggregates the probes of one target.
 type stats struct {
-	probes, ok int
-	classes    map[string]int
-	connects   []time.Duration // of successful probes
-	totals     []time.Duration
-	elapsed    time.Duration
-	last       result // the last failure, or the last probe
-	addr       string
-	family     string
+	probes   int
+	classes  map[string]int
+	connects []time.Duration // of successful probes
+	totals   []time.Duration
+	elapsed  time.Duration
+	last     result // the last failure, or the last probe
+	addr     string
+	family   string
 }
+
+// okCount is how many probes succeeded: each left its latency.
+func (s *stats) okCount() int { return len(s.totals) }
 
 func (s *stats) add(r *result) {
 	s.probes++
@@ -41,7 +44,6 @@ func (s *stats) add(r *result) {
 		s.addr, s.family = r.addr, r.family
 	}
 	if r.ok() {
-		s.ok++
 		s.connects = append(s.connects, r.connect)
 		s.totals = append(s.totals, r.total)
 		if s.last.class == "" {
@@ -60,7 +62,6 @@ func (s *stats) add(r *result) {
 
 func (s *stats) merge(o *stats) {
 	s.probes += o.probes
-	s.ok += o.ok
 	for k, v := range o.classes {
 		if s.classes == nil {
 			s.classes = map[string]int{}
@@ -106,17 +107,9 @@ func toJSON(r *result) probeJSON {
 
 // summaryJSON closes every -json output.
 type summaryJSON struct {
-	Summary bool           `json:"summary"`
-	Target  string         `json:"target"`
-	Probes  int            `json:"probes"`
-	OK      int            `json:"ok"`
-	Failed  int            `json:"failed"`
-	Seconds float64        `json:"seconds"`
-	Rate    float64        `json:"rate"`
-	P50MS   float64        `json:"p50_ms"`
-	P90MS   float64        `json:"p90_ms"`
-	P99MS   float64        `json:"p99_ms"`
-	MaxMS   float64        `json:"max_ms"`
+	Summary bool   `json:"summary"`
+	Target  string `json:"target"`
+	latency.Stats
 	Classes map[string]int `json:"classes,omitempty"`
 }
 
@@ -199,22 +192,14 @@ func runProbes(ctx context.Context, p *prober, cfg *config, stdout, stderr io.Wr
 	} else {
 		printSummary(stdout, target, st)
 	}
-	if st.ok != cfg.count {
+	if st.okCount() != cfg.count {
 		return exitFailure
 	}
 	return exitOK
 }
 
 func summaryOf(target string, st *stats) summaryJSON {
-	s := summaryJSON{Summary: true, Target: target, Probes: st.probes, OK: st.ok, Failed: st.probes - st.ok,
-		Seconds: st.elapsed.Seconds(), Classes: st.classes}
-	if st.elapsed > 0 {
-		s.Rate = float64(st.probes) / st.elapsed.Seconds()
-	}
-	if n := len(st.totals); n > 0 {
-		s.P50MS, s.P90MS, s.P99MS, s.MaxMS = latency.MS(latency.Percentile(st.totals, 50)), latency.MS(latency.Percentile(st.totals, 90)), latency.MS(latency.Percentile(st.totals, 99)), latency.MS(st.totals[n-1])
-	}
-	return s
+	return summaryJSON{Summary: true, Target: target, Stats: latency.Summarize(st.totals, st.probes-st.okCount(), st.elapsed), Classes: st.classes}
 }
 
 func printSummary(w io.Writer, target string, st *stats) {
@@ -303,7 +288,7 @@ func runEach(ctx context.Context, p *prober, cfg *config, stdout, stderr io.Writ
 
 func rowOf(last *result, via string, st *stats) eachRow {
 	row := eachRow{Target: last.target, Address: st.addr, Family: st.family, Via: via,
-		Probes: st.probes, OKProbes: st.ok, OK: st.probes > 0 && st.ok == st.probes}
+		Probes: st.probes, OKProbes: st.okCount(), OK: st.probes > 0 && st.okCount() == st.probes}
 	if !row.OK {
 		row.Class, row.Error = last.class, last.message()
 	}

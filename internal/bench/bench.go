@@ -78,16 +78,8 @@ func ServeSequential(ln net.Listener, greeting []byte, r *net.Resolver, timeout 
 // Summary is a load run's outcome, with the field names of smile-client's
 // -json summary object so that both are read the same way.
 type Summary struct {
-	Summary bool    `json:"summary"`
-	Probes  int     `json:"probes"`
-	OK      int     `json:"ok"`
-	Failed  int     `json:"failed"`
-	Seconds float64 `json:"seconds"`
-	Rate    float64 `json:"rate"`
-	P50MS   float64 `json:"p50_ms"`
-	P90MS   float64 `json:"p90_ms"`
-	P99MS   float64 `json:"p99_ms"`
-	MaxMS   float64 `json:"max_ms"`
+	Summary bool `json:"summary"`
+	latency.Stats
 	// FirstError is the first failure, for the report.
 	FirstError string `json:"first_error,omitempty"`
 }
@@ -142,15 +134,7 @@ func DialLoop(ctx context.Context, addr string, count, workers int, sources []ne
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	s := Summary{Summary: true, Probes: len(lat) + failed, OK: len(lat), Failed: failed,
-		Seconds: elapsed.Seconds(), FirstError: firstErr}
-	if elapsed > 0 {
-		s.Rate = float64(s.Probes) / elapsed.Seconds()
-	}
-	if n := len(lat); n > 0 {
-		s.P50MS, s.P90MS, s.P99MS, s.MaxMS = ms(Percentile(lat, 50)), ms(Percentile(lat, 90)), ms(Percentile(lat, 99)), ms(lat[n-1])
-	}
-	return s
+	return Summary{Summary: true, Stats: latency.Summarize(lat, failed, elapsed), FirstError: firstErr}
 }
 
 func probe(ctx context.Context, d *net.Dialer, addr string, buf []byte, readTimeout time.Duration, greeting []byte) error {
@@ -179,14 +163,6 @@ func probe(ctx context.Context, d *net.Dialer, addr string, buf []byte, readTime
 	}
 	return nil
 }
-
-// Percentile is the nearest-rank percentile of sorted durations, exactly
-// as smile-client computes it.
-func Percentile(sorted []time.Duration, p float64) time.Duration {
-	return latency.Percentile(sorted, p)
-}
-
-func ms(d time.Duration) float64 { return latency.MS(d) }
 
 // SilentDNS is a UDP DNS server on loopback that reads every query and
 // answers none, like a dead resolver behind a firewall that drops packets.

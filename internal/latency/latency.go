@@ -17,3 +17,30 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 
 // MS is d in milliseconds with microsecond precision, as reports print it.
 func MS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Stats is the outcome of a run of probes, with the field names of
+// smile-client's -json summary object, which the bench harness reads.
+type Stats struct {
+	Probes  int     `json:"probes"`
+	OK      int     `json:"ok"`
+	Failed  int     `json:"failed"`
+	Seconds float64 `json:"seconds"`
+	Rate    float64 `json:"rate"`
+	P50MS   float64 `json:"p50_ms"`
+	P90MS   float64 `json:"p90_ms"`
+	P99MS   float64 `json:"p99_ms"`
+	MaxMS   float64 `json:"max_ms"`
+}
+
+// Summarize computes Stats from the sorted latencies of the successful
+// probes, the number that failed and the run's wall time.
+func Summarize(sorted []time.Duration, failed int, elapsed time.Duration) Stats {
+	s := Stats{Probes: len(sorted) + failed, OK: len(sorted), Failed: failed, Seconds: elapsed.Seconds()}
+	if elapsed > 0 {
+		s.Rate = float64(s.Probes) / elapsed.Seconds()
+	}
+	if n := len(sorted); n > 0 {
+		s.P50MS, s.P90MS, s.P99MS, s.MaxMS = MS(Percentile(sorted, 50)), MS(Percentile(sorted, 90)), MS(Percentile(sorted, 99)), MS(sorted[n-1])
+	}
+	return s
+}
