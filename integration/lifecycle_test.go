@@ -61,26 +61,12 @@ func TestLifecycle(t *testing.T) {
 	srv := run(t, image, append(common(t, containerName(t, "server")),
 		network.WithNetwork([]string{"smile"}, nw.DockerNetwork),
 		fixedAddrs(nw, 200),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.ReadonlyRootfs = true
-			hc.CapDrop = []string{"ALL"}
-			hc.SecurityOpt = []string{"no-new-privileges:true"}
-		}),
-		// The image's test command, checked more often than its 10s.
-		testcontainers.WithConfigModifier(func(c *container.Config) {
-			c.Healthcheck = &container.HealthConfig{Interval: 500 * time.Millisecond}
-		}),
-		testcontainers.WithWaitStrategy(wait.ForHealthCheck().WithStartupTimeout(time.Minute)),
+		hardened,
+		untilHealthy,
 	)...)
 
-	info, err := srv.Inspect(context.Background())
-	require.NoError(t, err)
-	require.NotNil(t, info.State.Health)
-	assert.Equal(t, container.Healthy, info.State.Health.Status)
-	if n := len(info.State.Health.Log); assert.Positive(t, n) {
-		last := info.State.Health.Log[n-1]
-		assert.Equal(t, 0, last.ExitCode, "healthcheck output %q", last.Output)
-	}
+	last := lastHealthcheck(t, srv)
+	assert.Equal(t, 0, last.ExitCode, "healthcheck output %q", last.Output)
 
 	res, _ := runClient(t, nw, "smile")
 	assert.Equal(t, 0, res.exit, "%v", res)
@@ -115,18 +101,34 @@ func TestHealthcheckFollowsTheServer(t *testing.T) {
 				testcontainers.WithEnv(c.env),
 				network.WithNetwork(nil, nw.DockerNetwork),
 				fixedAddrs(nw, 220+i),
-				testcontainers.WithConfigModifier(func(cfg *container.Config) {
-					cfg.Healthcheck = &container.HealthConfig{Interval: 500 * time.Millisecond}
-				}),
-				testcontainers.WithWaitStrategy(wait.ForHealthCheck().WithStartupTimeout(time.Minute)),
+				untilHealthy,
 			)...)
-			info, err := srv.Inspect(context.Background())
-			require.NoError(t, err)
-			require.NotNil(t, info.State.Health)
-			assert.Equal(t, container.Healthy, info.State.Health.Status)
-			n := len(info.State.Health.Log)
-			require.Positive(t, n)
-			assert.Regexp(t, `^healthy: \S+ greeted "`, info.State.Health.Log[n-1].Output)
+			assert.Regexp(t, `^healthy: \S+ greeted "`, lastHealthcheck(t, srv).Output)
 		})
 	}
+}
+
+// untilHealthy runs the image's own HEALTHCHECK command every 500 ms
+// instead of every 10 s, and waits until it passes.
+var untilHealthy testcontainers.CustomizeRequestOption = func(req *testcontainers.GenericContainerRequest) error {
+	faster := testcontainers.WithConfigModifier(func(c *container.Config) {
+		c.Healthcheck = &container.HealthConfig{Interval: 500 * time.Millisecond}
+	})
+	if err := faster.Customize(req); err != nil {
+		return err
+	}
+	return testcontainers.WithWaitStrategy(wait.ForHealthCheck().WithStartupTimeout(time.Minute)).Customize(req)
+}
+
+// lastHealthcheck requires Docker to call the container healthy and
+// returns its latest health-check run.
+func lastHealthcheck(t *testing.T, srv *testcontainers.DockerContainer) *container.HealthcheckResult {
+	t.Helper()
+	info, err := srv.Inspect(context.Background())
+	require.NoError(t, err)
+	require.NotNil(t, info.State.Health)
+	assert.Equal(t, container.Healthy, info.State.Health.Status)
+	n := len(info.State.Health.Log)
+	require.Positive(t, n)
+	return info.State.Health.Log[n-1]
 }
