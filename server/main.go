@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/envflag"
 	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/netaddr"
 	"github.com/smile-sockets/smile/internal/resolver"
@@ -199,7 +200,9 @@ func parseConfig(args []string, env func(string) (string, bool)) (*config, error
 	cfg := &config{}
 	var listen listFlag
 	fs := newFlagSet(cfg, &listen)
-	rest, given, err := envParse(fs, args, env)
+	// -healthcheck and -version are actions, never switched on from the
+	// environment.
+	rest, given, err := envflag.Parse(fs, args, env, "healthcheck", "version")
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,8 @@ type Server struct {
 	greeting     []byte
 	writeTimeout time.Duration
 	log          *slog.Logger
-	names        *namer // nil: log addresses only
+	text         *textHandler // log's handler when it is the text form, for the fast line
+	names        *namer       // nil: log addresses only
 	slots        chan struct{}
 	inflight     sync.WaitGroup
 }
@@ -38,7 +39,9 @@ type Server struct {
 // NewServer makes a server that writes greeting to each peer, serves at
 // most maxConns peers at once and names them through names (nil for none).
 func NewServer(greeting []byte, writeTimeout time.Duration, maxConns int, names *namer, log *slog.Logger) *Server {
+	text, _ := log.Handler().(*textHandler)
 	return &Server{
+		text:         text,
 		greeting:     greeting,
 		writeTimeout: writeTimeout,
 		log:          log,
@@ -173,10 +176,10 @@ func (s *Server) greet(conn net.Conn) {
 // logConn writes the tutorial's line for one connection; the record keeps
 // the time of the greeting even when the name arrives later.
 func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
-	if h, ok := s.log.Handler().(*textHandler); ok && peer.Addr().Zone() == "" {
+	if s.text != nil && peer.Addr().Zone() == "" {
 		// The text form formats the line straight into a pooled buffer:
 		// no message string, no record, no address string.
-		_ = h.writeConn(at, peer, name)
+		_ = s.text.writeConn(at, peer, name)
 		return
 	}
 	addr := peer.Addr().String()
