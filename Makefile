@@ -6,7 +6,6 @@ SHELL      := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 GO         ?= go
-GOOS       ?= $(shell $(GO) env GOOS)
 GOARCH     ?= $(shell $(GO) env GOARCH)
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
