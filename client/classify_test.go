@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"golang.org/x/sys/unix"
+)
+
+// TestClassify maps every error the dialer and reader produce to its
+// class, including those a loopback test cannot provoke without sending
+// packets elsewhere (unreachable networks and hosts).
+func TestClassify(t *testing.T) {
+	dial := func(err error) error {
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)}
+	}
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}}, classDNS},
+		{&net.OpError{Op: "dial", Err: &net.AddrError{Err: "no suitable address found", Addr: "x"}}, classDNS},
+		{dial(unix.ECONNREFUSED), classRefused},
+		{dial(unix.ETIMEDOUT), classTimeout},
+		{&net.OpError{Op: "dial", Err: context.DeadlineExceeded}, classTimeout},
+		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, classTimeout},
+		{&net.OpError{Op: "read", Err: os.NewSyscallError("read", unix.ECONNRESET)}, classReset},
+		{dial(unix.ENETUNREACH), classUnreachable},
+		{dial(unix.EHOSTUNREACH), classUnreachable},
+		{dial(unix.EADDRNOTAVAIL), classUnreachable},
+		{fmt.Errorf("%w: more than 10 bytes", errTooLarge), classTooLarge},
+		{context.Canceled, classOther},
+	}
+	for _, c := range cases {
+		t.Run(c.err.Error(), func(t *testing.T) {
+			assert.Equal(t, c.want, classify(c.err))
+		})
+	}
+}
