@@ -30,15 +30,15 @@ all: build
 build: ## static binaries for this host in bin/
 	@echo ">> building bin/smile-server and bin/smile-client ($(VERSION))"
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/smile-server ./server
-	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/smile-client ./client
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/smile-server ./cmd/smile-server
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN)/smile-client ./cmd/smile-client
 
 .PHONY: build-linux
 build-linux: ## static linux binaries for the images in bin/linux-$(GOARCH)
 	@echo ">> building linux/$(GOARCH) binaries in $(LINUX_BIN)"
 	@mkdir -p $(LINUX_BIN)
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-server ./server
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-client ./client
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-server ./cmd/smile-server
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-client ./cmd/smile-client
 
 .PHONY: unit
 unit: ## unit tests on loopback

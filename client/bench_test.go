@@ -1,4 +1,4 @@
-package main
+package client
 
 // Benchmarks of the probe path against a minimal greeting server on
 // 127.0.0.1 in the test process. Nothing leaves loopback.
@@ -39,12 +39,12 @@ func greetingServer(b *testing.B) (string, string) {
 // BenchmarkProbe is one probe: dial, read the greeting to EOF, close.
 func BenchmarkProbe(b *testing.B) {
 	host, port := greetingServer(b)
-	cfg, err := parseConfig([]string{"-expect", bench.Greeting, host, port}, noEnv)
+	cfg, err := ParseConfig([]string{"-expect", bench.Greeting, host, port}, noEnv)
 	if err != nil {
 		b.Fatal(err)
 	}
 	p := newProber(cfg, io.Discard)
-	target := cfg.target.String()
+	target := cfg.Target.String()
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -73,7 +73,7 @@ func BenchmarkRunProbes(b *testing.B) {
 			defer out.Close()
 			b.ReportAllocs()
 			b.ResetTimer()
-			if code := run(context.Background(), args, out, io.Discard); code != exitOK {
+			if code := Run(context.Background(), args, noEnv, out, io.Discard); code != exitOK {
 				b.Fatalf("exit %d", code)
 			}
 		})

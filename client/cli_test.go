@@ -1,4 +1,4 @@
-package main
+package client
 
 import (
 	"fmt"
@@ -82,40 +82,40 @@ func TestEnvironment(t *testing.T) {
 		"SMILE_VERSION": "true",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := parseConfig([]string{"127.0.0.1"}, lookup)
+	cfg, err := ParseConfig([]string{"127.0.0.1"}, lookup)
 	require.NoError(t, err)
-	assert.True(t, cfg.ipv4)
-	assert.Equal(t, 2*time.Second, cfg.timeout)
-	assert.Equal(t, 3*time.Second, cfg.readTimeout)
-	assert.Equal(t, 100, cfg.maxBytes)
-	assert.True(t, cfg.hasExpect)
-	assert.Equal(t, "hi", cfg.expect)
-	assert.Equal(t, 7, cfg.count)
-	assert.Equal(t, 3, cfg.concurrency)
-	assert.Equal(t, 10*time.Millisecond, cfg.interval)
-	assert.True(t, cfg.json)
-	assert.True(t, cfg.verbose)
-	assert.True(t, cfg.each)
-	assert.Equal(t, "127.0.0.1:5353", cfg.resolver)
-	assert.False(t, cfg.version, "actions are never switched on from the environment")
+	assert.True(t, cfg.IPv4)
+	assert.Equal(t, 2*time.Second, cfg.Timeout)
+	assert.Equal(t, 3*time.Second, cfg.ReadTimeout)
+	assert.Equal(t, 100, cfg.MaxBytes)
+	assert.True(t, cfg.HasExpect)
+	assert.Equal(t, "hi", cfg.Expect)
+	assert.Equal(t, 7, cfg.Count)
+	assert.Equal(t, 3, cfg.Concurrency)
+	assert.Equal(t, 10*time.Millisecond, cfg.Interval)
+	assert.True(t, cfg.JSON)
+	assert.True(t, cfg.Verbose)
+	assert.True(t, cfg.Each)
+	assert.Equal(t, "127.0.0.1:5353", cfg.Resolver)
+	assert.False(t, cfg.Version, "actions are never switched on from the environment")
 
 	env["SMILE_6"] = "false"
-	cfg, err = parseConfig([]string{"-4=false", "-6", "-timeout", "1s", "-read-timeout", "1s", "-max-bytes", "50", "-expect", "yo",
+	cfg, err = ParseConfig([]string{"-4=false", "-6", "-timeout", "1s", "-read-timeout", "1s", "-max-bytes", "50", "-expect", "yo",
 		"-count", "2", "-concurrency", "1", "-interval", "0s", "-json=false", "-v=false", "-each=false", "-resolver", "127.0.0.2:53", "::1"}, lookup)
 	require.NoError(t, err)
-	assert.False(t, cfg.ipv4)
-	assert.True(t, cfg.ipv6)
-	assert.Equal(t, time.Second, cfg.timeout)
-	assert.Equal(t, time.Second, cfg.readTimeout)
-	assert.Equal(t, 50, cfg.maxBytes)
-	assert.Equal(t, "yo", cfg.expect)
-	assert.Equal(t, 2, cfg.count)
-	assert.Equal(t, 1, cfg.concurrency)
-	assert.Zero(t, cfg.interval)
-	assert.False(t, cfg.json)
-	assert.False(t, cfg.verbose)
-	assert.False(t, cfg.each)
-	assert.Equal(t, "127.0.0.2:53", cfg.resolver)
+	assert.False(t, cfg.IPv4)
+	assert.True(t, cfg.IPv6)
+	assert.Equal(t, time.Second, cfg.Timeout)
+	assert.Equal(t, time.Second, cfg.ReadTimeout)
+	assert.Equal(t, 50, cfg.MaxBytes)
+	assert.Equal(t, "yo", cfg.Expect)
+	assert.Equal(t, 2, cfg.Count)
+	assert.Equal(t, 1, cfg.Concurrency)
+	assert.Zero(t, cfg.Interval)
+	assert.False(t, cfg.JSON)
+	assert.False(t, cfg.Verbose)
+	assert.False(t, cfg.Each)
+	assert.Equal(t, "127.0.0.2:53", cfg.Resolver)
 }
 
 func TestVersionAndHelp(t *testing.T) {

@@ -1,4 +1,4 @@
-package main
+package client
 
 import (
 	"bytes"
@@ -71,7 +71,7 @@ func runClientEnv(t *testing.T, env map[string]string, args ...string) (code int
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	code = runEnv(ctx, args, lookup, &out, &errb)
+	code = Run(ctx, args, lookup, &out, &errb)
 	return code, out.String(), errb.String(), time.Since(start)
 }
 

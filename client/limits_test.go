@@ -1,4 +1,4 @@
-package main
+package client
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 
 // clientBinary builds smile-client once, for tests that measure the
 // process itself.
-func clientBinary(t *testing.T) string { return testbin.Build(t, ".") }
+func clientBinary(t *testing.T) string { return testbin.Build(t, "../cmd/smile-client") }
 
 // flood is a hostile server that streams without end.
 func flood(c net.Conn) {

@@ -1,4 +1,4 @@
-package main
+package client
 
 import (
 	"context"
@@ -7,43 +7,27 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/smile-sockets/smile/internal/resolver"
-)
-
-// Error classes: every failure is exactly one of these, so scripts and
-// the integration matrix can assert the cause, not an error string.
-const (
-	classDNS         = "dns"
-	classRefused     = "refused"
-	classTimeout     = "timeout"
-	classReset       = "reset"
-	classUnreachable = "unreachable"
-	classTooLarge    = "too-large"
-	classMismatch    = "mismatch"
-	classOther       = "error"
 )
 
 // prober runs probes: connect, read everything up to -max-bytes, close.
 type prober struct {
-	cfg    *config
+	cfg    *Config
 	dialer net.Dialer
 	res    *net.Resolver
 	vmu    sync.Mutex
 	vout   io.Writer // -v output, nil when quiet
 }
 
-func newProber(cfg *config, stderr io.Writer) *prober {
-	p := &prober{cfg: cfg, res: resolver.New(cfg.resolver)}
-	p.dialer = net.Dialer{Timeout: cfg.timeout, Resolver: p.res}
-	if cfg.verbose {
+func newProber(cfg *Config, stderr io.Writer) *prober {
+	p := &prober{cfg: cfg, res: resolver.New(cfg.Resolver)}
+	p.dialer = net.Dialer{Timeout: cfg.Timeout, Resolver: p.res}
+	if cfg.Verbose {
 		p.vout = stderr
 		p.dialer.ControlContext = func(_ context.Context, network, address string, _ syscall.RawConn) error {
 			p.say("dialling %s over %s", address, familyOfNetwork(network))
@@ -129,8 +113,8 @@ func (p *prober) probe(ctx context.Context, target, network string, buf []byte) 
 		r.err, r.class, r.phase = err, classify(err), "read"
 		return r
 	}
-	if p.cfg.hasExpect && string(data) != p.cfg.expect {
-		r.err = fmt.Errorf("got %s, want %s", quoteShort(data), quoteShort([]byte(p.cfg.expect)))
+	if p.cfg.HasExpect && string(data) != p.cfg.Expect {
+		r.err = fmt.Errorf("got %s, want %s", quoteShort(data), quoteShort([]byte(p.cfg.Expect)))
 		r.class, r.phase = classMismatch, "expect"
 	}
 	return r
@@ -140,8 +124,8 @@ var errTooLarge = errors.New("too large")
 
 // readAll reads until EOF, within -read-timeout and -max-bytes.
 func (p *prober) readAll(conn net.Conn, buf []byte) ([]byte, error) {
-	_ = conn.SetReadDeadline(time.Now().Add(p.cfg.readTimeout))
-	limit := p.cfg.maxBytes + 1
+	_ = conn.SetReadDeadline(time.Now().Add(p.cfg.ReadTimeout))
+	limit := p.cfg.MaxBytes + 1
 	if buf == nil {
 		buf = make([]byte, 0, min(512, limit))
 	}
@@ -154,8 +138,8 @@ func (p *prober) readAll(conn net.Conn, buf []byte) ([]byte, error) {
 		}
 		n, err := conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if len(buf) > p.cfg.maxBytes {
-			return buf[:p.cfg.maxBytes], fmt.Errorf("%w: more than %d bytes (-max-bytes)", errTooLarge, p.cfg.maxBytes)
+		if len(buf) > p.cfg.MaxBytes {
+			return buf[:p.cfg.MaxBytes], fmt.Errorf("%w: more than %d bytes (-max-bytes)", errTooLarge, p.cfg.MaxBytes)
 		}
 		if errors.Is(err, io.EOF) {
 			return buf, nil
@@ -163,57 +147,6 @@ func (p *prober) readAll(conn net.Conn, buf []byte) ([]byte, error) {
 		if err != nil {
 			return buf, err
 		}
-	}
-}
-
-// classify maps an error to its class.
-func classify(err error) string {
-	var dnsErr *net.DNSError
-	var addrErr *net.AddrError
-	var ne net.Error
-	switch {
-	case errors.Is(err, errTooLarge):
-		return classTooLarge
-	case errors.As(err, &dnsErr), errors.As(err, &addrErr):
-		return classDNS
-	case errors.Is(err, unix.ECONNREFUSED):
-		return classRefused
-	case errors.Is(err, unix.ECONNRESET), errors.Is(err, unix.EPIPE), errors.Is(err, unix.ECONNABORTED):
-		return classReset
-	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH), errors.Is(err, unix.EADDRNOTAVAIL),
-		errors.Is(err, unix.EAFNOSUPPORT), errors.Is(err, unix.ENETDOWN), errors.Is(err, unix.EHOSTDOWN):
-		return classUnreachable
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.As(err, &ne) && ne.Timeout(), errors.Is(err, unix.ETIMEDOUT):
-		return classTimeout
-	}
-	return classOther
-}
-
-func dnsDetail(err error) string {
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		if dnsErr.IsTimeout {
-			return "timeout"
-		}
-		return dnsErr.Err
-	}
-	var addrErr *net.AddrError
-	if errors.As(err, &addrErr) {
-		return addrErr.Err
-	}
-	return rootCause(err)
-}
-
-// rootCause is the innermost error text: "connection refused" rather than
-// Go's "dial tcp 127.0.0.1:7890: connect: connection refused".
-func rootCause(err error) string {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err.Error()
-		}
-		err = u
 	}
 }
 

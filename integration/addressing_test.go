@@ -32,7 +32,7 @@ type column struct {
 	family string
 }
 
-// columns are the columns of MATRIX.md's addressing table.
+// columns are the columns of the README's addressing table.
 var columns = []column{
 	{"dotted IPv4", func(v4, _ netip.Addr, _ string) []string { return []string{v4.String(), port} }, "4"},
 	{"hostname", func(_, _ netip.Addr, alias string) []string { return []string{alias, port} }, ""},
@@ -41,7 +41,7 @@ var columns = []column{
 	{"IPv6 literal", func(_, v6 netip.Addr, _ string) []string { return []string{v6.String(), port} }, "6"},
 }
 
-// addressingRow is one row of MATRIX.md's addressing table: how the server
+// addressingRow is one row of the README's addressing table: how the server
 // listens, and the outcome for each column.
 type addressingRow struct {
 	name string

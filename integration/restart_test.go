@@ -20,7 +20,7 @@ import (
 // stopGrace is the docker stop grace period: the server must exit 0 inside it.
 const stopGrace = 10 * time.Second
 
-// restartRow is one row of MATRIX.md's restart table.
+// restartRow is one row of the README's restart table.
 type restartRow struct {
 	name   string
 	old    string // the old server's -reuseaddr

@@ -1,4 +1,4 @@
-package main
+package server
 
 // Benchmarks of the per-connection path: Serve on a loopback listener,
 // greeted in a loop, with the log going through the real buffered writer
@@ -21,15 +21,15 @@ import (
 	"github.com/smile-sockets/smile/internal/resolver"
 )
 
-// benchServe runs Serve with names (nil: -resolve=false) on 127.0.0.1:0
+// benchServe runs Serve with reverse lookups through r (nil: -resolve=false) on 127.0.0.1:0
 // and greets it b.N times from src (an address of 127.0.0.0/8).
-func benchServe(b *testing.B, names *namer, src string, parallel bool) {
+func benchServe(b *testing.B, r *net.Resolver, src string, parallel bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	lw := flushwriter.New(io.Discard, 64<<10, flushEvery)
-	srv := NewServer([]byte(defaultGreeting), 5*time.Second, 1024, names, newLogger(lw, "text"))
+	srv := New(Options{Resolver: r}, NewLogger(lw, "text"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -39,9 +39,6 @@ func benchServe(b *testing.B, names *namer, src string, parallel bool) {
 			b.Error(err)
 		}
 		srv.Wait()
-		if names != nil {
-			names.wait()
-		}
 		_ = lw.Close()
 	})
 
@@ -109,17 +106,17 @@ func BenchmarkServe(b *testing.B) {
 			// 127.0.0.1 is named by /etc/hosts; the stub is there so that
 			// nothing else could be asked.
 			dns := dnstest.Start(b)
-			benchServe(b, newNamer(resolver.New(dns.Addr), 2*time.Second), "127.0.0.1", parallel)
+			benchServe(b, resolver.New(dns.Addr), "127.0.0.1", parallel)
 		})
 		b.Run(name+"/resolve=stub", func(b *testing.B) {
 			dns := dnstest.Start(b)
 			dns.AddPTR("127.0.0.2", "peer.smile.test")
-			benchServe(b, newNamer(resolver.New(dns.Addr), 2*time.Second), "127.0.0.2", parallel)
+			benchServe(b, resolver.New(dns.Addr), "127.0.0.2", parallel)
 		})
 		b.Run(name+"/resolve=dead", func(b *testing.B) {
 			dns := dnstest.Start(b)
 			dns.SetSilent(true)
-			benchServe(b, newNamer(resolver.New(dns.Addr), 2*time.Second), "127.0.0.2", parallel)
+			benchServe(b, resolver.New(dns.Addr), "127.0.0.2", parallel)
 		})
 	}
 }
@@ -129,7 +126,7 @@ func BenchmarkServe(b *testing.B) {
 func BenchmarkLogConn(b *testing.B) {
 	lw := flushwriter.New(io.Discard, 64<<10, flushEvery)
 	defer lw.Close()
-	srv := NewServer([]byte(defaultGreeting), time.Second, 1, nil, newLogger(lw, "text"))
+	srv := New(Options{WriteTimeout: time.Second, MaxConns: 1}, NewLogger(lw, "text"))
 	peer := netip.MustParseAddrPort("127.0.0.1:50000")
 	at := time.Now()
 	b.ReportAllocs()

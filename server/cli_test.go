@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -72,7 +72,7 @@ func TestBadInvocations(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			code := runEnv(ctx, c.args, env, &out, &errb)
+			code := Run(ctx, c.args, env, &out, &errb)
 			assert.Equal(t, c.code, code)
 			assert.Equal(t, "smile-server: "+c.msg+"\n", errb.String())
 			assert.NotContains(t, out.String(), "SERVER started")
@@ -100,43 +100,43 @@ func TestEnvironment(t *testing.T) {
 		"SMILE_VERSION":         "true",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	cfg, err := parseConfig(nil, lookup)
+	cfg, err := ParseConfig(nil, lookup)
 	require.NoError(t, err)
-	require.Len(t, cfg.listen, 2)
-	assert.Equal(t, "127.0.0.1:7001", cfg.listen[0].String())
-	assert.Equal(t, "[::1]:7002", cfg.listen[1].String())
-	assert.True(t, cfg.v6only)
-	assert.False(t, cfg.reuseAddr)
-	assert.Equal(t, 5, cfg.backlog)
-	assert.Equal(t, "hello", cfg.greeting)
-	assert.False(t, cfg.resolve)
-	assert.Equal(t, 300*time.Millisecond, cfg.resolveTimeout)
-	assert.Equal(t, "127.0.0.1:5353", cfg.resolver)
-	assert.Equal(t, 64, cfg.maxConns)
-	assert.Equal(t, 2*time.Second, cfg.writeTimeout)
-	assert.Equal(t, "json", cfg.logFormat)
-	assert.False(t, cfg.healthcheck, "actions are never switched on from the environment")
-	assert.False(t, cfg.version, "actions are never switched on from the environment")
+	require.Len(t, cfg.Listen, 2)
+	assert.Equal(t, "127.0.0.1:7001", cfg.Listen[0].String())
+	assert.Equal(t, "[::1]:7002", cfg.Listen[1].String())
+	assert.True(t, cfg.V6Only)
+	assert.False(t, cfg.ReuseAddr)
+	assert.Equal(t, 5, cfg.Backlog)
+	assert.Equal(t, "hello", cfg.Greeting)
+	assert.False(t, cfg.Resolve)
+	assert.Equal(t, 300*time.Millisecond, cfg.ResolveTimeout)
+	assert.Equal(t, "127.0.0.1:5353", cfg.Resolver)
+	assert.Equal(t, 64, cfg.MaxConns)
+	assert.Equal(t, 2*time.Second, cfg.WriteTimeout)
+	assert.Equal(t, "json", cfg.LogFormat)
+	assert.False(t, cfg.Healthcheck, "actions are never switched on from the environment")
+	assert.False(t, cfg.Version, "actions are never switched on from the environment")
 
-	cfg, err = parseConfig([]string{"-listen", ":7003", "-v6only=false", "-reuseaddr", "-backlog", "9", "-greeting", "hi",
+	cfg, err = ParseConfig([]string{"-listen", ":7003", "-v6only=false", "-reuseaddr", "-backlog", "9", "-greeting", "hi",
 		"-resolve", "-resolve-timeout", "1s", "-resolver", "127.0.0.2:53", "-max-conns", "3", "-write-timeout", "1s", "-log-format", "text"}, lookup)
 	require.NoError(t, err)
-	assert.Equal(t, ":7003", cfg.listen[0].String())
-	assert.Len(t, cfg.listen, 1)
-	assert.False(t, cfg.v6only)
-	assert.True(t, cfg.reuseAddr)
-	assert.Equal(t, 9, cfg.backlog)
-	assert.Equal(t, "hi", cfg.greeting)
-	assert.True(t, cfg.resolve)
-	assert.Equal(t, time.Second, cfg.resolveTimeout)
-	assert.Equal(t, "127.0.0.2:53", cfg.resolver)
-	assert.Equal(t, 3, cfg.maxConns)
-	assert.Equal(t, time.Second, cfg.writeTimeout)
-	assert.Equal(t, "text", cfg.logFormat)
+	assert.Equal(t, ":7003", cfg.Listen[0].String())
+	assert.Len(t, cfg.Listen, 1)
+	assert.False(t, cfg.V6Only)
+	assert.True(t, cfg.ReuseAddr)
+	assert.Equal(t, 9, cfg.Backlog)
+	assert.Equal(t, "hi", cfg.Greeting)
+	assert.True(t, cfg.Resolve)
+	assert.Equal(t, time.Second, cfg.ResolveTimeout)
+	assert.Equal(t, "127.0.0.2:53", cfg.Resolver)
+	assert.Equal(t, 3, cfg.MaxConns)
+	assert.Equal(t, time.Second, cfg.WriteTimeout)
+	assert.Equal(t, "text", cfg.LogFormat)
 
-	cfg, err = parseConfig([]string{"8000"}, lookup)
+	cfg, err = ParseConfig([]string{"8000"}, lookup)
 	require.NoError(t, err)
-	assert.Equal(t, ":8000", cfg.listen[0].String(), "a positional port on the command line beats SMILE_LISTEN")
+	assert.Equal(t, ":8000", cfg.Listen[0].String(), "a positional port on the command line beats SMILE_LISTEN")
 }
 
 func TestHealthcheck(t *testing.T) {
@@ -156,7 +156,7 @@ func TestHealthcheck(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb syncBuffer
-			code := runEnv(context.Background(), c.args, noEnv, &out, &errb)
+			code := Run(context.Background(), c.args, noEnv, &out, &errb)
 			assert.Equal(t, c.code, code, errb.String())
 			assert.Equal(t, c.out, out.String())
 			if c.code != 0 {
@@ -171,14 +171,14 @@ func TestHealthcheckV6Only(t *testing.T) {
 	port := freePort(t)
 	startServer(t, "-resolve=false", "-v6only", "-listen", fmt.Sprintf("[::]:%d", port))
 	var out, errb syncBuffer
-	code := runEnv(context.Background(), []string{"-healthcheck", "-v6only", "-listen", fmt.Sprintf("[::]:%d", port)}, noEnv, &out, &errb)
+	code := Run(context.Background(), []string{"-healthcheck", "-v6only", "-listen", fmt.Sprintf("[::]:%d", port)}, noEnv, &out, &errb)
 	assert.Equal(t, 0, code, errb.String())
 	assert.Equal(t, fmt.Sprintf("healthy: [::1]:%d greeted %q\n", port, defaultGreeting), out.String())
 }
 
 // serverBinary builds smile-server once for tests that need a real process
 // to signal.
-func serverBinary(t *testing.T) string { return testbin.Build(t, ".") }
+func serverBinary(t *testing.T) string { return testbin.Build(t, "../cmd/smile-server") }
 
 // TestSIGTERMWhileServing signals a real server process while 8 clients
 // greet in a loop: it exits 0, says so in its log, and no client saw a

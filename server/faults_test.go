@@ -1,4 +1,4 @@
-package main
+package server
 
 // Fault injection against the real smile-server process: each scenario
 // mixes well-behaved clients with one kind of hostile or broken peer (or a

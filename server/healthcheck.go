@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bytes"
@@ -14,21 +14,23 @@ import (
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
-// healthTimeout bounds the whole check; Docker's own default timeout is 30s.
-const healthTimeout = 3 * time.Second
+// HealthTimeout bounds the whole check, so that it ends within the image's
+// HEALTHCHECK --timeout=3s and within a Kubernetes probe's timeoutSeconds,
+// which deploy/kubernetes's tests require to be longer.
+const HealthTimeout = 3 * time.Second
 
 // healthcheck connects to the running server's first listener over
 // loopback and checks the greeting. A HEALTHCHECK process does not inherit
 // the flags the server was started with, so when PID 1 is smile-server (as
 // in its container) its command line and SMILE_* environment are read
 // from /proc; otherwise this process's own flags describe the server.
-func healthcheck(ctx context.Context, own *config, stdout, stderr io.Writer) int {
+func healthcheck(ctx context.Context, own *Config, stdout, stderr io.Writer) int {
 	cfg := own
 	if pid1, err := pid1Config(); err == nil && pid1 != nil {
 		cfg = pid1
 	}
-	target := loopbackTarget(cfg.listen[0], cfg.v6only)
-	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	target := loopbackTarget(cfg.Listen[0], cfg.V6Only)
+	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", target)
@@ -39,7 +41,7 @@ func healthcheck(ctx context.Context, own *config, stdout, stderr io.Writer) int
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
-	want := []byte(cfg.greeting)
+	want := []byte(cfg.Greeting)
 	got, err := io.ReadAll(io.LimitReader(conn, int64(len(want))+1))
 	if err != nil {
 		fmt.Fprintf(stderr, "smile-server: unhealthy: reading from %s: %v\n", target, err)
@@ -55,7 +57,7 @@ func healthcheck(ctx context.Context, own *config, stdout, stderr io.Writer) int
 
 // pid1Config returns the configuration of the smile-server running as PID
 // 1, or nil when PID 1 is something else (or this process itself).
-func pid1Config() (*config, error) {
+func pid1Config() (*Config, error) {
 	if os.Getpid() == 1 {
 		return nil, nil
 	}
@@ -71,7 +73,7 @@ func pid1Config() (*config, error) {
 	if err != nil {
 		environ = nil // unreadable: the flags alone still say a lot
 	}
-	cfg, err := parseConfig(argv[1:], envflag.Environ(splitNUL(environ)))
+	cfg, err := ParseConfig(argv[1:], envflag.Environ(splitNUL(environ)))
 	if err != nil {
 		return nil, err
 	}

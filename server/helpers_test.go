@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"bufio"
@@ -95,7 +95,7 @@ func tryServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{out: &syncBuffer{}, err: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	go func() { s.done <- runEnv(ctx, args, noEnv, s.out, s.err) }()
+	go func() { s.done <- Run(ctx, args, noEnv, s.out, s.err) }()
 	deadline := time.After(10 * time.Second)
 	for !strings.Contains(s.out.String(), "SERVER started") {
 		select {

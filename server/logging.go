@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 // flushEvery bounds how stale the log on disk or in `docker logs` can be.
 const flushEvery = 100 * time.Millisecond
 
-// newLogger returns the server's logger: the tutorial's words as plain
+// NewLogger returns the server's logger: the tutorial's words as plain
 // lines, or one JSON object a line for log pipelines.
-func newLogger(w io.Writer, format string) *slog.Logger {
+func NewLogger(w io.Writer, format string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -36,18 +36,51 @@ type Server struct {
 	inflight     sync.WaitGroup
 }
 
-// NewServer makes a server that writes greeting to each peer, serves at
-// most maxConns peers at once and names them through names (nil for none).
-func NewServer(greeting []byte, writeTimeout time.Duration, maxConns int, names *namer, log *slog.Logger) *Server {
-	text, _ := log.Handler().(*textHandler)
-	return &Server{
-		text:         text,
-		greeting:     greeting,
-		writeTimeout: writeTimeout,
-		log:          log,
-		names:        names,
-		slots:        make(chan struct{}, maxConns),
+// Options say how a Server greets. A zero field takes the default of the
+// smile-server flag of the same name, so Options{} is the tutorial's server.
+type Options struct {
+	Greeting       []byte        // written to every peer; -greeting
+	WriteTimeout   time.Duration // bound on writing one greeting; -write-timeout
+	MaxConns       int           // peers in service at once; -max-conns
+	Resolver       *net.Resolver // names peers for the log; nil logs addresses only
+	ResolveTimeout time.Duration // bound on one reverse lookup; -resolve-timeout
+}
+
+// Defaults of Options, and of the smile-server flags that set them.
+const (
+	DefaultGreeting       = "Smile from the server"
+	DefaultWriteTimeout   = 5 * time.Second
+	DefaultMaxConns       = 1024
+	DefaultResolveTimeout = 2 * time.Second
+)
+
+// New makes a server that logs each connection to log. The server owns its
+// reverse lookups, so Wait covers them too.
+func New(o Options, log *slog.Logger) *Server {
+	if len(o.Greeting) == 0 {
+		o.Greeting = []byte(DefaultGreeting)
 	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.ResolveTimeout <= 0 {
+		o.ResolveTimeout = DefaultResolveTimeout
+	}
+	text, _ := log.Handler().(*textHandler)
+	s := &Server{
+		text:         text,
+		greeting:     o.Greeting,
+		writeTimeout: o.WriteTimeout,
+		log:          log,
+		slots:        make(chan struct{}, o.MaxConns),
+	}
+	if o.Resolver != nil {
+		s.names = newNamer(o.Resolver, o.ResolveTimeout)
+	}
+	return s
 }
 
 // Serve accepts on ln until ctx is done, then stops new handshakes, serves
@@ -134,9 +167,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// Wait waits for greetings in progress; each is bounded by the write
-// timeout.
-func (s *Server) Wait() { s.inflight.Wait() }
+// Wait waits for the greetings in progress, each bounded by the write
+// timeout and the lingering close, and then for the reverse lookups that
+// will log them, each bounded by the resolve timeout.
+func (s *Server) Wait() {
+	s.inflight.Wait()
+	if s.names != nil {
+		s.names.wait()
+	}
+}
 
 // greet is the whole protocol: write, close, then (off the critical path)
 // name the peer for the log.

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func serveOn(t *testing.T, greeting string, maxConns int, writeTimeout time.Dura
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	out := &syncBuffer{}
-	srv := NewServer([]byte(greeting), writeTimeout, maxConns, nil, newLogger(out, "text"))
+	srv := New(Options{Greeting: []byte(greeting), WriteTimeout: writeTimeout, MaxConns: maxConns}, NewLogger(out, "text"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -249,7 +249,7 @@ func testDrain(t *testing.T, ln net.Listener, filtered bool) {
 	big := strings.Repeat("B", 1<<20)
 	var err error
 	out := &syncBuffer{}
-	srv := NewServer([]byte(big), 2*time.Second, 1, nil, newLogger(out, "text"))
+	srv := New(Options{Greeting: []byte(big), WriteTimeout: 2 * time.Second, MaxConns: 1}, NewLogger(out, "text"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -326,7 +326,7 @@ func TestJSONLogFormat(t *testing.T) {
 
 func TestTextHandlerEscapesControlBytes(t *testing.T) {
 	var out syncBuffer
-	log := newLogger(&out, "text")
+	log := NewLogger(&out, "text")
 	log.Info("a\nb\x1b[2J")
 	log.Warn("w", "err", "x y")
 	lines := out.lines()
@@ -338,14 +338,14 @@ func TestTextHandlerEscapesControlBytes(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	var out, errb syncBuffer
-	code := runEnv(context.Background(), []string{"-version"}, noEnv, &out, &errb)
+	code := Run(context.Background(), []string{"-version"}, noEnv, &out, &errb)
 	assert.Equal(t, 0, code)
 	assert.Regexp(t, `^smile-server \S+ \(revision \S+, go1\.\S+, linux/\w+\)\n$`, out.String())
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {
 	var out, errb syncBuffer
-	code := runEnv(context.Background(), []string{"-h"}, noEnv, &out, &errb)
+	code := Run(context.Background(), []string{"-h"}, noEnv, &out, &errb)
 	assert.Equal(t, 0, code)
 	for _, f := range []string{"listen", "v6only", "reuseaddr", "backlog", "greeting", "resolve", "resolve-timeout", "resolver", "max-conns", "write-timeout", "log-format", "healthcheck", "version"} {
 		assert.Regexp(t, `(?m)^  -`+f+`( |$)`, out.String(), "flag %s", f)

@@ -38,7 +38,7 @@ type flagInfo struct {
 // programs are the two binaries, by component ("server", "client").
 type programs map[string]*program
 
-// buildPrograms builds ../../server and ../../client into a temporary
+// buildPrograms builds ../../cmd/smile-server and ../../cmd/smile-client into a temporary
 // directory and reads their flags from -h.
 func buildPrograms(t *testing.T) programs {
 	t.Helper()
@@ -47,9 +47,9 @@ func buildPrograms(t *testing.T) programs {
 	for _, component := range []string{"server", "client"} {
 		name := "smile-" + component
 		bin := filepath.Join(dir, name)
-		cmd := exec.Command("go", "build", "-o", bin, "../../"+component)
+		cmd := exec.Command("go", "build", "-o", bin, "../../cmd/"+name)
 		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "go build ../../%s:\n%s", component, out)
+		require.NoError(t, err, "go build ../../cmd/%s:\n%s", name, out)
 		p, err := describe(name, bin)
 		require.NoError(t, err)
 		progs[component] = p

@@ -1,0 +1,74 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Error classes: every failure is exactly one of these, so scripts and
+// the integration matrix can assert the cause, not an error string.
+const (
+	classDNS         = "dns"
+	classRefused     = "refused"
+	classTimeout     = "timeout"
+	classReset       = "reset"
+	classUnreachable = "unreachable"
+	classTooLarge    = "too-large"
+	classMismatch    = "mismatch"
+	classOther       = "error"
+)
+
+// classify maps an error to its class.
+func classify(err error) string {
+	var dnsErr *net.DNSError
+	var addrErr *net.AddrError
+	var ne net.Error
+	switch {
+	case errors.Is(err, errTooLarge):
+		return classTooLarge
+	case errors.As(err, &dnsErr), errors.As(err, &addrErr):
+		return classDNS
+	case errors.Is(err, unix.ECONNREFUSED):
+		return classRefused
+	case errors.Is(err, unix.ECONNRESET), errors.Is(err, unix.EPIPE), errors.Is(err, unix.ECONNABORTED):
+		return classReset
+	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH), errors.Is(err, unix.EADDRNOTAVAIL),
+		errors.Is(err, unix.EAFNOSUPPORT), errors.Is(err, unix.ENETDOWN), errors.Is(err, unix.EHOSTDOWN):
+		return classUnreachable
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout(), errors.Is(err, unix.ETIMEDOUT):
+		return classTimeout
+	}
+	return classOther
+}
+
+func dnsDetail(err error) string {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		if dnsErr.IsTimeout {
+			return "timeout"
+		}
+		return dnsErr.Err
+	}
+	var addrErr *net.AddrError
+	if errors.As(err, &addrErr) {
+		return addrErr.Err
+	}
+	return rootCause(err)
+}
+
+// rootCause is the innermost error text: "connection refused" rather than
+// Go's "dial tcp 127.0.0.1:7890: connect: connection refused".
+func rootCause(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}

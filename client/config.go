@@ -1,0 +1,137 @@
+package client
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/envflag"
+	"github.com/smile-sockets/smile/internal/netaddr"
+	"github.com/smile-sockets/smile/internal/resolver"
+)
+
+// Config is everything the flags and SMILE_* variables say.
+type Config struct {
+	Target      netaddr.HostPort
+	IPv4, IPv6  bool
+	Timeout     time.Duration
+	ReadTimeout time.Duration
+	MaxBytes    int
+	Expect      string
+	HasExpect   bool
+	Count       int
+	Concurrency int
+	Interval    time.Duration
+	JSON        bool
+	Verbose     bool
+	Each        bool
+	Resolver    string
+	Version     bool
+}
+
+// network is the Go network name for the chosen family.
+func (c *Config) network() string {
+	switch {
+	case c.IPv4:
+		return "tcp4"
+	case c.IPv6:
+		return "tcp6"
+	}
+	return "tcp"
+}
+
+func newFlagSet(cfg *Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("smile-client", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.BoolVar(&cfg.IPv4, "4", false, "use IPv4 only (for a name: A records only)")
+	fs.BoolVar(&cfg.IPv6, "6", false, "use IPv6 only (for a name: AAAA records only)")
+	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "connect timeout, across every address of a name")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 5*time.Second, "bound on reading the whole greeting")
+	fs.IntVar(&cfg.MaxBytes, "max-bytes", 65536, "more than `N` bytes from the server is an error")
+	fs.StringVar(&cfg.Expect, "expect", "", "fail unless the greeting equals `TEXT` exactly")
+	fs.IntVar(&cfg.Count, "count", 1, "probe `N` times")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "probes in flight at once")
+	fs.DurationVar(&cfg.Interval, "interval", 0, "pause between probes of one worker")
+	fs.BoolVar(&cfg.JSON, "json", false, "one JSON object per probe and a summary object")
+	fs.BoolVar(&cfg.Verbose, "v", false, "say on stderr which address was dialled, over which family")
+	fs.BoolVar(&cfg.Each, "each", false, "probe every A and AAAA address of HOST separately (and the name itself)")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for resolving HOST (default: the system's)")
+	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
+	return fs
+}
+
+func usage(w io.Writer) {
+	var cfg Config
+	fs := newFlagSet(&cfg)
+	fs.SetOutput(w)
+	fmt.Fprint(w, `Usage: smile-client [flags] [host [port]]
+
+Connects to a smile server (default localhost 7890), prints its greeting.
+host is dotted IPv4, a name, or IPv6 with or without brackets; host:port
+and [IPv6]:port work as one argument. Every flag can also be set as
+SMILE_<FLAG> (e.g. SMILE_TIMEOUT=2s).
+
+Flags:
+`)
+	fs.PrintDefaults()
+}
+
+// ParseConfig reads flags, SMILE_* variables for flags not given, and the
+// positional target, and checks every value.
+func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error) {
+	cfg := &Config{}
+	fs := newFlagSet(cfg)
+	rest, given, err := envflag.Parse(fs, args, env, "version")
+	if err != nil {
+		return nil, err
+	}
+	cfg.HasExpect = given["expect"]
+	if !cfg.HasExpect {
+		_, cfg.HasExpect = env(envflag.Name("expect"))
+	}
+	if cfg.Version {
+		return cfg, nil
+	}
+	cfg.Target, err = netaddr.ParseTarget(rest, "localhost", netaddr.DefaultPort)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.IPv4 && cfg.IPv6:
+		return nil, errors.New("give -4 or -6, not both")
+	case cfg.IPv4 && cfg.Target.Kind == netaddr.IPv6:
+		return nil, fmt.Errorf("-4 with the IPv6 address %s", cfg.Target.Text)
+	case cfg.IPv6 && cfg.Target.Kind == netaddr.IPv4:
+		return nil, fmt.Errorf("-6 with the IPv4 address %s", cfg.Target.Text)
+	case cfg.Timeout <= 0:
+		return nil, fmt.Errorf("bad -timeout %v: must be positive", cfg.Timeout)
+	case cfg.ReadTimeout <= 0:
+		return nil, fmt.Errorf("bad -read-timeout %v: must be positive", cfg.ReadTimeout)
+	case cfg.MaxBytes < 1:
+		return nil, fmt.Errorf("bad -max-bytes %d: must be at least 1", cfg.MaxBytes)
+	case cfg.MaxBytes > 64<<20:
+		return nil, fmt.Errorf("bad -max-bytes %d: at most %d", cfg.MaxBytes, 64<<20)
+	case cfg.Count < 1:
+		return nil, fmt.Errorf("bad -count %d: must be at least 1", cfg.Count)
+	case cfg.Concurrency < 1:
+		return nil, fmt.Errorf("bad -concurrency %d: must be at least 1", cfg.Concurrency)
+	case cfg.Concurrency > 4096:
+		return nil, fmt.Errorf("bad -concurrency %d: at most 4096", cfg.Concurrency)
+	case cfg.Interval < 0:
+		return nil, fmt.Errorf("bad -interval %v: must not be negative", cfg.Interval)
+	case cfg.HasExpect && len(cfg.Expect) > cfg.MaxBytes:
+		return nil, fmt.Errorf("bad -expect: longer than -max-bytes %d", cfg.MaxBytes)
+	}
+	if cfg.Concurrency > cfg.Count {
+		cfg.Concurrency = cfg.Count
+	}
+	if cfg.Resolver != "" {
+		if cfg.Resolver, err = resolver.ParseServer(cfg.Resolver); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}

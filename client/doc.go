@@ -1,0 +1,16 @@
+// Package client is smile-client: the Berkeley-sockets tutorial's client
+// (connect, read the greeting until EOF, print it), with what someone
+// checking a network needs: every way to name a host (dotted IPv4, a name,
+// IPv6 with or without brackets), one address family at a time, hard
+// timeouts, a cause class for every failure, and a probe mode that doubles
+// as a load generator and a per-address checker (-each).
+//
+// Run is the whole program, as cmd/smile-client runs it, so another Go
+// program or test gets exactly the real client's output and exit code;
+// ParseConfig reads its flags and SMILE_* variables.
+//
+// The files follow one probe's path: config.go (flags), probe.go (dial and
+// read one greeting), classify.go (the cause class of a failure), load.go
+// (-count and -concurrency), summary.go (the probe-mode summary), json.go
+// (-json objects), each.go (-each, one row per address).
+package client

@@ -1,0 +1,99 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/flushwriter"
+)
+
+// repeat probes one target count times with the configured concurrency
+// and interval, reporting each probe through onResult (called from the
+// workers, serialized).
+func (p *prober) repeat(ctx context.Context, target, network string, onResult func(*result)) *stats {
+	cfg := p.cfg
+	var next atomic.Int64
+	var mu sync.Mutex
+	total := &stats{}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := &stats{}
+			buf := make([]byte, 0, min(4096, cfg.MaxBytes+1))
+			for first := true; ; first = false {
+				if next.Add(1) > int64(cfg.Count) || ctx.Err() != nil {
+					break
+				}
+				if !first && cfg.Interval > 0 {
+					select {
+					case <-time.After(cfg.Interval):
+					case <-ctx.Done():
+					}
+				}
+				r := p.probe(ctx, target, network, buf)
+				if cap(r.data) > cap(buf) {
+					buf = r.data[:0]
+				}
+				local.add(&r)
+				if onResult != nil {
+					mu.Lock()
+					onResult(&r)
+					mu.Unlock()
+				}
+			}
+			mu.Lock()
+			total.merge(local)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	total.elapsed = time.Since(start)
+	slices.Sort(total.connects)
+	slices.Sort(total.totals)
+	return total
+}
+
+// flushEvery bounds how late a -json probe line reaches stdout.
+const flushEvery = 100 * time.Millisecond
+
+// runProbes is probe mode: -count, -concurrency, -json.
+func runProbes(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writer) int {
+	target := cfg.Target.String()
+	if cfg.JSON {
+		// One write(2) per batch of lines, not per probe, which would cost
+		// the load generator as much as a probe.
+		lw := flushwriter.New(stdout, 32<<10, flushEvery)
+		defer lw.Close() // before anything else is written: the summary goes through lw too
+		stdout = lw
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	printed := 0
+	st := p.repeat(ctx, target, cfg.network(), func(r *result) {
+		switch {
+		case cfg.JSON:
+			_ = enc.Encode(toJSON(r))
+		case !r.ok() && printed < maxFailureLines:
+			printed++
+			fmt.Fprintf(stderr, "smile-client: %s\n", r.message())
+		}
+	})
+	if cfg.JSON {
+		_ = enc.Encode(summaryOf(target, st))
+	} else {
+		printSummary(stdout, target, st)
+	}
+	if st.okCount() != cfg.Count {
+		return exitFailure
+	}
+	return exitOK
+}

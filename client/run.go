@@ -1,0 +1,74 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/smile-sockets/smile/internal/version"
+)
+
+// Exit codes, as the contract promises.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// Run is the whole smile-client program: it parses args and the SMILE_*
+// variables that env looks up, probes and prints, and returns the exit
+// code. cmd/smile-client is Run with the process's own arguments,
+// environment, output and signals, so tests and other programs get exactly
+// the real program.
+func Run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, err := ParseConfig(args, env)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "smile-client: %v\n", err)
+		return exitUsage
+	}
+	if cfg.Version {
+		fmt.Fprintln(stdout, version.String("smile-client"))
+		return exitOK
+	}
+	p := newProber(cfg, stderr)
+	if cfg.Each {
+		return runEach(ctx, p, cfg, stdout, stderr)
+	}
+	if cfg.Count == 1 && cfg.Concurrency == 1 && !cfg.JSON {
+		return runOnce(ctx, p, cfg, stdout, stderr)
+	}
+	return runProbes(ctx, p, cfg, stdout, stderr)
+}
+
+// runOnce is the tutorial's client: one connection, the greeting printed
+// line by line.
+func runOnce(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writer) int {
+	res := p.probe(ctx, cfg.Target.String(), cfg.network(), nil)
+	if !res.ok() {
+		fmt.Fprintf(stderr, "smile-client: %s\n", res.message())
+		return exitFailure
+	}
+	printLines(stdout, res.data)
+	return exitOK
+}
+
+// printLines writes what the server sent with every line ending in "\n",
+// as the tutorial's client printed it.
+func printLines(w io.Writer, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if data[len(data)-1] == '\n' {
+		_, _ = w.Write(data)
+		return
+	}
+	out := make([]byte, 0, len(data)+1)
+	out = append(out, data...)
+	_, _ = w.Write(append(out, '\n'))
+}

@@ -1,0 +1,103 @@
+package client
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/latency"
+)
+
+// maxFailureLines caps the failures printed one by one in probe mode, so a
+// dead server does not flood the terminal; the summary counts them all.
+const maxFailureLines = 10
+
+// stats aggregates the probes of one target.
+type stats struct {
+	probes   int
+	classes  map[string]int
+	connects []time.Duration // of successful probes
+	totals   []time.Duration
+	elapsed  time.Duration
+	last     result // the last failure, or the last probe
+	addr     string
+	family   string
+}
+
+// okCount is how many probes succeeded: each left its latency.
+func (s *stats) okCount() int { return len(s.totals) }
+
+func (s *stats) add(r *result) {
+	s.probes++
+	if r.addr != "" {
+		s.addr, s.family = r.addr, r.family
+	}
+	if r.ok() {
+		s.connects = append(s.connects, r.connect)
+		s.totals = append(s.totals, r.total)
+		if s.last.class == "" {
+			s.last = *r
+			s.last.data = nil
+		}
+		return
+	}
+	if s.classes == nil {
+		s.classes = map[string]int{}
+	}
+	s.classes[r.class]++
+	s.last = *r
+	s.last.data = nil
+}
+
+func (s *stats) merge(o *stats) {
+	s.probes += o.probes
+	for k, v := range o.classes {
+		if s.classes == nil {
+			s.classes = map[string]int{}
+		}
+		s.classes[k] += v
+	}
+	s.connects = append(s.connects, o.connects...)
+	s.totals = append(s.totals, o.totals...)
+	if o.addr != "" {
+		s.addr, s.family = o.addr, o.family
+	}
+	if o.last.target != "" && (s.last.target == "" || o.last.class != "") {
+		s.last = o.last
+	}
+}
+
+// summaryJSON closes every -json output.
+type summaryJSON struct {
+	Summary bool   `json:"summary"`
+	Target  string `json:"target"`
+	latency.Stats
+	Classes map[string]int `json:"classes,omitempty"`
+}
+
+func summaryOf(target string, st *stats) summaryJSON {
+	return summaryJSON{Summary: true, Target: target, Stats: latency.Summarize(st.totals, st.probes-st.okCount(), st.elapsed), Classes: st.classes}
+}
+
+func printSummary(w io.Writer, target string, st *stats) {
+	s := summaryOf(target, st)
+	fmt.Fprintf(w, "--- %s smile statistics ---\n", target)
+	fmt.Fprintf(w, "%d probes: %d ok, %d failed in %.3fs (%.1f/s)\n", s.Probes, s.OK, s.Failed, s.Seconds, s.Rate)
+	if s.OK > 0 {
+		fmt.Fprintf(w, "latency p50 %.3fms p90 %.3fms p99 %.3fms max %.3fms\n", s.P50MS, s.P90MS, s.P99MS, s.MaxMS)
+	}
+	if len(s.Classes) > 0 {
+		keys := make([]string, 0, len(s.Classes))
+		for k := range s.Classes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", k, s.Classes[k])
+		}
+		fmt.Fprintf(w, "failures: %s\n", strings.Join(parts, ", "))
+	}
+}

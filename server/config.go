@@ -1,0 +1,135 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/envflag"
+	"github.com/smile-sockets/smile/internal/netaddr"
+	"github.com/smile-sockets/smile/internal/resolver"
+)
+
+// Config is everything the flags and SMILE_* variables say.
+type Config struct {
+	Listen         []netaddr.HostPort
+	V6Only         bool
+	ReuseAddr      bool
+	Backlog        int
+	Greeting       string
+	Resolve        bool
+	ResolveTimeout time.Duration
+	Resolver       string
+	MaxConns       int
+	WriteTimeout   time.Duration
+	LogFormat      string
+	Healthcheck    bool
+	Version        bool
+}
+
+// listFlag collects a repeatable flag; commas separate values too, so
+// that SMILE_LISTEN can hold several.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
+	fs := flag.NewFlagSet("smile-server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.Var(listen, "listen", "listen on `ADDR` (HOST:PORT, [IPv6]:PORT or :PORT; repeatable or comma-separated) (default :7890)")
+	fs.BoolVar(&cfg.V6Only, "v6only", false, "IPv6 wildcard listeners refuse IPv4 peers (IPV6_V6ONLY)")
+	fs.BoolVar(&cfg.ReuseAddr, "reuseaddr", true, "set SO_REUSEADDR on listening sockets (false really clears it)")
+	fs.IntVar(&cfg.Backlog, "backlog", defaultBacklog(), "listen(2) queue size `N`")
+	fs.StringVar(&cfg.Greeting, "greeting", DefaultGreeting, "the bytes written to every peer")
+	fs.BoolVar(&cfg.Resolve, "resolve", true, "log each peer's reverse-DNS name")
+	fs.DurationVar(&cfg.ResolveTimeout, "resolve-timeout", DefaultResolveTimeout, "bound on one reverse lookup")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for reverse lookups (default: the system's)")
+	fs.IntVar(&cfg.MaxConns, "max-conns", DefaultMaxConns, "connections served at once; more wait in the kernel's queue")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", DefaultWriteTimeout, "bound on writing one greeting")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&cfg.Healthcheck, "healthcheck", false, "check that the running server greets over loopback, exit 0 or 1")
+	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
+	return fs
+}
+
+func usage(w io.Writer) {
+	var cfg Config
+	var l listFlag
+	fs := newFlagSet(&cfg, &l)
+	fs.SetOutput(w)
+	fmt.Fprintf(w, "Usage: smile-server [flags] [port]\n\nGreets every TCP peer with %q and closes.\nEvery flag can also be set as SMILE_<FLAG> (e.g. SMILE_MAX_CONNS=64).\n\nFlags:\n", "Smile from the server")
+	fs.PrintDefaults()
+}
+
+// ParseConfig reads flags, then SMILE_* variables for flags not given,
+// then the tutorial's positional port, and checks every value.
+func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error) {
+	cfg := &Config{}
+	var listen listFlag
+	fs := newFlagSet(cfg, &listen)
+	// -healthcheck and -version are actions, never switched on from the
+	// environment.
+	rest, given, err := envflag.Parse(fs, args, env, "healthcheck", "version")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(rest) > 1:
+		return nil, fmt.Errorf("unexpected argument %q", rest[1])
+	case len(rest) == 1:
+		if given["listen"] {
+			return nil, errors.New("give either -listen or a port, not both")
+		}
+		port, err := netaddr.ParsePort(rest[0])
+		if err != nil {
+			return nil, err
+		}
+		listen = listFlag{fmt.Sprintf(":%d", port)}
+	}
+	if len(listen) == 0 {
+		listen = listFlag{fmt.Sprintf(":%d", netaddr.DefaultPort)}
+	}
+	for _, s := range listen {
+		hp, err := netaddr.ParseListen(s)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Listen = append(cfg.Listen, hp)
+	}
+	if cfg.Backlog < 1 {
+		return nil, fmt.Errorf("bad -backlog %d: must be at least 1", cfg.Backlog)
+	}
+	if cfg.Greeting == "" {
+		return nil, errors.New("bad -greeting: must not be empty")
+	}
+	if cfg.ResolveTimeout <= 0 {
+		return nil, fmt.Errorf("bad -resolve-timeout %v: must be positive", cfg.ResolveTimeout)
+	}
+	if cfg.WriteTimeout <= 0 {
+		return nil, fmt.Errorf("bad -write-timeout %v: must be positive", cfg.WriteTimeout)
+	}
+	if cfg.MaxConns < 1 {
+		return nil, fmt.Errorf("bad -max-conns %d: must be at least 1", cfg.MaxConns)
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return nil, fmt.Errorf("bad -log-format %q: want text or json", cfg.LogFormat)
+	}
+	if cfg.Resolver != "" {
+		if cfg.Resolver, err = resolver.ParseServer(cfg.Resolver); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/flushwriter"
+	"github.com/smile-sockets/smile/internal/resolver"
+	"github.com/smile-sockets/smile/internal/version"
+)
+
+// Exit codes, as the contract promises.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// Run is the whole smile-server program: it parses args and the SMILE_*
+// variables that env looks up, then serves, checks health or prints the
+// version, and returns the exit code. cmd/smile-server is Run with the
+// process's own arguments, environment, output and signals, so tests and
+// other programs get exactly the real program.
+func Run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, err := ParseConfig(args, env)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage(stdout)
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "smile-server: %v\n", err)
+		return exitUsage
+	}
+	if cfg.Version {
+		fmt.Fprintln(stdout, version.String("smile-server"))
+		return exitOK
+	}
+	if cfg.Healthcheck {
+		return healthcheck(ctx, cfg, stdout, stderr)
+	}
+	if err := serve(ctx, cfg, stdout); err != nil {
+		fmt.Fprintf(stderr, "smile-server: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// serve opens every listener, serves until ctx is done and drains.
+func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
+	lw := flushwriter.New(stdout, 64<<10, flushEvery)
+	defer lw.Close()
+	log := NewLogger(lw, cfg.LogFormat)
+
+	opts := sockOpts{reuseAddr: cfg.ReuseAddr, v6only: cfg.V6Only, backlog: cfg.Backlog}
+	var listeners []*boundListener
+	for _, spec := range cfg.Listen {
+		ls, err := listenAll(ctx, spec, opts)
+		if err != nil {
+			closeAll(listeners)
+			return err
+		}
+		listeners = append(listeners, ls...)
+	}
+
+	srvOpts := Options{Greeting: []byte(cfg.Greeting), WriteTimeout: cfg.WriteTimeout, MaxConns: cfg.MaxConns, ResolveTimeout: cfg.ResolveTimeout}
+	if cfg.Resolve {
+		srvOpts.Resolver = resolver.New(cfg.Resolver)
+	}
+	srv := New(srvOpts, log)
+
+	// A listener that fails for good stops the whole server: a half-up
+	// server would make a matrix cell lie.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(listeners))
+	for _, l := range listeners {
+		log.Info(fmt.Sprintf("SERVER started on port %d (listening on %s, %s)", l.addr.Port(), l.addr, l.mode),
+			"listen", l.addr.String(), "mode", l.mode, "backlog", cfg.Backlog, "reuseaddr", cfg.ReuseAddr)
+		go func() { errs <- srv.Serve(sctx, l.Listener) }()
+	}
+	_ = lw.Flush()
+
+	var firstErr error
+	for range listeners {
+		if err := <-errs; err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("accept failed: %w", err)
+			cancel()
+		}
+	}
+	if firstErr == nil {
+		log.Info("SERVER shutting down: listeners closed, finishing greetings in flight")
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(cfg.WriteTimeout + lingerTimeout + cfg.ResolveTimeout + time.Second):
+		log.Warn("SERVER gave up waiting for connections in flight")
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	log.Info("SERVER shutdown complete")
+	return nil
+}
