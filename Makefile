@@ -15,6 +15,9 @@ BUILDFLAGS := -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 BIN        := bin
 LINUX_BIN  := $(BIN)/linux-$(GOARCH)
 TAG        ?= dev
+# The images `make images` builds and `make up` and the Kubernetes manifests use.
+SERVER_IMAGE ?= smile-server:$(TAG)
+CLIENT_IMAGE ?= smile-client:$(TAG)
 SOURCE     ?= https://github.com/smile-sockets/smile
 # The compose CLI: the v2 plugin where it exists, else docker-compose v1.
 COMPOSE    ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
@@ -98,19 +101,25 @@ clean:
 	@echo ">> removing build output"
 	rm -rf $(BIN)
 
+.PHONY: image-names
+image-names: ## the images `make images` builds, as server=REF and client=REF lines
+	@echo "server=$(SERVER_IMAGE)"
+	@echo "client=$(CLIENT_IMAGE)"
+
 .PHONY: images
-images: build-linux ## smile-server:$(TAG) and smile-client:$(TAG) from the one Dockerfile
-	@echo ">> building images smile-server:$(TAG) and smile-client:$(TAG) (linux/$(GOARCH))"
+images: build-linux ## $(SERVER_IMAGE) and $(CLIENT_IMAGE) from the one Dockerfile
+	@echo ">> building images $(SERVER_IMAGE) and $(CLIENT_IMAGE) (linux/$(GOARCH))"
 	@for target in server client; do \
+		case $$target in server) ref=$(SERVER_IMAGE);; client) ref=$(CLIENT_IMAGE);; esac; \
 		out=$$(docker build --platform linux/$(GOARCH) --target $$target \
 			--build-arg TARGETARCH=$(GOARCH) \
 			--build-arg VERSION=$(VERSION) \
 			--build-arg REVISION=$(REVISION) \
 			--build-arg SOURCE=$(SOURCE) \
-			-t smile-$$target:$(TAG) . 2>&1) || { echo "$$out"; exit 1; }; \
+			-t $$ref . 2>&1) || { echo "$$out"; exit 1; }; \
 	done
 	@echo ">> image sizes"
-	@docker image inspect --format '{{index .RepoTags 0}}	{{.Size}} bytes' smile-server:$(TAG) smile-client:$(TAG)
+	@docker image inspect --format '{{index .RepoTags 0}}	{{.Size}} bytes' $(SERVER_IMAGE) $(CLIENT_IMAGE)
 
 .PHONY: up
 up: build images ## the compose demo: a server and four clients; fails if any client failed

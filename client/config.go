@@ -63,6 +63,14 @@ func newFlagSet(cfg *Config) *flag.FlagSet {
 	return fs
 }
 
+// Variables lists the SMILE_* variables smile-client reads, one per flag
+// but -version, for tools that check a container's environment (a
+// misspelt variable is otherwise ignored).
+func Variables() []string {
+	var cfg Config
+	return envflag.Names(newFlagSet(&cfg), "version")
+}
+
 func usage(w io.Writer) {
 	var cfg Config
 	fs := newFlagSet(&cfg)

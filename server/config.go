@@ -64,6 +64,19 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	return fs
 }
 
+// actions are the flags that are never switched on from the environment:
+// -healthcheck and -version do something instead of serving.
+var actions = []string{"healthcheck", "version"}
+
+// Variables lists the SMILE_* variables smile-server reads, one per flag
+// that is not an action, for tools that check a container's environment
+// (a misspelt variable is otherwise ignored).
+func Variables() []string {
+	var cfg Config
+	var l listFlag
+	return envflag.Names(newFlagSet(&cfg, &l), actions...)
+}
+
 func usage(w io.Writer) {
 	var cfg Config
 	var l listFlag
@@ -79,9 +92,7 @@ func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error
 	cfg := &Config{}
 	var listen listFlag
 	fs := newFlagSet(cfg, &listen)
-	// -healthcheck and -version are actions, never switched on from the
-	// environment.
-	rest, given, err := envflag.Parse(fs, args, env, "healthcheck", "version")
+	rest, given, err := envflag.Parse(fs, args, env, actions...)
 	if err != nil {
 		return nil, err
 	}

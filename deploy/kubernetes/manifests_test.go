@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/netaddr"
+	"github.com/smile-sockets/smile/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,9 +32,6 @@ const (
 	clusterDomain = "cluster.local"
 	port          = 7890
 	nonRootID     = 65532
-	// healthTimeout is how long smile-server -healthcheck may take
-	// (server/healthcheck.go); a probe must allow it.
-	healthTimeout = 3 * time.Second
 )
 
 // variant is one kustomization and the address families it promises.
@@ -53,14 +51,13 @@ var variants = []variant{
 // TestKustomizations builds every kustomization as kubectl apply -k would
 // and checks what it produces against the programs and the Makefile.
 func TestKustomizations(t *testing.T) {
-	progs := buildPrograms(t)
-	images, err := makefileImages("../../Makefile")
+	images, err := makefileImages("../..")
 	require.NoError(t, err)
 	for _, v := range variants {
 		t.Run(v.dir, func(t *testing.T) {
 			m, err := build(v.dir)
 			require.NoError(t, err)
-			assert.NoError(t, check(m, v, progs, images))
+			assert.NoError(t, check(m, v, images))
 		})
 	}
 }
@@ -69,8 +66,7 @@ func TestKustomizations(t *testing.T) {
 // one thing in a copy of the manifests, and the same build and check that
 // pass the real ones must reject it, naming the cause.
 func TestCheckRejectsBrokenManifests(t *testing.T) {
-	progs := buildPrograms(t)
-	images, err := makefileImages("../../Makefile")
+	images, err := makefileImages("../..")
 	require.NoError(t, err)
 	cases := []struct {
 		name, file, old, new, want string
@@ -79,8 +75,8 @@ func TestCheckRejectsBrokenManifests(t *testing.T) {
 		{"field in the wrong case", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"`},
 		{"duplicate field", "base/client-job.yaml", "restartPolicy: Never", "restartPolicy: Never\n      restartPolicy: OnFailure", `mapping key "restartPolicy" already defined`},
 		{"field of the wrong type", "base/server-daemonset.yaml", "runAsUser: 65532", `runAsUser: "65532"`, "cannot unmarshal string"},
-		{"misspelt client flag", "base/client-job.yaml", "- -each", "- -eahc", "flag -eahc: no such flag in smile-client"}, //nolint:misspell // the typo is the point
-		{"misspelt server variable", "base/server-daemonset.yaml", "SMILE_WRITE_TIMEOUT", "SMILE_WRITE_TIMOUT", "SMILE_WRITE_TIMOUT: no flag -write-timout in smile-server"},
+		{"misspelt client flag", "base/client-job.yaml", "- -each", "- -eahc", "smile-client: flag provided but not defined: -eahc"}, //nolint:misspell // the typo is the point
+		{"misspelt server variable", "base/server-daemonset.yaml", "SMILE_WRITE_TIMEOUT", "SMILE_WRITE_TIMOUT", "smile-server reads no variable SMILE_WRITE_TIMOUT"},
 		{"probe without -healthcheck", "base/server-daemonset.yaml", `["/smile-server", "-healthcheck"]`, `["/smile-server", "-version"]`, "probe does not run /smile-server -healthcheck"},
 		{"privilege escalation", "base/server-daemonset.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true", "allowPrivilegeEscalation must be false"},
 		{"capabilities kept", "base/client-job.yaml", `drop: ["ALL"]`, `drop: ["NET_RAW"]`, "must drop ALL capabilities"},
@@ -99,38 +95,11 @@ func TestCheckRejectsBrokenManifests(t *testing.T) {
 			replaceOnce(t, filepath.Join(dir, c.file), c.old, c.new)
 			m, err := build(dir)
 			if err == nil {
-				err = check(m, variants[0], progs, images)
+				err = check(m, variants[0], images)
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
 			t.Logf("rejected: %v", err)
-		})
-	}
-}
-
-// TestMakefileImages pins how the image names are read, whatever state
-// the Makefile is in.
-func TestMakefileImages(t *testing.T) {
-	cases := []struct {
-		name, makefile string
-		want           map[string]string
-	}{
-		{"no Makefile", "", map[string]string{"server": "smile-server:dev", "client": "smile-client:dev"}},
-		{"TAG alone", "TAG ?= v1\n", map[string]string{"server": "smile-server:v1", "client": "smile-client:v1"}},
-		{"images target", "TAG ?= dev\nREPO := example.org/smile\nimages:\n\tdocker build -t $(REPO)/smile-server:$(TAG) --target server .\n\tdocker build -t smile-client:${TAG} --target client .\n",
-			map[string]string{"server": "example.org/smile/smile-server:dev", "client": "smile-client:dev"}},
-		{"loop over targets", "TAG ?= dev\nimages:\n\tfor target in server client; do docker build -t smile-$$target:$(TAG) .; done\n\tTAG=$(TAG) docker compose up\n",
-			map[string]string{"server": "smile-server:dev", "client": "smile-client:dev"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "Makefile")
-			if c.makefile != "" {
-				require.NoError(t, os.WriteFile(path, []byte(c.makefile), 0o644))
-			}
-			got, err := makefileImages(path)
-			require.NoError(t, err)
-			assert.Equal(t, c.want, got)
 		})
 	}
 }
@@ -207,7 +176,7 @@ func (p *problems) addf(format string, args ...any) {
 // check asserts the invariants of one variant. It returns an error rather
 // than failing a test so that the same code can be shown to reject broken
 // manifests.
-func check(m *manifests, v variant, progs programs, images map[string]string) error {
+func check(m *manifests, v variant, images map[string]string) error {
 	var p problems
 	if len(m.namespaces) != 1 || m.namespaces[0].Name != namespace {
 		p.addf("want exactly the Namespace %q", namespace)
@@ -223,15 +192,15 @@ func check(m *manifests, v variant, progs programs, images map[string]string) er
 			p.addf("%s %s: namespace %q, want %q", meta.kind, meta.name, meta.ns, namespace)
 		}
 	}
-	greeting := checkServer(&p, ds, progs["server"], images["server"])
+	greeting := checkServer(&p, ds, images["server"])
 	checkServices(&p, m.services, ds, v)
-	checkClient(&p, job, v, progs["client"], images["client"], greeting)
+	checkClient(&p, job, v, images["client"], greeting)
 	return errors.Join(p...)
 }
 
 // checkServer checks the DaemonSet and returns the greeting its server
 // sends, for the client's -expect.
-func checkServer(p *problems, ds appsv1.DaemonSet, prog *program, image string) string {
+func checkServer(p *problems, ds appsv1.DaemonSet, image string) string {
 	where := "DaemonSet " + ds.Name
 	pod := ds.Spec.Template.Spec
 	if ds.Spec.Selector == nil || !selects(ds.Spec.Selector.MatchLabels, ds.Spec.Template.Labels) {
@@ -249,30 +218,26 @@ func checkServer(p *problems, ds appsv1.DaemonSet, prog *program, image string) 
 	c := pod.Containers[0]
 	where += " container " + c.Name
 	checkContainer(p, where, pod, c, image)
-	in, err := invoke(prog, argv(c), c.Env)
+	cfg, err := serverConfig(argv(c), c.Env)
 	if err != nil {
 		p.addf("%s: %w", where, err)
+		return ""
 	}
 	if !slices.ContainsFunc(c.Ports, func(cp corev1.ContainerPort) bool {
 		return cp.ContainerPort == port && cp.Protocol == corev1.ProtocolTCP
 	}) {
 		p.addf("%s: no container port %d/TCP", where, port)
 	}
-	for _, addr := range strings.Split(in.value("listen"), ",") {
-		host, portText, err := net.SplitHostPort(addr)
-		if err != nil || portText != fmt.Sprint(port) || (host != "" && host != "::") {
-			p.addf("%s: listens on %q, want the dual-stack wildcard :%d", where, addr, port)
+	for _, l := range cfg.Listen {
+		if l.Kind != netaddr.Wildcard || l.Port != port {
+			p.addf("%s: listens on %q, want the dual-stack wildcard :%d", where, l, port)
 		}
 	}
-	if in.has("v6only") {
+	if cfg.V6Only {
 		p.addf("%s: -v6only would refuse IPv4 peers", where)
 	}
 	for name, probe := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
-		checkProbe(p, fmt.Sprintf("%s: %s", where, name), probe, prog)
-	}
-	writeTimeout, err := time.ParseDuration(in.value("write-timeout"))
-	if err != nil {
-		p.addf("%s: -write-timeout: %w", where, err)
+		checkProbe(p, fmt.Sprintf("%s: %s", where, name), probe)
 	}
 	var preStop time.Duration
 	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
@@ -281,29 +246,29 @@ func checkServer(p *problems, ds appsv1.DaemonSet, prog *program, image string) 
 	// The kubelet kills at the end of the grace period, preStop included:
 	// it must cover the sleep, the drain bounded by -write-timeout and a
 	// second to flush the log.
-	if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second < preStop+writeTimeout+time.Second {
-		p.addf("%s: terminationGracePeriodSeconds %v does not cover preStop %v + -write-timeout %v + 1s", where, deref(g), preStop, writeTimeout)
+	if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second < preStop+cfg.WriteTimeout+time.Second {
+		p.addf("%s: terminationGracePeriodSeconds %v does not cover preStop %v + -write-timeout %v + 1s", where, deref(g), preStop, cfg.WriteTimeout)
 	}
-	return in.value("greeting")
+	return cfg.Greeting
 }
 
 // checkProbe checks that a probe runs the server's own healthcheck with
 // time to finish it.
-func checkProbe(p *problems, where string, probe *corev1.Probe, prog *program) {
+func checkProbe(p *problems, where string, probe *corev1.Probe) {
 	if probe == nil || probe.Exec == nil || len(probe.Exec.Command) == 0 {
 		p.addf("%s: no exec probe", where)
 		return
 	}
 	cmd := probe.Exec.Command
-	in, err := invoke(prog, cmd[1:], nil)
+	cfg, err := serverConfig(cmd[1:], nil)
 	if err != nil {
 		p.addf("%s: %w", where, err)
 	}
-	if cmd[0] != "/"+prog.name || !in.has("healthcheck") {
-		p.addf("%s: probe does not run /%s -healthcheck: %q", where, prog.name, cmd)
+	if cmd[0] != "/smile-server" || cfg == nil || !cfg.Healthcheck {
+		p.addf("%s: probe does not run /smile-server -healthcheck: %q", where, cmd)
 	}
-	if time.Duration(probe.TimeoutSeconds)*time.Second <= healthTimeout {
-		p.addf("%s: timeoutSeconds %d does not cover the healthcheck's %v", where, probe.TimeoutSeconds, healthTimeout)
+	if time.Duration(probe.TimeoutSeconds)*time.Second <= server.HealthTimeout {
+		p.addf("%s: timeoutSeconds %d does not cover the healthcheck's %v", where, probe.TimeoutSeconds, server.HealthTimeout)
 	}
 }
 
@@ -343,7 +308,7 @@ func checkServices(p *problems, services []corev1.Service, ds appsv1.DaemonSet, 
 
 // checkClient checks the Job: every container probes one Service with
 // -each -json, and both Services are probed.
-func checkClient(p *problems, job batchv1.Job, v variant, prog *program, image, greeting string) {
+func checkClient(p *problems, job batchv1.Job, v variant, image, greeting string) {
 	pod := job.Spec.Template.Spec
 	if pod.RestartPolicy != corev1.RestartPolicyNever {
 		p.addf("Job %s: restartPolicy %q: a failed probe must fail the pod, not rerun in it", job.Name, pod.RestartPolicy)
@@ -352,28 +317,30 @@ func checkClient(p *problems, job batchv1.Job, v variant, prog *program, image, 
 	for _, c := range pod.Containers {
 		where := fmt.Sprintf("Job %s container %s", job.Name, c.Name)
 		checkContainer(p, where, pod, c, image)
-		in, err := invoke(prog, argv(c), c.Env)
+		cfg, err := clientConfig(argv(c), c.Env)
 		if err != nil {
 			p.addf("%s: %w", where, err)
-		}
-		for _, f := range []string{"each", "json"} {
-			if !in.has(f) {
-				p.addf("%s: without -%s", where, f)
-			}
-		}
-		for _, f := range []string{"-4", "-6"} {
-			if want := f == v.familyFlag; in.has(f[1:]) != want {
-				p.addf("%s: %s is %v, want %v", where, f, in.has(f[1:]), want)
-			}
-		}
-		if want := in.value("expect"); want != greeting {
-			p.addf("%s: -expect %q, the server greets with %q", where, want, greeting)
-		}
-		if len(in.positional) != 2 || in.positional[1] != fmt.Sprint(port) {
-			p.addf("%s: arguments %q, want HOST %d", where, in.positional, port)
 			continue
 		}
-		probed[in.positional[0]] = true
+		if !cfg.Each {
+			p.addf("%s: without -each", where)
+		}
+		if !cfg.JSON {
+			p.addf("%s: without -json", where)
+		}
+		for f, on := range map[string]bool{"-4": cfg.IPv4, "-6": cfg.IPv6} {
+			if want := f == v.familyFlag; on != want {
+				p.addf("%s: %s is %v, want %v", where, f, on, want)
+			}
+		}
+		if cfg.Expect != greeting {
+			p.addf("%s: -expect %q, the server greets with %q", where, cfg.Expect, greeting)
+		}
+		if cfg.Target.Kind != netaddr.Name || cfg.Target.Port != port {
+			p.addf("%s: target %s, want a Service name and port %d", where, cfg.Target, port)
+			continue
+		}
+		probed[cfg.Target.Text] = true
 	}
 	for _, svc := range []string{headlessName, serverName} {
 		if fqdn := fmt.Sprintf("%s.%s.svc.%s", svc, namespace, clusterDomain); !probed[fqdn] {

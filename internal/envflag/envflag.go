@@ -18,6 +18,21 @@ func Name(flagName string) string {
 	return Prefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// Names lists the variable of every flag of fs except those in skip, for
+// tools that check a configuration's variables against the real program.
+func Names(fs *flag.FlagSet, skip ...string) []string {
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) {
+		for _, s := range skip {
+			if f.Name == s {
+				return
+			}
+		}
+		names = append(names, Name(f.Name))
+	})
+	return names
+}
+
 // Parse parses args into fs, then fills every flag not given on the command
 // line from its variable, read through lookup (os.LookupEnv in production,
 // a map in tests). Flags may come before or after positional arguments, as
