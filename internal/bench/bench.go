@@ -1,8 +1,7 @@
 // Package bench holds the reference programs smile is measured against:
 // the smallest correct greeting server, the tutorial's sequential server
-// that names each peer before the next accept, a minimal dial-read-close
-// load loop, and a DNS server that never answers. Everything here talks
-// to loopback only.
+// that names each peer before the next accept, and a minimal dial-read-close
+// load loop. Everything here talks to loopback only.
 package bench
 
 import (
@@ -162,46 +161,4 @@ func probe(ctx context.Context, d *net.Dialer, addr string, buf []byte, readTime
 		return fmt.Errorf("greeting %q, want %q", buf, greeting)
 	}
 	return nil
-}
-
-// SilentDNS is a UDP DNS server on loopback that reads every query and
-// answers none, like a dead resolver behind a firewall that drops packets.
-type SilentDNS struct {
-	Addr    string
-	conn    net.PacketConn
-	queries atomic.Int64
-	done    chan struct{}
-}
-
-// StartSilentDNS listens on 127.0.0.1 on a free port.
-func StartSilentDNS() (*SilentDNS, error) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := &SilentDNS{Addr: pc.LocalAddr().String(), conn: pc, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		buf := make([]byte, 1500)
-		for {
-			if _, _, err := pc.ReadFrom(buf); err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				continue
-			}
-			s.queries.Add(1)
-		}
-	}()
-	return s, nil
-}
-
-// Queries is how many queries arrived (and went unanswered).
-func (s *SilentDNS) Queries() int64 { return s.queries.Load() }
-
-// Close stops the server.
-func (s *SilentDNS) Close() error {
-	err := s.conn.Close()
-	<-s.done
-	return err
 }

@@ -37,18 +37,32 @@ type Server struct {
 // Start runs a server on 127.0.0.1 until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	s, err := Listen()
 	if err != nil {
 		t.Fatalf("dnstest: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// Listen runs a server on 127.0.0.1 until Close, for programs that are not
+// tests (the benchmark harness's dead resolver is a silent one).
+func Listen() (*Server, error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{Addr: pc.LocalAddr().String(), conn: pc, hosts: map[string][]netip.Addr{}, ptrs: map[string]string{}, rawPTRs: map[string][]byte{}}
 	s.wg.Add(1)
 	go s.loop()
-	t.Cleanup(func() {
-		_ = pc.Close()
-		s.wg.Wait()
-	})
-	return s
+	return s, nil
+}
+
+// Close stops the server and waits for answers it was still delaying.
+func (s *Server) Close() error {
+	err := s.conn.Close()
+	s.wg.Wait()
+	return err
 }
 
 func fqdn(name string) string {

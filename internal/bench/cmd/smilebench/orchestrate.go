@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/dnstest"
+)
+
+// options are the orchestrator's flags.
+type options struct {
+	bin                    string
+	rounds, count, workers int
+	seqCount               int
+	resolveTimeout         time.Duration
+	strict                 bool
+}
+
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "smilebench: "+format+"\n", args...)
+	return 1
+}
+
+// orchestrate starts every server, runs the rounds, stops the servers
+// (each smile-server must drain, exit 0 and have logged every greeting)
+// and prints the report. It returns the exit code.
+func orchestrate(o options) int {
+	self, err := os.Executable()
+	if err != nil {
+		return fail("%v", err)
+	}
+	for _, b := range []string{"smile-server", "smile-client"} {
+		if _, err := os.Stat(filepath.Join(o.bin, b)); err != nil {
+			return fail("%v (run make build first)", err)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "smilebench")
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer os.RemoveAll(tmp)
+	e := &env{self: self, bin: o.bin, tmp: tmp}
+	defer func() {
+		for _, p := range e.procs {
+			_ = p.stop()
+		}
+	}()
+	if err := checkSources(); err != nil {
+		return fail("%v", err)
+	}
+	dead, err := dnstest.Listen()
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer dead.Close()
+	dead.SetSilent(true)
+	s, err := startServers(e, dead.Addr, o.resolveTimeout)
+	if err != nil {
+		return fail("%v", err)
+	}
+	t := newTable(o, e, s)
+
+	fmt.Printf(">> %d interleaved rounds; %d probes per row and round (row sequential: %d), %d in flight; loopback only\n", o.rounds, o.count, o.seqCount, o.workers)
+	sent, failures := runRounds(t.rows, o.rounds)
+	// Stop the servers: each smile-server must drain and exit 0, and its
+	// log must hold one line per greeting.
+	for _, p := range e.procs {
+		if err := p.stop(); err != nil {
+			failures++
+			fmt.Fprintf(os.Stderr, "smilebench: %v\n", err)
+		}
+	}
+	smiles := []*proc{s.def, s.noResolve, s.deadDNS}
+	logNote := map[*proc]string{}
+	for _, p := range smiles {
+		lines, sample, err := countConnLines(p.log)
+		if err != nil {
+			return fail("%v", err)
+		}
+		logNote[p] = sample
+		if lines != sent[p] {
+			failures++
+			fmt.Fprintf(os.Stderr, "smilebench: %s logged %d connections, served %d\n", p.name, lines, sent[p])
+		}
+	}
+
+	fmt.Println()
+	printTable(os.Stdout, t)
+	fmt.Println()
+	missed := printTargets(os.Stdout, t.targets)
+	fmt.Println()
+	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.baseline})
+	fmt.Println()
+	fmt.Printf("dead DNS stub %s: %d queries, none answered\n", dead.Addr, dead.Queries())
+	for _, p := range smiles {
+		fmt.Printf("%s logged %d connections, e.g. %q\n", p.name, sent[p], logNote[p])
+	}
+	if failures > 0 {
+		fmt.Fprintf(os.Stderr, "smilebench: %d failures\n", failures)
+		return 1
+	}
+	if missed > 0 && o.strict {
+		return 1
+	}
+	return 0
+}
+
+// checkSources makes sure the dead-DNS rows can dial from others.
+func checkSources() error {
+	src, _ := parseSources(others)
+	for _, a := range src {
+		l, err := net.Listen("tcp", netip.AddrPortFrom(a, 0).String())
+		if err != nil {
+			return fmt.Errorf("can't bind to %s, which the dead-DNS rows need: %w", a, err)
+		}
+		_ = l.Close()
+	}
+	return nil
+}
+
+// startServers starts every server the rows load. Every smile-server
+// here either looks up nothing, or asks the silent stub, or only ever sees
+// 127.0.0.1, which /etc/hosts names: no query reaches the machine's own
+// DNS server.
+func startServers(e *env, deadDNS string, resolveTimeout time.Duration) (s servers, err error) {
+	start := []struct {
+		p    **proc
+		name string
+		run  func(name string, args ...string) (*proc, error)
+		args []string
+	}{
+		{&s.baseline, "baseline", e.startSelf, []string{"-role", "baseline"}},
+		{&s.def, "smile default", e.startSmile, nil},
+		{&s.noResolve, "smile noresolve", e.startSmile, []string{"-resolve=false"}},
+		{&s.deadDNS, "smile deaddns", e.startSmile, []string{"-resolver", deadDNS}},
+		{&s.sequential, "sequential", e.startSelf, []string{"-role", "sequential", "-resolver", deadDNS, "-resolve-timeout", resolveTimeout.String()}},
+	}
+	for _, x := range start {
+		if *x.p, err = x.run(x.name, x.args...); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// runRounds runs a short warm-up pass, so that no row pays for cold caches
+// and page faults in its first round, then the rounds. It returns how many
+// probes each server was sent and how many runs failed.
+func runRounds(rows []*row, rounds int) (sent map[*proc]int, failures int) {
+	sent = map[*proc]int{}
+	for _, rw := range rows {
+		if rw.role == contrast {
+			continue
+		}
+		s, err := rw.loader.run(rw.target.addr, min(2000, rw.probes))
+		sent[rw.target] += s.Probes
+		if err != nil || s.Failed > 0 {
+			failures++
+			fmt.Fprintf(os.Stderr, "smilebench: warm-up %s: %d failed: %v %s\n", rw, s.Failed, err, s.FirstError)
+		}
+	}
+	for r := 1; r <= rounds; r++ {
+		var line []string
+		for _, rw := range rows {
+			stop := make(chan struct{})
+			peak := sampleRSS(rw.target, stop)
+			s, err := rw.loader.run(rw.target.addr, rw.probes)
+			close(stop)
+			rw.target.addRSS(r, <-peak)
+			sent[rw.target] += s.Probes
+			if err != nil || s.Failed > 0 || s.OK != rw.probes {
+				failures++
+				fmt.Fprintf(os.Stderr, "smilebench: round %d %s: %d ok, %d failed of %d: %v %s\n",
+					r, rw, s.OK, s.Failed, rw.probes, err, s.FirstError)
+			}
+			rw.results = append(rw.results, s)
+			line = append(line, fmt.Sprintf("%s %.0f/s", rw.name, s.Rate))
+		}
+		fmt.Printf("   round %d: %s\n", r, strings.Join(line, ", "))
+	}
+	return sent, failures
+}

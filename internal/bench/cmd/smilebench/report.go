@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/smile-sockets/smile/internal/bench"
+)
+
+// metric is one figure of a summary.
+type metric struct {
+	name string
+	of   func(bench.Summary) float64
+}
+
+var (
+	connRate = metric{"conn/s", func(s bench.Summary) float64 { return s.Rate }}
+	p50      = metric{"p50", func(s bench.Summary) float64 { return s.P50MS }}
+	p99      = metric{"p99", func(s bench.Summary) float64 { return s.P99MS }}
+)
+
+// median of v, which it sorts; 0 for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// med is the median of a row's figure over the rounds.
+func (r *row) med(m metric) float64 {
+	v := make([]float64, len(r.results))
+	for i, s := range r.results {
+		v[i] = m.of(s)
+	}
+	return median(v)
+}
+
+// ratio is the median over the rounds of a's figure over b's in the same
+// round, which cancels the drift between rounds on a shared machine.
+func ratio(a, b *row, m metric) float64 {
+	n := min(len(a.results), len(b.results))
+	v := make([]float64, n)
+	for i := range n {
+		v[i] = m.of(a.results[i]) / m.of(b.results[i])
+	}
+	return median(v)
+}
+
+// bound says which way a target points.
+type bound int
+
+const (
+	atLeast bound = iota
+	atMost
+	noTarget // shown for scale only
+)
+
+// target is a ratio between two rows and the bound it should keep.
+type target struct {
+	what  string
+	a, b  *row
+	m     metric
+	bound bound
+	want  float64
+}
+
+// met reports whether got keeps the target's bound.
+func (t target) met(got float64) bool {
+	switch t.bound {
+	case atLeast:
+		return got >= t.want
+	case atMost:
+		return got <= t.want
+	}
+	return true
+}
+
+func (t target) String() string {
+	return fmt.Sprintf("%s (row %s ÷ row %s)", t.what, t.a.name, t.b.name)
+}
+
+// printTable prints every row's medians and its ratios to the yardstick.
+func printTable(w io.Writer, t table) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "row\tserver\tloader\t  conn/s\t  p50 ms\t    p99 ms\tconn/s vs %[1]s\tp99 vs %[1]s\n", t.goClient.name)
+	for _, rw := range t.rows {
+		rate := rw.med(connRate)
+		r := fmt.Sprintf("%8.0f", rate)
+		if rate < 100 {
+			r = fmt.Sprintf("%8.2f", rate)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%8.3f\t%10.3f\t%10.3f×\t%7.2f×\n", rw.name, rw.server, rw.loader.name,
+			r, rw.med(p50), rw.med(p99), ratio(rw, t.goClient, connRate), ratio(rw, t.goClient, p99))
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w, "   medians of the rounds; ratios: median of the per-round ratios; latency: connect until the greeting's EOF")
+}
+
+// printTargets prints each target's ratio and whether it was met, and
+// returns how many were missed.
+func printTargets(w io.Writer, targets []target) (missed int) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, t := range targets {
+		got := ratio(t.a, t.b, t.m)
+		if t.bound == noTarget {
+			fmt.Fprintf(tw, "%s\t%.5f×\t\t\n", t, got)
+			continue
+		}
+		op := "≥"
+		if t.bound == atMost {
+			op = "≤"
+		}
+		res := "ok"
+		if !t.met(got) {
+			res, missed = "BELOW TARGET", missed+1
+		}
+		fmt.Fprintf(tw, "%s\t%.2f×\t(target %s %.2f×)\t%s\n", t, got, op, t.want, res)
+	}
+	_ = tw.Flush()
+	return missed
+}
+
+// printMemory prints each server's peak RSS per round and returns how
+// many smile-servers grew or went over 50 MB.
+func printMemory(w io.Writer, procs []*proc) (failures int) {
+	fmt.Fprintln(w, "smile-server memory (VmRSS, peak per round, sampled every 20 ms):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "server\tmax\tround 1\tlast round\trounds\tresult")
+	for _, p := range procs {
+		if len(p.rss) == 0 {
+			continue
+		}
+		res := "ok"
+		peak := slices.Max(p.rss)
+		first, last := p.rss[0], p.rss[len(p.rss)-1]
+		switch {
+		case !p.smile:
+			res = "(reference)"
+		case peak >= 50<<10:
+			res = "OVER 50 MB"
+			failures++
+		case last > first+max(first/4, 4<<10):
+			res = "GREW"
+			failures++
+		}
+		per := make([]string, len(p.rss))
+		for i, v := range p.rss {
+			per[i] = fmt.Sprintf("%.1f", float64(v)/1024)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f MB\t%.1f MB\t%.1f MB\t%s\t%s\n", p.name, float64(peak)/1024, float64(first)/1024, float64(last)/1024, strings.Join(per, " "), res)
+	}
+	_ = tw.Flush()
+	return failures
+}

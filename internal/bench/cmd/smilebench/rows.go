@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/bench"
+)
+
+// role is what a row is in the comparison.
+type role int
+
+const (
+	// reference rows are yardsticks the others are divided by.
+	reference role = iota
+	// measured rows are smile-server or smile-client as shipped, or with
+	// one flag.
+	measured
+	// contrast rows show a design smile avoids, for scale; they take the
+	// resolve timeout per probe, so they get no warm-up.
+	contrast
+)
+
+// row is one line of the table: a server under one loader.
+type row struct {
+	name    string // short: the round lines and the table's first column
+	role    role
+	server  string // what serves, as the table says it
+	target  *proc
+	loader  loader
+	probes  int // per round
+	results []bench.Summary
+}
+
+// servers are the processes the rows load.
+type servers struct {
+	baseline, def, noResolve, deadDNS, sequential *proc
+}
+
+// table is the rows in the order they run in each round, and the rows
+// the ratios are taken against.
+type table struct {
+	rows []*row
+	// goClient is the Go baseline under smile-client: the yardstick of
+	// the "vs go" columns.
+	goClient *row
+	targets  []target
+}
+
+// others are the peers the dead-DNS rows dial from: not in /etc/hosts, so
+// their reverse lookups go to the DNS server.
+const others = "127.0.0.2-127.0.0.9"
+
+// newTable lays out the rows. Rows that are compared run back to back, and
+// ratios are taken within a round, then the median of the rounds.
+func newTable(o options, e *env, s servers) table {
+	client := clientLoader(o.bin, e.tmp, o.workers)
+	dial := dialLoader(e.self, o.workers, "", 5*time.Second)
+	dialOthers := dialLoader(e.self, o.workers, others, 5*time.Second)
+	seqTimeout := time.Duration(o.seqCount+2) * (o.resolveTimeout + time.Second)
+	var (
+		goClient    = &row{name: "go", role: reference, server: "Go baseline: accept, write, close (harness)", target: s.baseline, loader: client, probes: o.count}
+		smileClient = &row{name: "smile", role: measured, server: "smile-server (log to file, rDNS via /etc/hosts)", target: s.def, loader: client, probes: o.count}
+		goDial      = &row{name: "go/dial", role: reference, server: "Go baseline (as row go)", target: s.baseline, loader: dial, probes: o.count}
+		smileDial   = &row{name: "smile/dial", role: measured, server: "smile-server (as row smile)", target: s.def, loader: dial, probes: o.count}
+		deadDNS     = &row{name: "deaddns", role: measured, server: "smile-server -resolver <dead stub>", target: s.deadDNS, loader: dialOthers, probes: o.count}
+		noResolve   = &row{name: "noresolve", role: measured, server: "smile-server -resolve=false", target: s.noResolve, loader: client, probes: o.count}
+		sequential  = &row{name: "sequential", role: contrast, server: "sequential, lookup inline, <dead stub>", target: s.sequential,
+			loader: dialLoader(e.self, o.workers, others, seqTimeout), probes: o.seqCount}
+	)
+	t := table{
+		rows:     []*row{goClient, smileClient, goDial, smileDial, deadDNS, noResolve, sequential},
+		goClient: goClient,
+		targets: []target{
+			{"smile-server conn/s vs Go baseline", smileClient, goClient, connRate, atLeast, 0.90},
+			{"smile-server p99 vs Go baseline", smileClient, goClient, p99, atMost, 2},
+			{"smile-server -resolve=false conn/s vs Go baseline", noResolve, goClient, connRate, atLeast, 0.90},
+			{"dead DNS vs smile-server default, same loader", deadDNS, smileDial, connRate, atLeast, 0.90},
+			{"dead DNS vs smile-server default", deadDNS, smileClient, connRate, atLeast, 0.90},
+			{"smile-client vs minimal dial loop, same server", goClient, goDial, connRate, atLeast, 0.90},
+			{"sequential server vs smile-server dead DNS", sequential, deadDNS, connRate, noTarget, 0},
+		},
+	}
+	return t
+}
+
+// String names a row in messages.
+func (r *row) String() string {
+	return fmt.Sprintf("row %s (%s, %s)", r.name, r.server, r.loader.name)
+}
