@@ -8,66 +8,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/matrix"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// outcome is the expected result of one client probe.
-type outcome string
-
-const (
-	ok      outcome = "ok"      // exit 0, the greeting on stdout
-	refused outcome = "refused" // exit 1, the refused class on stderr, quickly
-)
-
-// column is one way a client names the server.
-type column struct {
-	name string
-	// args returns the client's arguments for a server with these addresses
-	// and network alias.
-	args func(v4, v6 netip.Addr, alias string) []string
-	// family is the address family the connection must use, or "" when the
-	// resolver may choose (a hostname without -4/-6).
-	family string
+// clientArgs are the client's arguments for each column of the README's
+// addressing table (matrix.AddressingColumns), given the server's
+// addresses and network alias.
+var clientArgs = map[string]func(v4, v6 netip.Addr, alias string) []string{
+	"dotted IPv4":  func(v4, _ netip.Addr, _ string) []string { return []string{v4.String(), port} },
+	"hostname":     func(_, _ netip.Addr, alias string) []string { return []string{alias, port} },
+	"hostname -4":  func(_, _ netip.Addr, alias string) []string { return []string{"-4", alias, port} },
+	"hostname -6":  func(_, _ netip.Addr, alias string) []string { return []string{"-6", alias, port} },
+	"IPv6 literal": func(_, v6 netip.Addr, _ string) []string { return []string{v6.String(), port} },
 }
 
-// columns are the columns of the README's addressing table.
-var columns = []column{
-	{"dotted IPv4", func(v4, _ netip.Addr, _ string) []string { return []string{v4.String(), port} }, "4"},
-	{"hostname", func(_, _ netip.Addr, alias string) []string { return []string{alias, port} }, ""},
-	{"hostname -4", func(_, _ netip.Addr, alias string) []string { return []string{"-4", alias, port} }, "4"},
-	{"hostname -6", func(_, _ netip.Addr, alias string) []string { return []string{"-6", alias, port} }, "6"},
-	{"IPv6 literal", func(_, v6 netip.Addr, _ string) []string { return []string{v6.String(), port} }, "6"},
-}
-
-// addressingRow is one row of the README's addressing table: how the server
-// listens, and the outcome for each column.
-type addressingRow struct {
-	name string
-	// args returns the server's arguments given its fixed addresses.
-	args     func(v4, v6 netip.Addr) []string
-	started  int // "SERVER started" lines: one per listener
-	outcomes [5]outcome
-}
-
-var addressingRows = []addressingRow{
-	{":7890 (default, dual-stack)", func(_, _ netip.Addr) []string { return nil }, 1,
-		[5]outcome{ok, ok, ok, ok, ok}},
-	{"0.0.0.0:7890", func(_, _ netip.Addr) []string { return []string{"-listen", "0.0.0.0:7890"} }, 1,
-		[5]outcome{ok, ok, ok, refused, refused}},
-	{"[::]:7890 with -v6only", func(_, _ netip.Addr) []string { return []string{"-listen", "[::]:7890", "-v6only"} }, 1,
-		[5]outcome{refused, ok, refused, ok, ok}},
-	{"0.0.0.0:7890 + [::]:7890 -v6only", func(_, _ netip.Addr) []string {
-		return []string{"-listen", "0.0.0.0:7890", "-listen", "[::]:7890", "-v6only"}
-	}, 2,
-		[5]outcome{ok, ok, ok, ok, ok}},
-	{"its own IPv4 address", func(v4, _ netip.Addr) []string { return []string{"-listen", v4.String() + ":7890"} }, 1,
-		[5]outcome{ok, ok, ok, refused, refused}},
-	{"its own IPv6 address", func(_, v6 netip.Addr) []string { return []string{"-listen", "[" + v6.String() + "]:7890"} }, 1,
-		[5]outcome{refused, ok, refused, ok, ok}},
-	{"localhost:7890", func(_, _ netip.Addr) []string { return []string{"-listen", "localhost:7890"} }, 1,
-		[5]outcome{refused, refused, refused, refused, refused}},
+// serverArgs fills the server's own addresses into a row's arguments.
+func serverArgs(row matrix.AddressingRow, v4, v6 netip.Addr) []string {
+	r := strings.NewReplacer("{v4}", v4.String(), "{v6}", v6.String())
+	var args []string
+	for _, a := range row.Args {
+		args = append(args, r.Replace(a))
+	}
+	return args
 }
 
 // refusedWithin bounds how long a refused probe may take: a refusal is a
@@ -84,41 +49,43 @@ func TestAddressing(t *testing.T) {
 
 	var cells struct {
 		sync.Mutex
-		n map[outcome]int
+		n map[matrix.Outcome]int
 	}
-	cells.n = map[outcome]int{}
-	t.Cleanup(func() { t.Logf("addressing cells: %d ok, %d refused", cells.n[ok], cells.n[refused]) })
+	cells.n = map[matrix.Outcome]int{}
+	t.Cleanup(func() { t.Logf("addressing cells: %d ok, %d refused", cells.n[matrix.OK], cells.n[matrix.Refused]) })
 
-	for i, row := range addressingRows {
-		t.Run(row.name, func(t *testing.T) {
+	for i, row := range matrix.Addressing {
+		t.Run(row.Name, func(t *testing.T) {
 			t.Parallel()
 			alias := "smile-" + randomHex(3)
 			v4, v6 := nw.host(200 + i)
 			srv := startServer(t, serverOpts{
-				args:    row.args(v4, v6),
+				args:    serverArgs(row, v4, v6),
 				net:     nw,
 				aliases: []string{alias},
 				hostNum: 200 + i,
-				started: row.started,
+				started: row.Started,
 			})
 			gotV4, gotV6 := addrs(t, srv, nw)
 			require.Equal(t, v4, gotV4, "server's IPv4 address from Inspect")
 			require.Equal(t, v6, gotV6, "server's IPv6 address from Inspect")
 
-			for j, col := range columns {
-				want := row.outcomes[j]
-				t.Run(col.name, func(t *testing.T) {
+			for j, col := range matrix.AddressingColumns {
+				want := row.Outcomes[j]
+				args := clientArgs[col.Name]
+				require.NotNil(t, args, "no client arguments for column %q", col.Name)
+				t.Run(col.Name, func(t *testing.T) {
 					t.Parallel()
-					res, client := runClient(t, nw, col.args(gotV4, gotV6, alias)...)
+					res, client := runClient(t, nw, args(gotV4, gotV6, alias)...)
 					cells.Lock()
 					cells.n[want]++
 					cells.Unlock()
 					switch want {
-					case ok:
+					case matrix.OK:
 						assert.Equal(t, 0, res.exit, "%v", res)
 						assert.Equal(t, greeting, res.stdout, "%v", res)
-						assertPeerLogged(t, srv, nw, client, col.family)
-					case refused:
+						assertPeerLogged(t, srv, nw, client, col.Family)
+					case matrix.Refused:
 						assert.Equal(t, 1, res.exit, "%v", res)
 						assert.Empty(t, res.stdout, "%v", res)
 						assert.Contains(t, res.stderr, "refused", "%v", res)

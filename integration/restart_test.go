@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/smile-sockets/smile/internal/matrix"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
@@ -19,25 +21,6 @@ import (
 
 // stopGrace is the docker stop grace period: the server must exit 0 inside it.
 const stopGrace = 10 * time.Second
-
-// restartRow is one row of the README's restart table.
-type restartRow struct {
-	name   string
-	old    string // the old server's -reuseaddr
-	new    string // the new server's -reuseaddr
-	served bool   // a client was greeted before the old server stopped
-	keep   bool   // the old server keeps running while the new one starts
-	starts bool   // the new server starts (else exits 1: address in use)
-}
-
-var restartRows = []restartRow{
-	{name: "on then on", old: "true", new: "true", served: true, starts: true},
-	{name: "off then off", old: "false", new: "false", served: true, starts: false},
-	{name: "off then on", old: "false", new: "true", served: true, starts: false},
-	{name: "on then off", old: "true", new: "false", served: true, starts: false},
-	{name: "off then off, not served", old: "false", new: "false", served: false, starts: true},
-	{name: "still running, then on", old: "true", new: "true", served: true, keep: true, starts: false},
-}
 
 // noHealthcheck turns the image's HEALTHCHECK off: its probes would connect
 // to the server and leave TIME_WAIT sockets of their own on its port.
@@ -54,8 +37,11 @@ func TestRestart(t *testing.T) {
 	image, _ := requireImages(t)
 	nw := newNetwork(t)
 
-	for i, row := range restartRows {
-		t.Run(row.name, func(t *testing.T) {
+	for i, row := range matrix.Restart {
+		if row.NewNamespace {
+			continue // the control row, below
+		}
+		t.Run(row.Name, func(t *testing.T) {
 			t.Parallel()
 			holder := startServer(t, serverOpts{
 				args: []string{"-listen", "127.0.0.1:7999"}, net: nw, hostNum: 200 + i, started: 1,
@@ -63,17 +49,17 @@ func TestRestart(t *testing.T) {
 			target, _ := addrs(t, holder, nw)
 
 			old := startServer(t, serverOpts{
-				args: []string{"-reuseaddr=" + row.old}, holder: holder.GetContainerID(), started: 1,
+				args: []string{"-reuseaddr=" + strconv.FormatBool(row.OldReuse)}, holder: holder.GetContainerID(), started: 1,
 			})
-			if row.served {
+			if row.Served {
 				res, _ := runClient(t, nw, target.String(), port)
 				require.Equal(t, 0, res.exit, "the old server greets: %v", res)
 				require.Equal(t, greeting, res.stdout)
 			}
-			if !row.keep {
+			if !row.Keep {
 				stopServer(t, old)
 				if n, ok := timeWait(t, holder); ok {
-					if row.served {
+					if row.Served {
 						assert.Positive(t, n, "the served connection is in TIME_WAIT on port %s", port)
 					} else {
 						assert.Zero(t, n, "no connection, no TIME_WAIT on port %s", port)
@@ -81,8 +67,8 @@ func TestRestart(t *testing.T) {
 				}
 			}
 
-			newArgs := []string{"-reuseaddr=" + row.new}
-			if row.starts {
+			newArgs := []string{"-reuseaddr=" + strconv.FormatBool(row.NewReuse)}
+			if row.Starts {
 				startServer(t, serverOpts{args: newArgs, holder: holder.GetContainerID(), started: 1})
 			} else {
 				failed := runOnce(t, image, append(common(t, containerName(t, "server")),
@@ -94,12 +80,12 @@ func TestRestart(t *testing.T) {
 				assert.Regexp(t, `^smile-server: can't bind to \[::\]:7890: address already in use\n$`, failed.stderr, "%v", failed)
 			}
 
-			if row.starts || row.keep {
+			if row.Starts || row.Keep {
 				res, _ := runClient(t, nw, target.String(), port)
 				assert.Equal(t, 0, res.exit, "the next client is greeted: %v", res)
 				assert.Equal(t, greeting, res.stdout)
 			}
-			if row.keep {
+			if row.Keep {
 				state, err := old.State(context.Background())
 				require.NoError(t, err)
 				assert.True(t, state.Running, "the old server keeps serving")
@@ -111,7 +97,9 @@ func TestRestart(t *testing.T) {
 
 	// The control row: `docker restart` gives the container a new network
 	// namespace, and with it no TIME_WAIT, so even -reuseaddr=false starts.
-	t.Run("off, container restarted (new namespace)", func(t *testing.T) {
+	control := matrix.Restart[len(matrix.Restart)-1]
+	require.True(t, control.NewNamespace && control.Starts && !control.OldReuse && !control.NewReuse, "the restart table ends with its control row")
+	t.Run(control.Name, func(t *testing.T) {
 		t.Parallel()
 		srv := startServer(t, serverOpts{
 			args: []string{"-reuseaddr=false"}, net: nw, hostNum: 250, started: 1,
