@@ -14,21 +14,21 @@ import (
 
 // Config is everything the flags and SMILE_* variables say.
 type Config struct {
-	Target      netaddr.HostPort
-	IPv4, IPv6  bool
-	Timeout     time.Duration
-	ReadTimeout time.Duration
-	MaxBytes    int
-	Expect      string
-	HasExpect   bool
-	Count       int
-	Concurrency int
-	Interval    time.Duration
-	JSON        bool
-	Verbose     bool
-	Each        bool
-	Resolver    string
-	Version     bool
+	Target      netaddr.HostPort // the positional host and port; localhost 7890 by default
+	IPv4, IPv6  bool             // -4, -6: one address family only
+	Timeout     time.Duration    // -timeout: connect, across every address of a name
+	ReadTimeout time.Duration    // -read-timeout: bound on reading the whole greeting
+	MaxBytes    int              // -max-bytes: more from the server is an error
+	Expect      string           // -expect: what the greeting must equal, when HasExpect
+	HasExpect   bool             // -expect was given, even as ""
+	Count       int              // -count: probes in all
+	Concurrency int              // -concurrency: probes in flight at once
+	Interval    time.Duration    // -interval: pause between probes of one worker
+	JSON        bool             // -json: one object per probe and a summary
+	Verbose     bool             // -v: the dialer's decisions on stderr
+	Each        bool             // -each: probe every address of the name separately
+	Resolver    string           // -resolver: DNS server IP:PORT, "" for the system's
+	Version     bool             // -version: print the version instead of probing
 }
 
 // network is the Go network name for the chosen family.

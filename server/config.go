@@ -15,19 +15,19 @@ import (
 
 // Config is everything the flags and SMILE_* variables say.
 type Config struct {
-	Listen         []netaddr.HostPort
-	V6Only         bool
-	ReuseAddr      bool
-	Backlog        int
-	Greeting       string
-	Resolve        bool
-	ResolveTimeout time.Duration
-	Resolver       string
-	MaxConns       int
-	WriteTimeout   time.Duration
-	LogFormat      string
-	Healthcheck    bool
-	Version        bool
+	Listen         []netaddr.HostPort // -listen, or the positional port; :7890 when neither
+	V6Only         bool               // -v6only: IPv6 wildcard listeners refuse IPv4 peers
+	ReuseAddr      bool               // -reuseaddr: SO_REUSEADDR set (true) or really cleared
+	Backlog        int                // -backlog: the listen(2) queue asked for
+	Greeting       string             // -greeting: the bytes written to every peer
+	Resolve        bool               // -resolve: name peers by reverse DNS in the log
+	ResolveTimeout time.Duration      // -resolve-timeout: bound on one reverse lookup
+	Resolver       string             // -resolver: DNS server IP:PORT, "" for the system's
+	MaxConns       int                // -max-conns: connections in service at once
+	WriteTimeout   time.Duration      // -write-timeout: bound on writing one greeting
+	LogFormat      string             // -log-format: text or json
+	Healthcheck    bool               // -healthcheck: greet the running server instead of serving
+	Version        bool               // -version: print the version instead of serving
 }
 
 // listFlag collects a repeatable flag; commas separate values too, so
