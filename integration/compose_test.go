@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,13 +44,7 @@ func TestCompose(t *testing.T) {
 	require.NoError(t, err)
 
 	project := "smile-it-" + runID
-	v4, v6 := randomSubnets()
-	v4s, v6s := v4.Addr().String(), v6.Addr().String()
-	env := append(os.Environ(),
-		"TAG="+serverImage[strings.LastIndex(serverImage, ":")+1:],
-		"SMILE_NET4="+v4s[:strings.LastIndex(v4s, ".")], // three octets
-		"SMILE_NET6="+strings.TrimSuffix(v6s, "::"),     // the /64 prefix
-	)
+	var env []string
 	compose := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -61,13 +56,25 @@ func TestCompose(t *testing.T) {
 		return out.String(), err
 	}
 
-	t.Cleanup(func() {
-		if out, err := compose("down", "--volumes", "--remove-orphans", "--timeout", "10"); err != nil {
-			t.Errorf("compose down: %v\n%s", err, out)
+	// The project's network takes its subnets from the suite's pool too.
+	withSubnets(t, func(l lease) error {
+		t.Cleanup(func() {
+			if out, err := compose("down", "--volumes", "--remove-orphans", "--timeout", "10"); err != nil {
+				t.Errorf("compose down: %v\n%s", err, out)
+			}
+		})
+		v4s, v6s := l.v4.Addr().String(), l.v6.Addr().String()
+		env = append(os.Environ(),
+			"TAG="+serverImage[strings.LastIndex(serverImage, ":")+1:],
+			"SMILE_NET4="+v4s[:strings.LastIndex(v4s, ".")], // three octets
+			"SMILE_NET6="+strings.TrimSuffix(v6s, "::"),     // the /64 prefix
+		)
+		out, err := compose("up", "-d")
+		if err != nil {
+			return fmt.Errorf("compose up: %w\n%s", err, out)
 		}
+		return nil
 	})
-	out, err := compose("up", "-d")
-	require.NoError(t, err, "compose up:\n%s", out)
 
 	for _, svc := range []string{"client-ipv4", "client-hostname", "client-ipv6", "client-each"} {
 		t.Run(svc, func(t *testing.T) {

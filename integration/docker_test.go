@@ -3,11 +3,9 @@ package integration
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/netip"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,49 +47,29 @@ func (n *testNet) host(i int) (v4, v6 netip.Addr) {
 	return netip.AddrFrom4(a4), netip.AddrFrom16(a6)
 }
 
-// newNetwork creates a dual-stack bridge network with random subnets: an IPv4
-// /24 in 172.30.0.0/16 and a random ULA /64, so that parallel tests and runs
-// never collide. A subnet already in use on the host is retried with another.
+// newNetwork creates a dual-stack bridge network on subnets leased from the
+// suite's pool (see subnetPool), so that parallel tests and runs never
+// collide.
 func newNetwork(t *testing.T) *testNet {
 	t.Helper()
-	ctx := context.Background()
-	var lastErr error
-	for range 8 {
-		v4, v6 := randomSubnets()
-		nw, err := network.New(ctx,
+	requireImages(t) // the Docker client the pool asks for the daemon's subnets
+	var nw *testcontainers.DockerNetwork
+	l := withSubnets(t, func(l lease) error {
+		var err error
+		nw, err = network.New(context.Background(),
 			network.WithEnableIPv6(),
 			network.WithIPAM(&dockernetwork.IPAM{
 				Driver: "default",
-				Config: []dockernetwork.IPAMConfig{{Subnet: v4}, {Subnet: v6}},
+				Config: []dockernetwork.IPAMConfig{{Subnet: l.v4}, {Subnet: l.v6}},
 			}),
 			network.WithLabels(map[string]string{"smile.integration.run": runID}),
 		)
 		testcontainers.CleanupNetwork(t, nw)
-		if err == nil {
-			tn := &testNet{DockerNetwork: nw, v4: v4, v6: v6}
-			tn.next.Store(9)
-			return tn
-		}
-		lastErr = err
-		if !strings.Contains(err.Error(), "overlap") {
-			break
-		}
-	}
-	require.NoError(t, lastErr, "creating a dual-stack network")
-	return nil
-}
-
-// randomSubnets returns an IPv4 /24 in 172.30.0.0/16 (but not the compose
-// demo's 172.30.231.0/24) and a ULA /64 with a random global ID.
-func randomSubnets() (v4, v6 netip.Prefix) {
-	var r [6]byte
-	_, _ = rand.Read(r[:])
-	if r[0] == 231 {
-		r[0] = 232
-	}
-	v4 = netip.PrefixFrom(netip.AddrFrom4([4]byte{172, 30, r[0], 0}), 24)
-	v6 = netip.PrefixFrom(netip.AddrFrom16([16]byte{0xfd, r[1], r[2], r[3], r[4], r[5]}), 64)
-	return v4, v6
+		return err
+	})
+	tn := &testNet{DockerNetwork: nw, v4: l.v4, v6: l.v6}
+	tn.next.Store(9)
+	return tn
 }
 
 // containerName returns a unique container name for this run.
