@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/bench"
 	"github.com/smile-sockets/smile/internal/dnstest"
 )
 
@@ -94,7 +95,7 @@ func orchestrate(o options) int {
 	fmt.Println()
 	missed := printTargets(os.Stdout, t.targets)
 	fmt.Println()
-	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.baseline})
+	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.baseline, s.c})
 	fmt.Println()
 	fmt.Printf("dead DNS stub %s: %d queries, none answered\n", dead.Addr, dead.Queries())
 	for _, p := range smiles {
@@ -140,6 +141,11 @@ func startServers(e *env, deadDNS string, resolveTimeout time.Duration) (s serve
 		{&s.deadDNS, "smile deaddns", e.startSmile, []string{"-resolver", deadDNS}},
 		{&s.sequential, "sequential", e.startSelf, []string{"-role", "sequential", "-resolver", deadDNS, "-resolve-timeout", resolveTimeout.String()}},
 	}
+	if path, err := bench.BuildCServer(e.tmp); err != nil {
+		s.cSkip = err.Error()
+	} else if s.c, err = e.startProgram("C loop", path, bench.Greeting); err != nil {
+		return s, err
+	}
 	for _, x := range start {
 		if *x.p, err = x.run(x.name, x.args...); err != nil {
 			return s, err
@@ -154,7 +160,7 @@ func startServers(e *env, deadDNS string, resolveTimeout time.Duration) (s serve
 func runRounds(rows []*row, rounds int) (sent map[*proc]int, failures int) {
 	sent = map[*proc]int{}
 	for _, rw := range rows {
-		if rw.role == contrast {
+		if rw.role == contrast || rw.skip != "" {
 			continue
 		}
 		s, err := rw.loader.run(rw.target.addr, min(2000, rw.probes))
@@ -167,6 +173,9 @@ func runRounds(rows []*row, rounds int) (sent map[*proc]int, failures int) {
 	for r := 1; r <= rounds; r++ {
 		var line []string
 		for _, rw := range rows {
+			if rw.skip != "" {
+				continue
+			}
 			stop := make(chan struct{})
 			peak := sampleRSS(rw.target, stop)
 			s, err := rw.loader.run(rw.target.addr, rw.probes)

@@ -1,0 +1,55 @@
+package bench
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// cSource is the C greeting loop, compiled at run time by BuildCServer.
+//
+//go:embed c/greet.c
+var cSource []byte
+
+// BuildCServer compiles the C greeting loop (c/greet.c: accept, write,
+// close in one thread) with the machine's C compiler into dir and returns
+// the program's path. It runs as `PROGRAM GREETING`, prints "listening on
+// ADDR" and serves until SIGTERM. The compiler is $CC, else the first of
+// cc, gcc and clang on PATH; the error says why there is no program.
+func BuildCServer(dir string) (string, error) {
+	cc, err := cCompiler()
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(dir, "greet.c")
+	if err := os.WriteFile(src, cSource, 0o600); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "greet")
+	out, err := exec.Command(cc, "-O2", "-o", bin, src).CombinedOutput()
+	if err != nil {
+		first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+		return "", fmt.Errorf("%s failed on c/greet.c: %w: %s", cc, err, first)
+	}
+	return bin, nil
+}
+
+func cCompiler() (string, error) {
+	if cc := os.Getenv("CC"); cc != "" {
+		path, err := exec.LookPath(cc)
+		if err != nil {
+			return "", fmt.Errorf("no C compiler: CC=%s: %w", cc, err)
+		}
+		return path, nil
+	}
+	for _, cc := range []string{"cc", "gcc", "clang"} {
+		if path, err := exec.LookPath(cc); err == nil {
+			return path, nil
+		}
+	}
+	return "", errors.New("no C compiler: CC is not set and none of cc, gcc, clang is on PATH")
+}
