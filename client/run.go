@@ -2,19 +2,17 @@ package client
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
-	"github.com/smile-sockets/smile/internal/version"
+	"github.com/smile-sockets/smile/internal/cli"
 )
 
-// Exit codes, as the contract promises.
+// Exit codes, as the README's exit-code table promises.
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
+	exitOK      = cli.ExitOK
+	exitFailure = cli.ExitFailure
+	exitUsage   = cli.ExitUsage
 )
 
 // Run is the whole smile-client program: it parses args and the SMILE_*
@@ -24,17 +22,8 @@ const (
 // the real program.
 func Run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) int {
 	cfg, err := ParseConfig(args, env)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		usage(stdout)
-		return exitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "smile-client: %v\n", err)
-		return exitUsage
-	}
-	if cfg.Version {
-		fmt.Fprintln(stdout, version.String("smile-client"))
-		return exitOK
+	if code, done := cli.Prelude("smile-client", err, err == nil && cfg.Version, usage, stdout, stderr); done {
+		return code
 	}
 	p := newProber(cfg, stderr)
 	if cfg.Each {

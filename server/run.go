@@ -2,22 +2,21 @@ package server
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/cli"
+
 	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/resolver"
-	"github.com/smile-sockets/smile/internal/version"
 )
 
-// Exit codes, as the contract promises.
+// Exit codes, as the README's exit-code table promises.
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
+	exitOK      = cli.ExitOK
+	exitFailure = cli.ExitFailure
+	exitUsage   = cli.ExitUsage
 )
 
 // Run is the whole smile-server program: it parses args and the SMILE_*
@@ -27,17 +26,8 @@ const (
 // other programs get exactly the real program.
 func Run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) int {
 	cfg, err := ParseConfig(args, env)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		usage(stdout)
-		return exitOK
-	case err != nil:
-		fmt.Fprintf(stderr, "smile-server: %v\n", err)
-		return exitUsage
-	}
-	if cfg.Version {
-		fmt.Fprintln(stdout, version.String("smile-server"))
-		return exitOK
+	if code, done := cli.Prelude("smile-server", err, err == nil && cfg.Version, usage, stdout, stderr); done {
+		return code
 	}
 	if cfg.Healthcheck {
 		return healthcheck(ctx, cfg, stdout, stderr)

@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// RunFunc is a whole program: package server's and package client's Run.
+type RunFunc func(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) int
+
+// Main runs a program with the process's arguments, environment and output,
+// and exits with its code. The first SIGINT or SIGTERM cancels the
+// program's context, so it stops cleanly (the server drains, the client
+// prints what it has); a second one exits at once with ExitFailure, for a
+// person at a terminal who will not wait for a drain bounded by
+// -write-timeout.
+func Main(program string, run RunFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		cancel()
+		sig := <-signals
+		fmt.Fprintf(os.Stderr, "%s: %v again: exiting without finishing\n", program, sig)
+		os.Exit(ExitFailure)
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
