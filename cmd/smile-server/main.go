@@ -8,8 +8,8 @@
 package main
 
 import (
-	"github.com/smile-sockets/smile/server"
 	"github.com/smile-sockets/smile/internal/cli"
+	"github.com/smile-sockets/smile/server"
 )
 
 func main() { cli.Main("smile-server", server.Run) }
