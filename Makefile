@@ -48,11 +48,20 @@ unit: ## unit tests on loopback
 	@echo ">> running unit tests"
 	$(GO) test -count=1 $(UNIT_FLAGS) $$($(GO) list ./... | grep -v /integration)
 
+# The suite runs under gotestsum (pinned in tools/go.mod), which reads
+# go test -json: a line per test, each failure's output in full and again
+# at the end, and, should the test binary die (a panic, a signal), every
+# test that was still running named with what it had logged. The JSON
+# stays in $(INTEGRATION_JSON) for a closer look.
+INTEGRATION_JSON ?= $(BIN)/integration.json
+
 .PHONY: integration
 integration: ## containers: addressing and restart matrices, lifecycle, compose (needs Docker)
-	@echo ">> running integration tests"
+	@echo ">> running integration tests (go test -json kept in $(INTEGRATION_JSON))"
+	@mkdir -p $(dir $(INTEGRATION_JSON))
 	TESTCONTAINERS_RYUK_DISABLED=$${TESTCONTAINERS_RYUK_DISABLED:-true} \
-		$(GO) test -count=1 -timeout 15m $(INTEGRATION_FLAGS) ./integration/...
+		$(GO) tool -modfile=tools/go.mod gotestsum --format testname --jsonfile $(INTEGRATION_JSON) -- \
+		-count=1 -timeout 15m $(INTEGRATION_FLAGS) ./integration/...
 
 # Each fuzz target with its package; `make fuzz` runs them one at a time for
 # FUZZTIME each. Their seed corpora run in every `make unit`.

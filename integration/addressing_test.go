@@ -105,10 +105,8 @@ func assertPeerLogged(t *testing.T, srv *testcontainers.DockerContainer, nw *tes
 	t.Helper()
 	v4Line := "Connection received from " + p.name + "." + nw.Name + " (" + p.v4.String() + ")"
 	v6Line := regexp.MustCompile(`Connection received from \S+ \(` + regexp.QuoteMeta(p.v6.String()) + `\)`)
-	var stdout string
 	// The reverse lookup may finish after the greeting: poll the log.
-	found := assert.Eventually(t, func() bool {
-		stdout, _ = logs(t, srv)
+	stdout, found := pollLogs(t, srv, 10*time.Second, func(stdout string) bool {
 		has4, has6 := strings.Contains(stdout, v4Line), v6Line.MatchString(stdout)
 		switch family {
 		case "4":
@@ -118,9 +116,7 @@ func assertPeerLogged(t *testing.T, srv *testcontainers.DockerContainer, nw *tes
 		default:
 			return has4 || has6
 		}
-	}, 10*time.Second, 200*time.Millisecond, "server log has no line for %s over IPv%s (want %q or %s)", p.name, family, v4Line, v6Line)
-	if !found {
-		t.Logf("server log:\n%s", stdout)
-	}
+	})
+	assert.True(t, found, "server log has no line for %s over IPv%s (want %q or %s):\n%s", p.name, family, v4Line, v6Line, stdout)
 	assert.NotContains(t, stdout, "::ffff:", "an IPv4 peer must be logged as dotted IPv4")
 }

@@ -92,18 +92,14 @@ func TestCompose(t *testing.T) {
 			case err := <-wait.Error:
 				require.NoError(t, err)
 			}
-			rc, err := suite.docker.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true})
-			require.NoError(t, err)
-			defer func() { _ = rc.Close() }()
-			var stdout, stderr bytes.Buffer
-			_, err = stdcopyLogs(&stdout, &stderr, rc)
+			stdout, _, err := containerLogs(ctx, id)
 			require.NoError(t, err)
 			if svc == "client-each" {
 				// The server's name has one A and one AAAA record here.
-				assert.True(t, strings.HasSuffix(stdout.String(), "\n3 targets: 3 ok, 0 failed\n"), "stdout of %s: %q", svc, stdout.String())
+				assert.True(t, strings.HasSuffix(stdout, "\n3 targets: 3 ok, 0 failed\n"), "stdout of %s: %q", svc, stdout)
 				return
 			}
-			assert.Equal(t, greeting, stdout.String(), "stdout of %s", svc)
+			assert.Equal(t, greeting, stdout, "stdout of %s", svc)
 		})
 	}
 	if t.Failed() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,8 +98,32 @@ func run(t *testing.T, image string, opts ...testcontainers.ContainerCustomizer)
 	defer cancel()
 	ctr, err := testcontainers.Run(ctx, image, opts...)
 	testcontainers.CleanupContainer(t, ctr)
+	// Registered after the removal, so it runs before it.
+	t.Cleanup(func() { logOnFailure(t, ctr) })
 	require.NoError(t, err, "starting a container of %s", image)
 	return ctr
+}
+
+// logOnFailure puts a container's output into the log of a test that
+// failed, so that CI shows what the programs said, not only what the test
+// expected of them.
+func logOnFailure(t *testing.T, ctr *testcontainers.DockerContainer) {
+	t.Helper()
+	if !t.Failed() || ctr == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := ctr.GetContainerID()
+	if info, err := ctr.Inspect(ctx); err == nil {
+		name = strings.TrimPrefix(info.Name, "/")
+	}
+	stdout, stderr, err := containerLogs(ctx, ctr.GetContainerID())
+	if err != nil {
+		t.Logf("container %s (%s): %v", name, ctr.Image, err)
+		return
+	}
+	t.Logf("container %s (%s), stdout:\n%s\nstderr:\n%s", name, ctr.Image, stdout, stderr)
 }
 
 // serverOpts configures a server container.
@@ -197,13 +222,44 @@ func logs(t *testing.T, ctr *testcontainers.DockerContainer) (stdout, stderr str
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rc, err := suite.docker.ContainerLogs(ctx, ctr.GetContainerID(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	stdout, stderr, err := containerLogs(ctx, ctr.GetContainerID())
 	require.NoError(t, err)
+	return stdout, stderr
+}
+
+// containerLogs returns the stdout and stderr of container id so far.
+func containerLogs(ctx context.Context, id string) (stdout, stderr string, err error) {
+	rc, err := suite.docker.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return "", "", fmt.Errorf("logs of container %s: %w", id, err)
+	}
 	defer func() { _ = rc.Close() }()
 	var out, errOut bytes.Buffer
-	_, err = stdcopyLogs(&out, &errOut, rc)
-	require.NoError(t, err)
-	return out.String(), errOut.String()
+	if _, err := stdcopyLogs(&out, &errOut, rc); err != nil {
+		return "", "", fmt.Errorf("logs of container %s: %w", id, err)
+	}
+	return out.String(), errOut.String(), nil
+}
+
+// pollLogs reads a container's stdout until done accepts it or within has
+// passed, and returns the last one read. It polls in the test's own
+// goroutine: a condition run by assert.Eventually runs in a goroutine of
+// its own that Eventually abandons when it gives up, and such a straggler
+// that fails its test after the test has ended panics and takes the whole
+// test binary down, with every other test's cleanup.
+func pollLogs(t *testing.T, ctr *testcontainers.DockerContainer, within time.Duration, done func(stdout string) bool) (string, bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		stdout, _ := logs(t, ctr)
+		if done(stdout) {
+			return stdout, true
+		}
+		if time.Now().After(deadline) {
+			return stdout, false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // stdcopyLogs splits Docker's multiplexed log stream into stdout and stderr.

@@ -117,10 +117,10 @@ func TestRestart(t *testing.T) {
 		timeout := int(stopGrace.Seconds())
 		_, err := suite.docker.ContainerRestart(ctx, srv.GetContainerID(), client.ContainerRestartOptions{Timeout: &timeout})
 		require.NoError(t, err)
-		require.Eventually(t, func() bool {
-			stdout, _ := logs(t, srv)
+		stdout, started := pollLogs(t, srv, 30*time.Second, func(stdout string) bool {
 			return strings.Count(stdout, "SERVER started") == 2
-		}, 30*time.Second, 100*time.Millisecond, "the restarted server starts")
+		})
+		require.True(t, started, "the restarted server starts:\n%s", stdout)
 		if nsAfter, ok := netNamespace(t, srv); ok && haveNS {
 			assert.NotEqual(t, nsBefore, nsAfter, "docker restart gives a new network namespace")
 		}
