@@ -301,6 +301,30 @@ func noControlBytes(t *testing.T, log string) {
 	}
 }
 
+// fdLimit is RLIMIT_NOFILE for the scenarios that run out of descriptors.
+const fdLimit = 32
+
+// outOfDescriptors runs the real server with 32 descriptors and connects
+// 40 peers that never read a large greeting (-write-timeout 1s), so that
+// accept(2) fails with EMFILE; the peers close when the test ends.
+func outOfDescriptors(t *testing.T, greeting string) (p *proc, hogs int) {
+	t.Helper()
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed")
+	}
+	hogs = 40
+	p = startProc(t, []string{prlimit, fmt.Sprintf("--nofile=%d:%d", fdLimit, fdLimit), "--"}, freePort(t),
+		"-resolve=false", "-write-timeout", "1s", "-greeting", greeting)
+	for range hogs { // more peers that never read than descriptors
+		c, err := client{stingy: true}.dial(p.addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	require.True(t, p.out.waitFor(t, "accept failed, retrying", 5*time.Second), "the server ran out of descriptors: %s", p.out)
+	return p, hogs
+}
+
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault injection runs the real server: skipped in -short mode")
@@ -429,28 +453,9 @@ func TestFaults(t *testing.T) {
 	})
 
 	t.Run("file descriptors run out", func(t *testing.T) {
-		prlimit, err := exec.LookPath("prlimit")
-		if err != nil {
-			t.Skip("prlimit (util-linux) not installed")
-		}
-		const nofile, hogs, probes = 32, 40, 10
-		const writeTimeout = time.Second
-		p := startProc(t, []string{prlimit, fmt.Sprintf("--nofile=%d:%d", nofile, nofile), "--"}, freePort(t),
-			"-resolve=false", "-write-timeout", writeTimeout.String(), "-greeting", big)
-		before := p.usage(t)
-		start := time.Now()
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				_ = c.Close()
-			}
-		}()
-		for range hogs { // more peers that never read than descriptors
-			c, err := client{stingy: true}.dial(p.addr)
-			require.NoError(t, err)
-			conns = append(conns, c)
-		}
-		require.True(t, p.out.waitFor(t, "accept failed, retrying", 5*time.Second), "the server ran out of descriptors: %s", p.out)
+		const probes = 10
+		before, start := resUse{}, time.Now()
+		p, hogs := outOfDescriptors(t, big)
 		exhausted := p.usage(t)
 		ta := probe(p.addr, big, probes, probes, nil)
 		after := p.usage(t)
@@ -460,7 +465,23 @@ func TestFaults(t *testing.T) {
 		assert.Contains(t, p.out.String(), "too many open files")
 		assert.Less(t, retries, 40, "the accept loop backs off (5ms doubling to 1s), it does not spin")
 		assert.Less(t, after.cpu-exhausted.cpu, 300*time.Millisecond, "CPU while out of descriptors")
-		t.Logf("FIGURES fd-exhaustion: RLIMIT_NOFILE=%d, accept retries logged=%d, CPU while exhausted=%v", nofile, retries, after.cpu-exhausted.cpu)
+		t.Logf("FIGURES fd-exhaustion: RLIMIT_NOFILE=%d, accept retries logged=%d, CPU while exhausted=%v", fdLimit, retries, after.cpu-exhausted.cpu)
+	})
+
+	t.Run("file descriptors run out during the drain", func(t *testing.T) {
+		p, hogs := outOfDescriptors(t, big)
+		before := p.usage(t)
+		retriesBefore := strings.Count(p.out.String(), "accept failed, retrying")
+		code, took := p.stop(t)
+		retries := strings.Count(p.out.String(), "accept failed, retrying") - retriesBefore
+		cpu := p.cmd.ProcessState.UserTime() + p.cmd.ProcessState.SystemTime() - before.cpu
+		assert.Equal(t, 0, code, "exit status after SIGTERM: %s", p.err)
+		assert.Less(t, retries, 40, "the drain backs off (5ms doubling to 1s) like the accept loop, it does not spin")
+		assert.Less(t, cpu, 300*time.Millisecond, "CPU during the drain")
+		greeted := strings.Count(p.out.String(), "Connection received from") + strings.Count(p.out.String(), "greeting failed")
+		assert.Equal(t, hogs, greeted, "every queued peer was accepted during the drain: %s", p.out)
+		t.Logf("FIGURES fd-exhaustion drain: exit %d after %v, accept retries logged during the drain=%d, CPU=%v",
+			code, took.Round(time.Millisecond), retries, cpu.Round(time.Millisecond))
 	})
 
 	t.Run("DNS server hangs", func(t *testing.T) {

@@ -9,20 +9,9 @@ import (
 	"os"
 	"sync"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// drainIdle is how long a stopping server keeps accepting after the last
-// queued connection: long enough for handshakes already answered to
-// complete (a LAN or loopback round trip), short enough to stop quickly.
-const drainIdle = 100 * time.Millisecond
-
-// drainLimit bounds a drain that can neither hold off new peers nor tell
-// how many were queued; it does not apply otherwise, since every queued
-// connection must be served however long that takes.
-const drainLimit = time.Second
 
 // Server greets every connection from any number of listeners. Serving is
 // kept apart from listening so that tests hand in a listener of their own.
@@ -32,7 +21,9 @@ type Server struct {
 	log          *slog.Logger
 	text         *textHandler // log's handler when it is the text form, for the fast line
 	names        *namer       // nil: log addresses only
-	slots        chan struct{}
+	drainIdle    time.Duration
+	slots        *slots
+	lingering    lingerers
 	inflight     sync.WaitGroup
 }
 
@@ -44,6 +35,7 @@ type Options struct {
 	MaxConns       int           // peers in service at once; -max-conns
 	Resolver       *net.Resolver // names peers for the log; nil logs addresses only
 	ResolveTimeout time.Duration // bound on one reverse lookup; -resolve-timeout
+	DrainIdle      time.Duration // how long a stopping server waits for late handshakes; -drain-idle
 }
 
 // Defaults of Options, and of the smile-server flags that set them.
@@ -69,13 +61,18 @@ func New(o Options, log *slog.Logger) *Server {
 	if o.ResolveTimeout <= 0 {
 		o.ResolveTimeout = DefaultResolveTimeout
 	}
+	if o.DrainIdle <= 0 {
+		o.DrainIdle = DefaultDrainIdle
+	}
 	text, _ := log.Handler().(*textHandler)
 	s := &Server{
 		text:         text,
 		greeting:     o.Greeting,
 		writeTimeout: o.WriteTimeout,
 		log:          log,
-		slots:        make(chan struct{}, o.MaxConns),
+		drainIdle:    o.DrainIdle,
+		slots:        newSlots(o.MaxConns),
+		lingering:    lingerers{max: int64(o.MaxConns)},
 	}
 	if o.Resolver != nil {
 		s.names = newNamer(o.Resolver, o.ResolveTimeout)
@@ -87,81 +84,38 @@ func New(o Options, log *slog.Logger) *Server {
 // what the kernel had queued, closes ln and returns. Greetings still being
 // written continue; Wait waits for them.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	var (
-		mu       sync.Mutex
-		draining bool
-		budget   = -1      // accepts left in the drain; -1: until the queue is idle
-		giveUp   time.Time // non-zero: end the drain then, whatever is left
-	)
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		draining = true
-		if err := dropNewSYNs(ln); err != nil {
-			// Without the filter (an MPTCP socket, a kernel or sandbox that
-			// refuses it) new peers keep joining the queue: serve exactly
-			// the connections queued now, then close; if even their number
-			// is unknown, stop after drainLimit.
-			budget = queueLen(ln)
-			if budget < 0 {
-				giveUp = time.Now().Add(drainLimit)
-			}
-			s.log.Warn("can't hold off new connections while draining; serving those already queued",
-				"listen", ln.Addr().String(), "queued", budget, "err", err)
-		}
-		setDeadline(ln, time.Now().Add(drainIdle))
-	})
+	d := &drain{ln: ln, idle: s.drainIdle}
+	stop := context.AfterFunc(ctx, func() { d.begin(s.log) })
 	defer stop()
 	defer ln.Close()
 
 	var backoff time.Duration
 	for {
-		select {
-		case s.slots <- struct{}{}:
-		case <-ctx.Done():
-			// Every slot is busy and we are stopping: wait for one, so the
-			// queue is still served.
-			s.slots <- struct{}{}
+		// Wait for a free slot but take it only with a connection in hand,
+		// so that an idle listener holds none.
+		s.slots.waitFree()
+		if !d.next() {
+			return nil
 		}
-		mu.Lock()
-		if draining {
-			if budget == 0 || !giveUp.IsZero() && time.Now().After(giveUp) {
-				mu.Unlock()
-				<-s.slots
-				return nil
-			}
-			if budget > 0 {
-				budget--
-			}
-			setDeadline(ln, time.Now().Add(drainIdle))
-		}
-		mu.Unlock()
 		conn, err := ln.Accept()
 		if err != nil {
-			<-s.slots
-			if ctx.Err() != nil {
-				if isTimeout(err) || errors.Is(err, net.ErrClosed) {
-					return nil
-				}
+			if ctx.Err() != nil && (isTimeout(err) || errors.Is(err, net.ErrClosed)) {
+				return nil // the queue stayed empty for the idle window
 			}
-			if isTemporary(err) {
-				// Out of descriptors or a peer gave up in the queue: back
-				// off like net/http instead of spinning on the error.
-				if backoff == 0 {
-					backoff = 5 * time.Millisecond
-				} else {
-					backoff = min(2*backoff, time.Second)
-				}
-				s.log.Warn("accept failed, retrying", "listen", ln.Addr().String(), "err", err, "retry_in", backoff)
-				select {
-				case <-time.After(backoff):
-				case <-ctx.Done():
-				}
-				continue
+			if !isTemporary(err) {
+				return err
 			}
-			return err
+			// Out of descriptors or a peer gave up in the queue: back off
+			// like net/http instead of spinning on the error, draining or
+			// not; descriptors come back as greetings end.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed, retrying", "listen", ln.Addr().String(), "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
 		}
 		backoff = 0
+		d.accepted()
+		s.slots.take()
 		s.inflight.Add(1)
 		go s.greet(conn)
 	}
@@ -185,13 +139,13 @@ func (s *Server) greet(conn net.Conn) {
 	peer := peerAddr(conn.RemoteAddr())
 	_ = conn.SetWriteDeadline(at.Add(s.writeTimeout))
 	n, werr := conn.Write(s.greeting)
+	s.slots.release() // the greeting is written (or failed): the slot is free
 	var cerr error
 	if werr == nil {
-		cerr = lingeringClose(conn)
+		cerr = s.lingering.close(conn)
 	} else {
 		cerr = conn.Close()
 	}
-	<-s.slots
 	if werr == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
 		werr = cerr
 	}
@@ -230,61 +184,6 @@ func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
 	_ = s.log.Handler().Handle(context.Background(), r)
 }
 
-// Lingering close. The server closes first (the tutorial's active close,
-// which leaves TIME_WAIT on the server), but it must not close while the
-// peer may still send: Linux answers bytes that arrive for a closed socket,
-// or are left unread in it, with a reset, and the peer's read then ends in
-// "connection reset" instead of EOF. So the server sends its FIN, drops
-// whatever the peer sends until the peer's FIN, then closes; bounded in
-// time and bytes, so a peer that never closes cannot hold its slot long.
-const (
-	lingerTimeout = time.Second
-	lingerMax     = 1 << 20 // bytes dropped before giving up: a flood gets its reset
-)
-
-// lingeringClose sends FIN, waits (without a goroutine of its own) for the
-// peer's FIN while dropping its bytes, and closes. A well-behaved peer
-// closes right after reading the greeting, so this costs one round trip.
-func lingeringClose(conn net.Conn) error {
-	tc, ok := conn.(*net.TCPConn)
-	if !ok {
-		return conn.Close()
-	}
-	if err := tc.CloseWrite(); err != nil {
-		_ = conn.Close()
-		return err
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return conn.Close()
-	}
-	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	dropped := 0
-	_ = raw.Read(func(fd uintptr) bool {
-		for dropped < lingerMax {
-			// MSG_TRUNC: Linux drops TCP data without copying it.
-			n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&discardSink[0])), uintptr(len(discardSink)),
-				unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
-			switch {
-			case errno == unix.EINTR:
-				continue
-			case errno == unix.EAGAIN:
-				return false // wait for more, or the FIN, or the deadline
-			case errno != 0 || int(n) <= 0:
-				return true // the peer's FIN (or an error): done
-			}
-			dropped += int(n)
-		}
-		return true
-	})
-	return conn.Close()
-}
-
-// discardSink is where recv(2) is told to put the bytes a lingering close
-// drops. With MSG_TRUNC nothing is written here, so one buffer serves every
-// connection; no connection ever reads it.
-var discardSink [64 << 10]byte
-
 // peerAddr turns a remote address into an address and port with IPv4
 // peers of a dual-stack socket shown as dotted IPv4, never ::ffff:a.b.c.d.
 func peerAddr(a net.Addr) netip.AddrPort {
@@ -294,12 +193,6 @@ func peerAddr(a net.Addr) netip.AddrPort {
 	}
 	ap, _ := netip.ParseAddrPort(a.String())
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-}
-
-func setDeadline(ln net.Listener, t time.Time) {
-	if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
-		_ = d.SetDeadline(t)
-	}
 }
 
 func isTimeout(err error) bool {

@@ -265,7 +265,7 @@ func testDrain(t *testing.T, ln net.Listener, filtered bool) {
 	hog, err := hogDialer.Dial("tcp", ln.Addr().String())
 	require.NoError(t, err)
 	defer hog.Close()
-	require.Eventually(t, func() bool { return len(srv.slots) == 1 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.slots.inUse() == 1 }, 5*time.Second, 5*time.Millisecond)
 
 	const queued = 20
 	results := make(chan error, queued)

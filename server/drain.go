@@ -1,0 +1,99 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// DefaultDrainIdle is how long a stopping server keeps accepting after the
+// last connection it took: long enough for handshakes already answered to
+// complete (a LAN or loopback round trip), short enough to stop quickly.
+const DefaultDrainIdle = 100 * time.Millisecond
+
+// drainLimit bounds a drain that can neither hold off new peers nor tell
+// how many were queued; it does not apply otherwise, since every queued
+// connection must be served however long that takes.
+const drainLimit = time.Second
+
+// drainMode is how a listener decides that its queue has been served.
+type drainMode int
+
+const (
+	serving    drainMode = iota // not stopping: accept for ever
+	untilIdle                   // new SYNs are dropped: accept until the queue stays empty for the idle window
+	queuedOnly                  // no SYN filter: accept exactly the connections queued when the stop began
+	untilLimit                  // no SYN filter, queue length unknown: accept until idle, at most drainLimit
+)
+
+// drain is the stopping state of one listener, shared by its accept loop
+// and the context's stop callback.
+type drain struct {
+	ln   net.Listener
+	idle time.Duration
+
+	mu     sync.Mutex
+	mode   drainMode
+	left   int       // queuedOnly: accepts still owed
+	giveUp time.Time // untilLimit: the end, whatever is left
+}
+
+// begin switches from serving to the drain: it holds off new handshakes
+// with a socket filter where the socket takes one, or else counts what is
+// queued now.
+func (d *drain) begin(log *slog.Logger) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.mode = untilIdle
+	if err := dropNewSYNs(d.ln); err != nil {
+		// Without the filter (an MPTCP socket, a kernel or sandbox that
+		// refuses it) new peers keep joining the queue: serve exactly the
+		// connections queued now, then close; if even their number is
+		// unknown, stop after drainLimit.
+		d.mode, d.left = queuedOnly, queueLen(d.ln)
+		if d.left < 0 {
+			d.mode, d.giveUp = untilLimit, time.Now().Add(drainLimit)
+		}
+		log.Warn("can't hold off new connections while draining; serving those already queued",
+			"listen", d.ln.Addr().String(), "queued", d.left, "err", err)
+	}
+	setDeadline(d.ln, time.Now().Add(d.idle))
+}
+
+// next says whether to accept once more, and arms the idle window.
+func (d *drain) next() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch d.mode {
+	case serving:
+		return true
+	case queuedOnly:
+		if d.left <= 0 {
+			return false
+		}
+	case untilLimit:
+		if !time.Now().Before(d.giveUp) {
+			return false
+		}
+	}
+	setDeadline(d.ln, time.Now().Add(d.idle))
+	return true
+}
+
+// accepted counts a connection taken: only a successful accept uses up
+// what the drain owes, so a failed one cannot cost a queued peer its
+// greeting.
+func (d *drain) accepted() {
+	d.mu.Lock()
+	if d.mode == queuedOnly {
+		d.left--
+	}
+	d.mu.Unlock()
+}
+
+func setDeadline(ln net.Listener, t time.Time) {
+	if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+		_ = d.SetDeadline(t)
+	}
+}

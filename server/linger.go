@@ -1,0 +1,90 @@
+package server
+
+import (
+	"net"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lingering close. The server closes first (the tutorial's active close,
+// which leaves TIME_WAIT on the server), but it must not close while the
+// peer may still send: Linux answers bytes that arrive for a closed socket,
+// or are left unread in it, with a reset, and the peer's read then ends in
+// "connection reset" instead of EOF. So the server sends its FIN, drops
+// whatever the peer sends until the peer's FIN, then closes; bounded in
+// time and bytes, so a peer that never closes costs little.
+//
+// A lingering socket holds no slot: the slot is freed once the greeting is
+// written, so a silent peer delays nobody's greeting. Lingering sockets
+// are bounded apart from the slots, in number (as many as -max-conns) and
+// in time (lingerTimeout); past that number a close drops only what has
+// already arrived and closes at once.
+const (
+	lingerTimeout = time.Second
+	lingerMax     = 1 << 20 // bytes dropped before giving up: a flood gets its reset
+)
+
+// lingerers counts the lingering closes in progress.
+type lingerers struct {
+	n   atomic.Int64
+	max int64
+}
+
+// close closes conn after the greeting: lingering while there is room,
+// at once otherwise. It never waits for room.
+func (l *lingerers) close(conn net.Conn) error {
+	if l.n.Add(1) > l.max {
+		l.n.Add(-1)
+		return lingeringClose(conn, false)
+	}
+	defer l.n.Add(-1)
+	return lingeringClose(conn, true)
+}
+
+// lingeringClose sends FIN, drops the peer's bytes and closes. With wait,
+// it waits (without a goroutine of its own) up to lingerTimeout for the
+// peer's FIN; a well-behaved peer closes right after reading the greeting,
+// so this costs one round trip. Without wait it drops only the bytes that
+// have already arrived.
+func lingeringClose(conn net.Conn, wait bool) error {
+	tc, ok := conn.(*net.TCPConn)
+	if !ok {
+		return conn.Close()
+	}
+	if err := tc.CloseWrite(); err != nil {
+		_ = conn.Close()
+		return err
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return conn.Close()
+	}
+	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	dropped := 0
+	_ = raw.Read(func(fd uintptr) bool {
+		for dropped < lingerMax {
+			// MSG_TRUNC: Linux drops TCP data without copying it.
+			n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&discardSink[0])), uintptr(len(discardSink)),
+				unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+			switch {
+			case errno == unix.EINTR:
+				continue
+			case errno == unix.EAGAIN:
+				return !wait // wait for more, or the FIN, or the deadline
+			case errno != 0 || int(n) <= 0:
+				return true // the peer's FIN (or an error): done
+			}
+			dropped += int(n)
+		}
+		return true
+	})
+	return conn.Close()
+}
+
+// discardSink is where recv(2) is told to put the bytes a lingering close
+// drops. With MSG_TRUNC nothing is written here, so one buffer serves every
+// connection; no connection ever reads it.
+var discardSink [64 << 10]byte
