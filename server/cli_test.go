@@ -53,6 +53,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"-resolve-timeout", "-1s"}, nil, 2, `bad -resolve-timeout -1s: must be positive`},
 		{[]string{"-write-timeout", "soon"}, nil, 2, `invalid value "soon" for flag -write-timeout: parse error`},
 		{[]string{"-write-timeout", "0"}, nil, 2, `bad -write-timeout 0s: must be positive`},
+		{[]string{"-drain-idle", "0"}, nil, 2, `bad -drain-idle 0s: must be positive`},
+		{[]string{"-drain-idle", "later"}, nil, 2, `invalid value "later" for flag -drain-idle: parse error`},
 		{[]string{"-max-conns", "0"}, nil, 2, `bad -max-conns 0: must be at least 1`},
 		{[]string{"-max-conns", "-5"}, nil, 2, `bad -max-conns -5: must be at least 1`},
 		{[]string{"-log-format", "xml"}, nil, 2, `bad -log-format "xml": want text or json`},
@@ -95,6 +97,7 @@ func TestEnvironment(t *testing.T) {
 		"SMILE_RESOLVER":        "127.0.0.1:5353",
 		"SMILE_MAX_CONNS":       "64",
 		"SMILE_WRITE_TIMEOUT":   "2s",
+		"SMILE_DRAIN_IDLE":      "3s",
 		"SMILE_LOG_FORMAT":      "json",
 		"SMILE_HEALTHCHECK":     "true",
 		"SMILE_VERSION":         "true",
@@ -114,12 +117,13 @@ func TestEnvironment(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:5353", cfg.Resolver)
 	assert.Equal(t, 64, cfg.MaxConns)
 	assert.Equal(t, 2*time.Second, cfg.WriteTimeout)
+	assert.Equal(t, 3*time.Second, cfg.DrainIdle)
 	assert.Equal(t, "json", cfg.LogFormat)
 	assert.False(t, cfg.Healthcheck, "actions are never switched on from the environment")
 	assert.False(t, cfg.Version, "actions are never switched on from the environment")
 
 	cfg, err = ParseConfig([]string{"-listen", ":7003", "-v6only=false", "-reuseaddr", "-backlog", "9", "-greeting", "hi",
-		"-resolve", "-resolve-timeout", "1s", "-resolver", "127.0.0.2:53", "-max-conns", "3", "-write-timeout", "1s", "-log-format", "text"}, lookup)
+		"-resolve", "-resolve-timeout", "1s", "-resolver", "127.0.0.2:53", "-max-conns", "3", "-write-timeout", "1s", "-drain-idle", "200ms", "-log-format", "text"}, lookup)
 	require.NoError(t, err)
 	assert.Equal(t, ":7003", cfg.Listen[0].String())
 	assert.Len(t, cfg.Listen, 1)
@@ -132,6 +136,7 @@ func TestEnvironment(t *testing.T) {
 	assert.Equal(t, "127.0.0.2:53", cfg.Resolver)
 	assert.Equal(t, 3, cfg.MaxConns)
 	assert.Equal(t, time.Second, cfg.WriteTimeout)
+	assert.Equal(t, 200*time.Millisecond, cfg.DrainIdle)
 	assert.Equal(t, "text", cfg.LogFormat)
 
 	cfg, err = ParseConfig([]string{"8000"}, lookup)

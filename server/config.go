@@ -25,6 +25,7 @@ type Config struct {
 	Resolver       string             // -resolver: DNS server IP:PORT, "" for the system's
 	MaxConns       int                // -max-conns: connections in service at once
 	WriteTimeout   time.Duration      // -write-timeout: bound on writing one greeting
+	DrainIdle      time.Duration      // -drain-idle: how long a stopping server waits for late handshakes
 	LogFormat      string             // -log-format: text or json
 	Healthcheck    bool               // -healthcheck: greet the running server instead of serving
 	Version        bool               // -version: print the version instead of serving
@@ -58,6 +59,7 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for reverse lookups (default: the system's)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", DefaultMaxConns, "connections served at once; more wait in the kernel's queue")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", DefaultWriteTimeout, "bound on writing one greeting")
+	fs.DurationVar(&cfg.DrainIdle, "drain-idle", DefaultDrainIdle, "on SIGTERM, keep accepting until no connection arrived for this long (covers a slow handshake)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&cfg.Healthcheck, "healthcheck", false, "check that the running server greets over loopback, exit 0 or 1")
 	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
@@ -130,6 +132,9 @@ func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error
 	}
 	if cfg.WriteTimeout <= 0 {
 		return nil, fmt.Errorf("bad -write-timeout %v: must be positive", cfg.WriteTimeout)
+	}
+	if cfg.DrainIdle <= 0 {
+		return nil, fmt.Errorf("bad -drain-idle %v: must be positive", cfg.DrainIdle)
 	}
 	if cfg.MaxConns < 1 {
 		return nil, fmt.Errorf("bad -max-conns %d: must be at least 1", cfg.MaxConns)

@@ -8,9 +8,12 @@ import (
 )
 
 // DefaultDrainIdle is how long a stopping server keeps accepting after the
-// last connection it took: long enough for handshakes already answered to
-// complete (a LAN or loopback round trip), short enough to stop quickly.
-const DefaultDrainIdle = 100 * time.Millisecond
+// last connection it took (-drain-idle). A client whose SYN was answered
+// just before the stop completes its handshake one round trip later, and
+// the listener must still be open then or the client is reset after its
+// connect succeeded. One second covers any terrestrial round trip and a
+// satellite hop with room; the cost is that a stop takes that long.
+const DefaultDrainIdle = time.Second
 
 // drainLimit bounds a drain that can neither hold off new peers nor tell
 // how many were queued; it does not apply otherwise, since every queued

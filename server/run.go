@@ -56,7 +56,8 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 		listeners = append(listeners, ls...)
 	}
 
-	srvOpts := Options{Greeting: []byte(cfg.Greeting), WriteTimeout: cfg.WriteTimeout, MaxConns: cfg.MaxConns, ResolveTimeout: cfg.ResolveTimeout}
+	srvOpts := Options{Greeting: []byte(cfg.Greeting), WriteTimeout: cfg.WriteTimeout, MaxConns: cfg.MaxConns,
+		ResolveTimeout: cfg.ResolveTimeout, DrainIdle: cfg.DrainIdle}
 	if cfg.Resolve {
 		srvOpts.Resolver = resolver.New(cfg.Resolver)
 	}

@@ -347,7 +347,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	var out, errb syncBuffer
 	code := Run(context.Background(), []string{"-h"}, noEnv, &out, &errb)
 	assert.Equal(t, 0, code)
-	for _, f := range []string{"listen", "v6only", "reuseaddr", "backlog", "greeting", "resolve", "resolve-timeout", "resolver", "max-conns", "write-timeout", "log-format", "healthcheck", "version"} {
+	for _, f := range []string{"listen", "v6only", "reuseaddr", "backlog", "greeting", "resolve", "resolve-timeout", "resolver", "max-conns", "write-timeout", "drain-idle", "log-format", "healthcheck", "version"} {
 		assert.Regexp(t, `(?m)^  -`+f+`( |$)`, out.String(), "flag %s", f)
 	}
 }
