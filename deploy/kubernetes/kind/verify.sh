@@ -1,84 +1,145 @@
 #!/usr/bin/env bash
-# verify.sh waits for the smile-client Job, prints what its probes found and
-# fails unless every address greeted and the probe of the headless Service
-# reached the server pod on every node over every family the Service has.
+# verify.sh waits for the smile-client Job and judges it against what the
+# deployment promises, not against what the cluster happens to report: a
+# row for every node × every family in FAMILIES (its server pod Ready, an
+# address of that family, that address greeted) and for the ClusterIP
+# Service's address of each family. It prints that table whatever happens
+# (Job complete, failed, timed out, or an image that can't be pulled, which
+# ends the wait at once) and fails unless every row is ok and the Job
+# completed.
 #
-# The Job alone cannot tell that a node is missing: headless DNS lists only
-# ready pods, so a node whose server never became ready simply has no
-# address to fail. This script compares the addresses probed with the pod
-# IPs the API server reports, and names the node and family of each gap.
+# The Job alone cannot tell that a node or a family is missing: headless
+# DNS lists only ready pods, and a pod without an IPv6 address has no AAAA
+# record to fail. Hence the rows come from the nodes and FAMILIES, and the
+# probes only fill them in.
 #
-# Usage: deploy/kubernetes/kind/verify.sh   (kubectl and jq on PATH)
-# Environment: NAMESPACE (smile), TIMEOUT in seconds (300).
-set -euo pipefail
+# Usage: FAMILIES="IPv4 IPv6" deploy/kubernetes/kind/verify.sh
+#   (kubectl and jq on PATH). FAMILIES: what the overlay promises, "IPv4
+#   IPv6" for deploy/kubernetes, "IPv4" or "IPv6" for the single-stack
+#   overlays. Environment: TIMEOUT in seconds (300), and those of lib.sh.
+set -uo pipefail
+# shellcheck source=deploy/kubernetes/kind/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-ns=${NAMESPACE:-smile}
 job=smile-client
 timeout=${TIMEOUT:-300}
+read -r -a families <<<"${FAMILIES:?FAMILIES must name the promised families: IPv4, IPv6 or both}"
+for family in "${families[@]}"; do
+	case $family in
+	IPv4 | IPv6) ;;
+	*) echo "verify.sh: FAMILIES: $family is neither IPv4 nor IPv6" >&2 && exit 2 ;;
+	esac
+done
 
 echo ">> waiting up to ${timeout}s for job/${job}"
 deadline=$((SECONDS + timeout))
 result=timeout
 while ((SECONDS < deadline)); do
-	conditions=$(kubectl -n "$ns" get job "$job" \
-		-o jsonpath='{range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}')
-	case " $conditions " in
-	*" Complete "*) result=complete && break ;;
-	*" Failed "*) result=failed && break ;;
-	esac
-	sleep 2
+	if pods=$(kube -n "$ns" get pods -o json) && report_image_errors <<<"$pods"; then
+		result="stopped: an image can't be pulled"
+		break
+	fi
+	if status=$(kube -n "$ns" get job "$job" -o json); then
+		case $(jq -r '[.status.conditions[]? | select(.status == "True") | .type] | join(" ")' <<<"$status") in
+		*Complete*) result=complete && break ;;
+		*Failed*) result=failed && break ;;
+		esac
+	fi
+	sleep "$poll"
 done
 echo ">> job/${job}: ${result}"
 
-echo ">> probes, one JSON object per address and a summary per container"
-kubectl -n "$ns" logs -l "job-name=${job}" --all-containers --prefix \
-	--tail=-1 --max-log-requests=20 || true
-
 failed=0
-if [[ $result != complete ]]; then
-	failed=1
-	echo ">> failed probes (a retried pod's included)"
-	kubectl -n "$ns" logs -l "job-name=${job}" --all-containers --prefix \
-		--tail=-1 --max-log-requests=20 2>/dev/null |
-		grep -F '"ok":false' || echo "   none printed: see the pod events below"
-	kubectl -n "$ns" get pods -o wide
-	kubectl -n "$ns" describe job "$job" | tail -n 20
-	exit 1
-fi
+[[ $result == complete ]] || failed=1
 
-pod=$(kubectl -n "$ns" get pods -l "job-name=${job}" \
-	--field-selector=status.phase=Succeeded -o name | head -n 1)
-greeted=$(kubectl -n "$ns" logs "$pod" -c pods |
-	jq -r 'select(.via == "address" and .ok) | .address | sub(":[0-9]+$"; "") | ltrimstr("[") | rtrimstr("]")')
-families=" $(kubectl -n "$ns" get service smile-server-headless -o jsonpath='{.spec.ipFamilies[*]}') "
-
-nodes=$(kubectl get nodes -o name | wc -l)
-pods=$(kubectl -n "$ns" get pods -l app.kubernetes.io/name=smile-server \
-	-o jsonpath='{range .items[*]}{.spec.nodeName}{" "}{range .status.podIPs[*]}{.ip}{" "}{end}{"\n"}{end}')
-if (($(grep -c . <<<"$pods") != nodes)); then
-	echo ">> FAILED: ${nodes} nodes but these server pods:"
-	echo "$pods"
+# What the cluster says now. A call that still fails after its retries
+# leaves its part empty, and every row it would have filled fails.
+nodes=$(kube get nodes -o json) || nodes='{"items":[]}'
+pods=$(kube -n "$ns" get pods -o json) || pods='{"items":[]}'
+services=$(kube -n "$ns" get services -o json) || services='{"items":[]}'
+if (($(jq '.items | length' <<<"$nodes") == 0)); then
+	echo ">> FAILED: no nodes listed"
 	failed=1
 fi
 
-echo ">> every node's server pod, over${families% }"
-printf '%-28s %-6s %-40s %s\n' NODE FAMILY ADDRESS RESULT
-while read -r node ips; do
-	for ip in $ips; do
-		family=IPv4
-		[[ $ip == *:* ]] && family=IPv6
-		[[ $families == *" $family "* ]] || continue
-		if grep -qxF "$ip" <<<"$greeted"; then
-			printf '%-28s %-6s %-40s %s\n' "$node" "$family" "$ip" ok
-		else
-			printf '%-28s %-6s %-40s %s\n' "$node" "$family" "$ip" "NOT GREETED"
-			failed=1
+# Every probe of every Job pod that ran, oldest pod first, so that a
+# retried pod's later result is the one that counts: TAB-separated
+# container, address without port or brackets, and ok or the class.
+probes=
+failures=
+for pod in $(jq -r --arg job "$job" '[.items[] | select((.metadata.labels["batch.kubernetes.io/job-name"] // .metadata.labels["job-name"]) == $job)
+	| select(any(.status.containerStatuses[]?; .state.running or .state.terminated))]
+	| sort_by(.metadata.creationTimestamp)[] | .metadata.name' <<<"$pods"); do
+	for container in pods service; do
+		if out=$(kube -n "$ns" logs "$pod" -c "$container"); then
+			probes+=$(jq -rR --arg c "$container" 'fromjson? | select(.via == "address")
+				| [$c, (.target | sub(":[0-9]+$"; "") | ltrimstr("[") | rtrimstr("]")),
+				   (if .ok then "ok" else "FAILED (\(.class // "error"))" end)] | @tsv' <<<"$out")$'\n'
+			failures+=$(jq -rR --arg p "$pod/$container" 'fromjson? | select(.ok == false) | "   \($p): \(.error // .class)"' <<<"$out")$'\n'
 		fi
 	done
-done <<<"$pods"
+done
+if [[ -n ${failures//$'\n'/} ]]; then
+	echo ">> failed probes, of retried pods too"
+	printf '%s' "$failures" | grep .
+fi
+
+# result_of CONTAINER ADDRESS: the last probe's result, or NOT PROBED.
+result_of() {
+	awk -F'\t' -v c="$1" -v a="$2" '$1 == c && $2 == a { r = $3 } END { print (r == "" ? "NOT PROBED" : r) }' <<<"$probes"
+}
+
+row() {
+	printf '%-28s %-6s %-40s %s\n' "$@"
+	[[ $4 == ok ]] || failed=1
+}
+
+echo ">> every node's server pod, over ${families[*]}"
+printf '%-28s %-6s %-40s %s\n' NODE FAMILY ADDRESS RESULT
+for node in $(jq -r '.items[].metadata.name' <<<"$nodes" | sort); do
+	server=$(jq -c --arg n "$node" '[.items[] | select(.metadata.labels["app.kubernetes.io/name"] == "smile-server" and .spec.nodeName == $n)][0] // empty' <<<"$pods")
+	for family in "${families[@]}"; do
+		if [[ -z $server ]]; then
+			row "$node" "$family" - "NO SERVER POD"
+			continue
+		fi
+		ip=$(jq -r --arg f "$family" '[.status.podIPs[]?.ip | select(contains(":") == ($f == "IPv6"))][0] // empty' <<<"$server")
+		if [[ -z $ip ]]; then
+			row "$node" "$family" - "NO $family ADDRESS"
+		elif ! jq -e 'any(.status.conditions[]?; .type == "Ready" and .status == "True")' <<<"$server" >/dev/null; then
+			row "$node" "$family" "$ip" "NOT READY"
+		else
+			row "$node" "$family" "$ip" "$(result_of pods "$ip")"
+		fi
+	done
+done
+
+echo ">> the Services, over ${families[*]}"
+printf '%-28s %-6s %-40s %s\n' SERVICE FAMILY ADDRESS RESULT
+for name in smile-server-headless smile-server; do
+	svc=$(jq -c --arg n "$name" '[.items[] | select(.metadata.name == $n)][0] // empty' <<<"$services")
+	for family in "${families[@]}"; do
+		if [[ -z $svc ]]; then
+			row "$name" "$family" - "NO SERVICE"
+		elif ! jq -e --arg f "$family" 'any(.spec.ipFamilies[]?; . == $f)' <<<"$svc" >/dev/null; then
+			row "$name" "$family" - "NOT AMONG ITS ipFamilies"
+		elif [[ $name == smile-server-headless ]]; then
+			row "$name" "$family" "(the pods above)" ok
+		else
+			ip=$(jq -r --arg f "$family" '[.spec.clusterIPs[]? | select(contains(":") == ($f == "IPv6"))][0] // empty' <<<"$svc")
+			if [[ -z $ip ]]; then
+				row "$name" "$family" - "NO $family CLUSTER IP"
+			else
+				row "$name" "$family" "$ip" "$(result_of service "$ip")"
+			fi
+		fi
+	done
+done
 
 if ((failed)); then
-	echo ">> FAILED: a server pod above was not greeted at its address"
+	echo ">> FAILED: job/${job} ${result}; every row above must be ok"
+	kube -n "$ns" get pods -o wide || true
+	kube -n "$ns" get events --sort-by=.lastTimestamp || true
 	exit 1
 fi
-echo ">> every address greeted"
+echo ">> every node and Service greeted over ${families[*]}"
