@@ -1,75 +1,16 @@
-// Package testbin builds a command of this module once per test binary,
-// for tests that must run the real process: to signal it, limit its
-// descriptors, or read its CPU time and memory from the kernel.
+// Package testbin builds a command of this module once per test binary.
+//
+// Deprecated: use smiletest.Build, which this forwards to.
 package testbin
 
 import (
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
-var (
-	mu     sync.Mutex
-	builds = map[string]*build{}
-)
-
-type build struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// Build compiles the main package in dir (relative to the test's working
-// directory, "." for the package under test) into a temporary file and
-// returns its path; later calls with the same dir return the same file.
+// Build is smiletest.Build.
 func Build(t testing.TB, dir string) string {
 	t.Helper()
-	mu.Lock()
-	b, ok := builds[dir]
-	if !ok {
-		b = &build{}
-		builds[dir] = b
-	}
-	mu.Unlock()
-	b.once.Do(func() {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			b.err = err
-			return
-		}
-		removeStale()
-		// Shared by every test of the process, so not t.TempDir; stale
-		// ones from earlier runs are removed above.
-		tmp, err := os.MkdirTemp("", "smile-testbin") //nolint:usetesting // outlives any one test
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.path = filepath.Join(tmp, filepath.Base(abs))
-		cmd := exec.Command("go", "build", "-o", b.path, ".")
-		cmd.Dir = abs
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go build %s: %w: %s", abs, err, out)
-		}
-	})
-	if b.err != nil {
-		t.Fatalf("testbin: %v", b.err)
-	}
-	return b.path
-}
-
-// removeStale deletes build directories of test runs that ended over an
-// hour ago, so repeated runs do not fill the temporary directory.
-func removeStale() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "smile-testbin*"))
-	for _, d := range dirs {
-		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Hour {
-			_ = os.RemoveAll(d)
-		}
-	}
+	return smiletest.Build(t, dir)
 }

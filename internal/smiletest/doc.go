@@ -1,0 +1,7 @@
+// Package smiletest is what the tests of server, client, integration and
+// the bench harness share, so that each helper exists once: building and
+// running the real programs (Build, Start), a buffer tests read while a
+// process writes (Buffer), a well-behaved greeter and a slow reader (Peer),
+// and the kernel's view of a process and its sockets (ReadUsage, TimeWait).
+// Everything runs on loopback with real sockets and processes.
+package smiletest
