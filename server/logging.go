@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -9,10 +10,62 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/smile-sockets/smile/internal/flushwriter"
 )
 
 // flushEvery bounds how stale the log on disk or in `docker logs` can be.
 const flushEvery = 100 * time.Millisecond
+
+// logBuffer is the size of each of the log's two buffers: what the log
+// holds while stdout does not move, before it drops lines. 256 KiB is
+// some 3000 lines, 30 ms of a very busy server.
+const logBuffer = 256 << 10
+
+// newLog returns the server's logger on stdout, which never makes a
+// greeting wait: when stdout stalls (a pipe nobody reads, a log driver that
+// blocks) lines that do not fit are dropped and counted, the count is
+// logged once stdout moves again, and close says it on stderr.
+func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, close func()) {
+	lw := flushwriter.NewLossy(stdout, logBuffer, flushEvery, func(l flushwriter.Loss) {
+		log.Warn("log lines dropped: stdout did not take them", lossAttrs(l)...)
+	})
+	log = NewLogger(lw, format)
+	go func() { _ = lw.Flush() }() // the start lines at once, without waiting on stdout
+	return log, func() {
+		_ = lw.Close()
+		if l := lw.Lost(); l.Lines > 0 {
+			msg := fmt.Sprintf("smile-server: %d log lines (%d bytes) dropped: stdout did not take them", l.Lines, l.Bytes)
+			if l.Err != nil {
+				msg += fmt.Sprintf(" (last error: %v)", l.Err)
+			}
+			writeBounded(stderr, msg+"\n", flushwriter.CloseTimeout)
+		}
+	}
+}
+
+func lossAttrs(l flushwriter.Loss) []any {
+	attrs := []any{"lines", l.Lines, "bytes", l.Bytes}
+	if l.Err != nil {
+		attrs = append(attrs, "err", l.Err)
+	}
+	return attrs
+}
+
+// writeBounded writes msg to w but waits at most d: Docker sends stderr to
+// the same log driver as stdout, so it may be stalled too, and an exit must
+// not wait on it.
+func writeBounded(w io.Writer, msg string, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.WriteString(w, msg)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
 
 // NewLogger returns the server's logger: the tutorial's words as plain
 // lines, or one JSON object a line for log pipelines.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/smile-sockets/smile/internal/cli"
 
-	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/resolver"
 )
 
@@ -32,7 +31,7 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 	if cfg.Healthcheck {
 		return healthcheck(ctx, cfg, stdout, stderr)
 	}
-	if err := serve(ctx, cfg, stdout); err != nil {
+	if err := serve(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "smile-server: %v\n", err)
 		return exitFailure
 	}
@@ -40,10 +39,9 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 }
 
 // serve opens every listener, serves until ctx is done and drains.
-func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
-	lw := flushwriter.New(stdout, 64<<10, flushEvery)
-	defer lw.Close()
-	log := NewLogger(lw, cfg.LogFormat)
+func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
+	log, closeLog := newLog(stdout, stderr, cfg.LogFormat)
+	defer closeLog()
 
 	opts := sockOpts{reuseAddr: cfg.ReuseAddr, v6only: cfg.V6Only, backlog: cfg.Backlog}
 	var listeners []*boundListener
@@ -73,7 +71,6 @@ func serve(ctx context.Context, cfg *Config, stdout io.Writer) error {
 			"listen", l.addr.String(), "mode", l.mode, "backlog", cfg.Backlog, "reuseaddr", cfg.ReuseAddr)
 		go func() { errs <- srv.Serve(sctx, l.Listener) }()
 	}
-	_ = lw.Flush()
 
 	var firstErr error
 	for range listeners {

@@ -1,37 +1,127 @@
 // Package flushwriter batches many small writes (log lines, JSON probe
 // lines) into few write(2) calls: a busy server or load generator would
-// otherwise spend as much on one write per line as on the work itself.
-// Nothing is dropped: a timer flushes what waits, and Close flushes the
-// rest.
+// otherwise spend as much on one write per line as on the work itself. A
+// timer flushes what waits, and Close flushes the rest.
+//
+// Two buffers take turns: writers fill one while the other is being
+// written, so a writer waits for the output only when both are full, and a
+// lossy Writer never waits at all: what does not fit is dropped and
+// counted. A failed write (ENOSPC, EIO, a closed pipe) loses only its own
+// batch, counted the same way; the next flush tries again, unlike a
+// bufio.Writer, whose first error silences it for good.
 package flushwriter
 
 import (
-	"bufio"
+	"bytes"
+	"errors"
 	"io"
 	"sync"
 	"time"
 )
 
+// Loss counts what a Writer could not write: lines (writes, for output
+// that is not line-based) and bytes, and the last write error, nil when the
+// output only stalled.
+type Loss struct {
+	Lines, Bytes int64
+	Err          error
+}
+
+func (l *Loss) add(p []byte, err error) {
+	l.Lines += int64(max(1, bytes.Count(p, []byte{'\n'})))
+	l.Bytes += int64(len(p))
+	if err != nil {
+		l.Err = err
+	}
+}
+
+// ErrStalled is what Close of a lossy Writer returns when the output did not
+// take the rest within CloseTimeout.
+var ErrStalled = errors.New("output stalled: the rest of the buffer was dropped")
+
+// CloseTimeout bounds Close of a lossy Writer, whatever the output does.
+const CloseTimeout = time.Second
+
 // Writer is safe for concurrent use.
 type Writer struct {
-	mu   sync.Mutex
-	buf  *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
+	out    io.Writer
+	size   int
+	lossy  bool
+	report func(Loss)
+
+	mu      sync.Mutex
+	buf     []byte // filled by Write
+	spare   []byte // the other buffer, nil while a flush writes it
+	writing []byte // what a flush is writing now
+	kicked  bool   // the flusher was asked to flush early
+	pending Loss   // lost since the last report
+	total   Loss   // lost over the Writer's life
+
+	flushMu sync.Mutex // one write to out at a time, in order
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 // New buffers up to size bytes for w and flushes them at least every
-// interval, so output is never staler than that.
+// interval. A writer that finds both buffers full waits for the output:
+// nothing is dropped unless a write to w fails.
 func New(w io.Writer, size int, interval time.Duration) *Writer {
-	fw := &Writer{buf: bufio.NewWriterSize(w, size), stop: make(chan struct{}), done: make(chan struct{})}
+	return newWriter(w, size, interval, false, nil)
+}
+
+// NewLossy is New for a log that must never hold up the work it records:
+// a write that finds both buffers full (the output stalled, say a pipe
+// nobody reads) is dropped and counted instead of waiting. After lines were
+// lost, report is called with the count once a write succeeds again (from
+// the flushing goroutine, with no lock held, so it may write to the
+// Writer); Lost returns the count over the Writer's life.
+func NewLossy(w io.Writer, size int, interval time.Duration, report func(Loss)) *Writer {
+	return newWriter(w, size, interval, true, report)
+}
+
+func newWriter(w io.Writer, size int, interval time.Duration, lossy bool, report func(Loss)) *Writer {
+	fw := &Writer{
+		out: w, size: size, lossy: lossy, report: report,
+		buf: make([]byte, 0, size), spare: make([]byte, 0, size),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
 	go fw.loop(interval)
 	return fw
 }
 
+// Write buffers p. It never fails: what cannot be written is counted.
 func (fw *Writer) Write(p []byte) (int, error) {
 	fw.mu.Lock()
-	defer fw.mu.Unlock()
-	return fw.buf.Write(p)
+	for len(fw.buf)+len(p) > fw.size && len(fw.buf) > 0 {
+		if fw.lossy {
+			fw.pending.add(p, nil)
+			fw.total.add(p, nil)
+			fw.kickLocked()
+			fw.mu.Unlock()
+			return len(p), nil
+		}
+		fw.mu.Unlock()
+		fw.flush() // waits for the output
+		fw.mu.Lock()
+	}
+	fw.buf = append(fw.buf, p...)
+	if len(fw.buf) >= fw.size/2 {
+		fw.kickLocked()
+	}
+	fw.mu.Unlock()
+	return len(p), nil
+}
+
+// kickLocked asks the flusher to write now rather than at the next tick.
+func (fw *Writer) kickLocked() {
+	if !fw.kicked {
+		fw.kicked = true
+		select {
+		case fw.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (fw *Writer) loop(interval time.Duration) {
@@ -41,23 +131,87 @@ func (fw *Writer) loop(interval time.Duration) {
 	for {
 		select {
 		case <-t.C:
-			_ = fw.Flush()
+		case <-fw.kick:
 		case <-fw.stop:
 			return
 		}
+		fw.flush()
 	}
 }
 
-// Flush writes out what is buffered now.
-func (fw *Writer) Flush() error {
+// Flush writes out what is buffered now. It returns the write's error;
+// the batch it failed to write is counted as lost.
+func (fw *Writer) Flush() error { return fw.flush() }
+
+func (fw *Writer) flush() error {
+	fw.flushMu.Lock()
 	fw.mu.Lock()
-	defer fw.mu.Unlock()
-	return fw.buf.Flush()
+	b := fw.buf
+	fw.buf, fw.spare, fw.writing = fw.spare, nil, b
+	fw.kicked = false
+	fw.mu.Unlock()
+
+	var err error
+	if len(b) > 0 {
+		var n int
+		n, err = fw.out.Write(b)
+		if err == nil && n < len(b) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			b = b[n:]
+		}
+	}
+
+	fw.mu.Lock()
+	var report Loss
+	if err != nil {
+		fw.pending.add(b, err)
+		fw.total.add(b, err)
+	} else if len(b) > 0 && fw.pending.Lines > 0 {
+		report, fw.pending = fw.pending, Loss{}
+	}
+	fw.spare, fw.writing = b[:0], nil
+	fw.mu.Unlock()
+	fw.flushMu.Unlock()
+	if report.Lines > 0 && fw.report != nil {
+		fw.report(report)
+	}
+	return err
 }
 
-// Close stops the timer and flushes the rest; call it once.
+// Close stops the timer and flushes the rest; call it once. A lossy
+// Writer gives up after CloseTimeout, counts what it could not write and
+// returns ErrStalled: an exit must not wait on a stalled output.
 func (fw *Writer) Close() error {
 	close(fw.stop)
-	<-fw.done
-	return fw.Flush()
+	flushed := make(chan error, 1)
+	go func() {
+		<-fw.done
+		flushed <- fw.flush()
+	}()
+	if !fw.lossy {
+		return <-flushed
+	}
+	select {
+	case err := <-flushed:
+		return err
+	case <-time.After(CloseTimeout):
+		fw.mu.Lock()
+		for _, b := range [][]byte{fw.writing, fw.buf} {
+			if len(b) > 0 {
+				fw.total.add(b, nil)
+			}
+		}
+		fw.buf, fw.writing = fw.buf[:0], nil
+		fw.mu.Unlock()
+		return ErrStalled
+	}
+}
+
+// Lost is what the Writer could not write over its life.
+func (fw *Writer) Lost() Loss {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	return fw.total
 }
