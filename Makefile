@@ -53,15 +53,35 @@ unit: ## unit tests on loopback
 # at the end, and, should the test binary die (a panic, a signal), every
 # test that was still running named with what it had logged. The JSON
 # stays in $(INTEGRATION_JSON) for a closer look.
+#
+# Every image, container and network of a run carries its ID
+# (SMILE_IT_RUN). A binary that dies runs no cleanup, so whatever the run
+# left behind is removed after it; leftovers of a run that passed fail it.
 INTEGRATION_JSON ?= $(BIN)/integration.json
+SWEEP_LABELS = label=smile.integration.run=$$run label=com.docker.compose.project=smile-it-$$run
 
 .PHONY: integration
 integration: ## containers: addressing and restart matrices, lifecycle, compose (needs Docker)
 	@echo ">> running integration tests (go test -json kept in $(INTEGRATION_JSON))"
 	@mkdir -p $(dir $(INTEGRATION_JSON))
-	TESTCONTAINERS_RYUK_DISABLED=$${TESTCONTAINERS_RYUK_DISABLED:-true} \
+	@run=$${SMILE_IT_RUN:-$$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')}; status=0; \
+	echo "SMILE_IT_RUN=$$run $(GO) tool -modfile=tools/go.mod gotestsum --format testname --jsonfile $(INTEGRATION_JSON) -- -count=1 -timeout 15m $(INTEGRATION_FLAGS) ./integration/..."; \
+	SMILE_IT_RUN=$$run TESTCONTAINERS_RYUK_DISABLED=$${TESTCONTAINERS_RYUK_DISABLED:-true} \
 		$(GO) tool -modfile=tools/go.mod gotestsum --format testname --jsonfile $(INTEGRATION_JSON) -- \
-		-count=1 -timeout 15m $(INTEGRATION_FLAGS) ./integration/...
+		-count=1 -timeout 15m $(INTEGRATION_FLAGS) ./integration/... || status=$$?; \
+	if docker info >/dev/null 2>&1; then \
+		left=$$(for f in $(SWEEP_LABELS); do docker ps -aq --filter "$$f"; done | sort -u); \
+		nets=$$(for f in $(SWEEP_LABELS); do docker network ls -q --filter "$$f"; done | sort -u); \
+		imgs=$$(docker image ls -q --filter "reference=smile-*:it-$$run" | sort -u); \
+		if [ -n "$$left$$nets$$imgs" ]; then \
+			echo ">> run $$run left behind containers [$$(echo $$left)], networks [$$(echo $$nets)], images [$$(echo $$imgs)]: removing them"; \
+			if [ -n "$$left" ]; then docker rm -f $$left >/dev/null; fi; \
+			if [ -n "$$nets" ]; then docker network rm $$nets >/dev/null; fi; \
+			if [ -n "$$imgs" ]; then docker image rm -f $$imgs >/dev/null; fi; \
+			if [ $$status = 0 ]; then status=1; fi; \
+		fi; \
+	fi; \
+	exit $$status
 
 # Each fuzz target with its package; `make fuzz` runs them one at a time for
 # FUZZTIME each. Their seed corpora run in every `make unit`.

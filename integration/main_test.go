@@ -5,6 +5,7 @@
 package integration
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,8 +24,9 @@ import (
 
 // runID makes every name this run gives to images, containers, networks and
 // compose projects unique, so runs on one daemon never collide and anything
-// left behind is easy to attribute.
-var runID = randomHex(4)
+// left behind is easy to attribute. make integration sets it
+// (SMILE_IT_RUN), to remove what a test binary that died left behind.
+var runID = cmp.Or(os.Getenv("SMILE_IT_RUN"), randomHex(4))
 
 // suite is what every test shares: the Docker client and the images built
 // once for the run.
