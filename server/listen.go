@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,13 +25,15 @@ type sockOpts struct {
 	reuseAddr bool
 	v6only    bool
 	backlog   int
+	resolver  *net.Resolver // for -listen HOST:PORT; nil: the system's
 }
 
 // boundListener is one listening socket with the words its start line uses.
 type boundListener struct {
 	net.Listener
-	addr netip.AddrPort // as bound
-	mode string         // dual-stack, IPv4 only, IPv6 only
+	addr    netip.AddrPort // as bound
+	mode    string         // dual-stack, IPv4 only, IPv6 only
+	backlog int            // as the kernel capped it (net.core.somaxconn)
 }
 
 // defaultBacklog is the kernel's ceiling for listen(2), which is what Go's
@@ -70,26 +74,28 @@ func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*bound
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", spec.Text)
+	r := o.resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	addrs, err := r.LookupNetIP(ctx, "ip", spec.Text)
 	if err != nil {
 		return nil, fmt.Errorf("can't resolve %s: %w", spec.Text, err)
 	}
 	var out []*boundListener
+	var skipped []string
 	var firstErr error
-	seen := map[netip.Addr]bool{}
-	for _, a := range addrs {
-		a = a.Unmap()
-		if seen[a] {
-			continue
-		}
-		seen[a] = true
-		l, err := listenSocket(netip.AddrPortFrom(a, uint16(spec.Port)), o)
+	for _, a := range netaddr.Unique(addrs) {
+		ap := netip.AddrPortFrom(a, uint16(spec.Port))
+		l, err := listenSocket(ap, o)
 		if err != nil {
-			// localhost may name ::1 on a host whose loopback has no IPv6.
-			if noIPv6(err) {
-				if firstErr == nil {
-					firstErr = err
-				}
+			// localhost names ::1 on a host without IPv6 too: only there
+			// may an address be skipped, and the start line says so. An
+			// address that fails anywhere else is an error: a half-up
+			// server would make a matrix cell lie.
+			if a.Is6() && noIPv6(err) && !hostHasIPv6() {
+				skipped = append(skipped, ap.String())
+				firstErr = cmp.Or(firstErr, err)
 				continue
 			}
 			closeAll(out)
@@ -98,12 +104,22 @@ func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*bound
 		out = append(out, l)
 	}
 	if len(out) == 0 {
-		if firstErr == nil {
-			firstErr = fmt.Errorf("can't bind to %s: no address", spec)
+		return nil, cmp.Or(firstErr, fmt.Errorf("can't bind to %s: no address", spec))
+	}
+	if len(skipped) > 0 {
+		for _, l := range out {
+			l.mode += fmt.Sprintf("; %s skipped: no IPv6 on this host", strings.Join(skipped, ", "))
 		}
-		return nil, firstErr
 	}
 	return out, nil
+}
+
+// hostHasIPv6 reports whether any interface has an IPv6 address, as
+// /proc/net/if_inet6 lists them: a kernel without IPv6, or with it
+// disabled everywhere, lists none.
+func hostHasIPv6() bool {
+	b, err := os.ReadFile("/proc/net/if_inet6")
+	return err == nil && len(bytes.TrimSpace(b)) > 0
 }
 
 func closeAll(ls []*boundListener) {
@@ -167,7 +183,7 @@ func listenSocket(ap netip.AddrPort, o sockOpts) (l *boundListener, err error) {
 	// The address as asked (it keeps an IPv6 zone), the port as bound (the
 	// kernel picks one for port 0).
 	bound := netip.AddrPortFrom(ap.Addr(), ln.Addr().(*net.TCPAddr).AddrPort().Port())
-	return &boundListener{Listener: ln, addr: bound, mode: mode}, nil
+	return &boundListener{Listener: ln, addr: bound, mode: mode, backlog: kernelBacklog(ln, o.backlog)}, nil
 }
 
 func sockaddr(ap netip.AddrPort) (int, unix.Sockaddr, error) {
@@ -215,6 +231,21 @@ func dropNewSYNs(ln net.Listener) error {
 	return control(ln, func(fd int) error {
 		return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
 	})
+}
+
+// kernelBacklog is the backlog the kernel gave ln: listen(2) silently caps
+// what it is asked at net.core.somaxconn. For a listener, TCP_INFO's
+// tcpi_sacked holds it; asked is the answer where that cannot be read.
+func kernelBacklog(ln net.Listener, asked int) int {
+	n := asked
+	_ = control(ln, func(fd int) error {
+		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err == nil && info.Sacked > 0 {
+			n = int(info.Sacked)
+		}
+		return err
+	})
+	return n
 }
 
 // queueLen is the number of connections in ln's accept queue (TCP_INFO's

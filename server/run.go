@@ -68,7 +68,11 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
 		log.Info(fmt.Sprintf("SERVER started on port %d (listening on %s, %s)", l.addr.Port(), l.addr, l.mode),
-			"listen", l.addr.String(), "mode", l.mode, "backlog", cfg.Backlog, "reuseaddr", cfg.ReuseAddr)
+			"listen", l.addr.String(), "mode", l.mode, "backlog", l.backlog, "reuseaddr", cfg.ReuseAddr)
+		if l.backlog < cfg.Backlog {
+			log.Warn(fmt.Sprintf("-backlog %d capped by the kernel at %d (net.core.somaxconn)", cfg.Backlog, l.backlog),
+				"listen", l.addr.String(), "asked", cfg.Backlog, "backlog", l.backlog)
+		}
 		go func() { errs <- srv.Serve(sctx, l.Listener) }()
 	}
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
 // Server greets every connection from any number of listeners. Serving is
@@ -136,7 +138,7 @@ func (s *Server) Wait() {
 func (s *Server) greet(conn net.Conn) {
 	defer s.inflight.Done()
 	at := time.Now()
-	peer := peerAddr(conn.RemoteAddr())
+	peer := netaddr.AddrPortOf(conn.RemoteAddr())
 	_ = conn.SetWriteDeadline(at.Add(s.writeTimeout))
 	n, werr := conn.Write(s.greeting)
 	s.slots.release() // the greeting is written (or failed): the slot is free
@@ -182,17 +184,6 @@ func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
 	r := slog.NewRecord(at, slog.LevelInfo, "Connection received from "+name+" ("+addr+")", 0)
 	r.AddAttrs(slog.String("peer", addr), slog.Int("port", int(peer.Port())), slog.String("name", name))
 	_ = s.log.Handler().Handle(context.Background(), r)
-}
-
-// peerAddr turns a remote address into an address and port with IPv4
-// peers of a dual-stack socket shown as dotted IPv4, never ::ffff:a.b.c.d.
-func peerAddr(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	ap, _ := netip.ParseAddrPort(a.String())
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 func isTimeout(err error) bool {
