@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -50,7 +51,7 @@ func (l *lingerers) close(conn net.Conn) error {
 // so this costs one round trip. Without wait it drops only the bytes that
 // have already arrived.
 func lingeringClose(conn net.Conn, wait bool) error {
-	tc, ok := conn.(*net.TCPConn)
+	tc, ok := conn.(halfCloser)
 	if !ok {
 		return conn.Close()
 	}
@@ -82,6 +83,14 @@ func lingeringClose(conn net.Conn, wait bool) error {
 		return true
 	})
 	return conn.Close()
+}
+
+// halfCloser is a connection that can send its FIN and still read: a
+// *net.TCPConn, or a fileSock of the fast path.
+type halfCloser interface {
+	CloseWrite() error
+	SyscallConn() (syscall.RawConn, error)
+	SetReadDeadline(time.Time) error
 }
 
 // discardSink is where recv(2) is told to put the bytes a lingering close

@@ -26,6 +26,7 @@ type Server struct {
 	drainIdle    time.Duration
 	slots        *slots
 	lingering    lingerers
+	lingerSet    lingerSet // the fast path's lingering closes
 	inflight     sync.WaitGroup
 }
 
@@ -76,6 +77,7 @@ func New(o Options, log *slog.Logger) *Server {
 		slots:        newSlots(o.MaxConns),
 		lingering:    lingerers{max: int64(o.MaxConns)},
 	}
+	s.lingerSet.closed = s.lingerClosed
 	if o.Resolver != nil {
 		s.names = newNamer(o.Resolver, o.ResolveTimeout)
 	}
@@ -84,8 +86,13 @@ func New(o Options, log *slog.Logger) *Server {
 
 // Serve accepts on ln until ctx is done, then stops new handshakes, serves
 // what the kernel had queued, closes ln and returns. Greetings still being
-// written continue; Wait waits for them.
+// written continue; Wait waits for them. ln belongs to Serve: cancel ctx
+// to stop it, rather than closing ln (a TCP listener is served through a
+// descriptor of Serve's own, see fastpath.go).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if fl, ok := newFastListener(ln, s.lingerSet.sweep); ok {
+		ln = fl
+	}
 	d := &drain{ln: ln, idle: s.drainIdle}
 	stop := context.AfterFunc(ctx, func() { d.begin(s.log) })
 	defer stop()
@@ -99,7 +106,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if !d.next() {
 			return nil
 		}
-		conn, err := ln.Accept()
+		c, err := acceptConn(ln)
 		if err != nil {
 			if ctx.Err() != nil && (isTimeout(err) || errors.Is(err, net.ErrClosed)) {
 				return nil // the queue stayed empty for the idle window
@@ -119,7 +126,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		d.accepted()
 		s.slots.take()
 		s.inflight.Add(1)
-		go s.greet(conn)
+		s.serveConn(c)
 	}
 }
 
@@ -128,6 +135,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // will log them, each bounded by the resolve timeout.
 func (s *Server) Wait() {
 	s.inflight.Wait()
+	s.lingerSet.stop()
 	if s.names != nil {
 		s.names.wait()
 	}
@@ -136,11 +144,16 @@ func (s *Server) Wait() {
 // greet is the whole protocol: write, close, then (off the critical path)
 // name the peer for the log.
 func (s *Server) greet(conn net.Conn) {
+	s.finishGreet(conn, time.Now(), netaddr.AddrPortOf(conn.RemoteAddr()), 0)
+}
+
+// finishGreet writes what is left of the greeting after the first written
+// bytes, closes and logs.
+func (s *Server) finishGreet(conn net.Conn, at time.Time, peer netip.AddrPort, written int) {
 	defer s.inflight.Done()
-	at := time.Now()
-	peer := netaddr.AddrPortOf(conn.RemoteAddr())
 	_ = conn.SetWriteDeadline(at.Add(s.writeTimeout))
-	n, werr := conn.Write(s.greeting)
+	n, werr := conn.Write(s.greeting[written:])
+	n += written
 	s.slots.release() // the greeting is written (or failed): the slot is free
 	var cerr error
 	if werr == nil {
@@ -151,6 +164,13 @@ func (s *Server) greet(conn net.Conn) {
 	if werr == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
 		werr = cerr
 	}
+	s.logGreeting(at, peer, n, werr)
+}
+
+// logGreeting logs how a greeting went: a warning when it failed, else
+// the tutorial's line with the peer's name, which (off the critical path)
+// may come later.
+func (s *Server) logGreeting(at time.Time, peer netip.AddrPort, n int, werr error) {
 	if werr != nil {
 		s.log.Warn("greeting failed", "peer", peer.Addr().String(), "port", peer.Port(), "written", n, "err", werr)
 		return

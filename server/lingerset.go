@@ -1,0 +1,192 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// lingerSweep is how often a lingering socket is looked at when the accept
+// loops are idle. Nothing waits on it: the peer got its EOF with the FIN,
+// and the kernel answers the peer's FIN at once, so closing the socket
+// later only returns its descriptor later.
+const lingerSweep = 20 * time.Millisecond
+
+// lingerSet does the lingering close (linger.go) of every socket greeted
+// on the fast path (fastpath.go): the server has sent its FIN, and the set
+// drops what each peer still sends until the peer's FIN, then closes. The
+// sockets sit in an epoll instance of the set's own, so a lingering socket
+// costs one epoll_ctl(2) to join and no goroutine, timer or netpoller
+// entry. Nobody waits on the set: the accept loops sweep it, one
+// epoll_wait(2) without waiting, each time their queue is empty, and a
+// timer does while sockets linger and no connection comes.
+type lingerSet struct {
+	mu    sync.Mutex
+	epfd  int // -1 until the first socket
+	socks map[int32]lingerer
+	queue []expiry // oldest first: every linger is lingerTimeout long
+	seq   uint64
+	timer *time.Timer // armed while sockets linger
+	// closed is called once for every socket the set closes.
+	closed func()
+
+	sweeping sync.Mutex // one sweep at a time: a ready socket is handled once
+	evs      []unix.EpollEvent
+}
+
+// lingerer is one lingering socket.
+type lingerer struct {
+	seq     uint64 // tells it from an earlier socket with the same descriptor
+	dropped int
+}
+
+// expiry is when the linger of a socket runs out.
+type expiry struct {
+	fd       int32
+	seq      uint64
+	deadline time.Time
+}
+
+// add takes over fd, whose greeting is written and FIN sent; it closes fd
+// itself when it cannot linger on it.
+func (l *lingerSet) add(fd int, now time.Time) {
+	l.mu.Lock()
+	err := l.open()
+	if err == nil {
+		err = epollAddRaw(l.epfd, fd)
+	}
+	if err != nil {
+		l.mu.Unlock()
+		dropRaw(fd, lingerMax)
+		l.closeFD(fd)
+		return
+	}
+	l.seq++
+	l.socks[int32(fd)] = lingerer{seq: l.seq}
+	l.queue = append(l.queue, expiry{fd: int32(fd), seq: l.seq, deadline: now.Add(lingerTimeout)})
+	if l.timer == nil {
+		l.timer = time.AfterFunc(lingerSweep, l.tick)
+	}
+	l.mu.Unlock()
+}
+
+// open makes the epoll instance when there is none; l.mu is held.
+func (l *lingerSet) open() error {
+	if l.socks != nil {
+		return nil
+	}
+	fd, err := epollCreate()
+	if err != nil {
+		return err
+	}
+	l.epfd, l.socks, l.evs = fd, map[int32]lingerer{}, make([]unix.EpollEvent, 64)
+	return nil
+}
+
+// tick sweeps while sockets linger.
+func (l *lingerSet) tick() {
+	l.sweep()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.socks) == 0 {
+		l.timer = nil
+		return
+	}
+	l.timer.Reset(lingerSweep)
+}
+
+// sweep closes the sockets whose peers closed and those whose linger ran
+// out. It returns at once when another sweep is under way.
+func (l *lingerSet) sweep() {
+	if !l.sweeping.TryLock() {
+		return
+	}
+	defer l.sweeping.Unlock()
+	l.mu.Lock()
+	epfd := l.epfd
+	empty := len(l.socks) == 0
+	l.mu.Unlock()
+	if empty {
+		return
+	}
+	for {
+		n := epollWaitRaw(epfd, l.evs)
+		for i := range n {
+			l.ready(int(l.evs[i].Fd))
+		}
+		if n < len(l.evs) {
+			break
+		}
+	}
+	l.expire(time.Now())
+}
+
+// ready drops what the peer of fd sent and closes fd at its FIN, or when
+// it sent more than lingerMax.
+func (l *lingerSet) ready(fd int) {
+	l.mu.Lock()
+	s, ok := l.socks[int32(fd)]
+	l.mu.Unlock()
+	if !ok {
+		return
+	}
+	n, _, more := dropRaw(fd, lingerMax-s.dropped)
+	l.mu.Lock()
+	if more {
+		s.dropped += n
+		l.socks[int32(fd)] = s
+		l.mu.Unlock()
+		return
+	}
+	delete(l.socks, int32(fd))
+	l.mu.Unlock()
+	l.closeFD(fd)
+}
+
+// expire closes the sockets whose linger ran out by now.
+func (l *lingerSet) expire(now time.Time) {
+	for {
+		l.mu.Lock()
+		if len(l.queue) == 0 || l.queue[0].deadline.After(now) {
+			if len(l.queue) == 0 {
+				l.queue = nil // let a burst's backing array go
+			}
+			l.mu.Unlock()
+			return
+		}
+		e := l.queue[0]
+		l.queue = l.queue[1:]
+		s, ok := l.socks[e.fd]
+		ok = ok && s.seq == e.seq // else closed at its FIN already
+		if ok {
+			delete(l.socks, e.fd)
+		}
+		l.mu.Unlock()
+		if ok {
+			dropRaw(int(e.fd), lingerMax-s.dropped)
+			l.closeFD(int(e.fd))
+		}
+	}
+}
+
+func (l *lingerSet) closeFD(fd int) {
+	closeRaw(fd)
+	if l.closed != nil {
+		l.closed()
+	}
+}
+
+// stop closes the epoll instance once no socket lingers; the next add
+// opens another.
+func (l *lingerSet) stop() {
+	l.sweeping.Lock()
+	defer l.sweeping.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.socks == nil || len(l.socks) > 0 {
+		return
+	}
+	closeRaw(l.epfd)
+	l.epfd, l.socks = -1, nil
+}
