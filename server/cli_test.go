@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/envflag"
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/smile-sockets/smile/internal/testbin"
 )
 
@@ -253,4 +254,15 @@ func TestSIGTERMWhileServing(t *testing.T) {
 	// Every greeting is in the log: nothing buffered was lost at exit.
 	assert.Equal(t, greeted, strings.Count(out.String(), "Connection received from 127.0.0.1 (127.0.0.1)"))
 	assert.Empty(t, errb.String())
+}
+
+// TestMisspeltVariableIsNamed: the real program warns on stderr about a
+// SMILE_* variable it does not read, naming the one that was meant, and
+// goes on.
+func TestMisspeltVariableIsNamed(t *testing.T) {
+	p := smiletest.Start(t, serverBinary(t), smiletest.Options{Env: []string{"SMILE_V6_ONLY=true", "SMILE_RESOLVE=false"}}, "-version")
+	<-p.Done()
+	assert.Equal(t, 0, p.Cmd.ProcessState.ExitCode())
+	assert.Equal(t, "smile-server: warning: SMILE_V6_ONLY is not a variable smile-server reads, so it is ignored; did you mean SMILE_V6ONLY?\n", p.Err.String())
+	assert.Contains(t, p.Out.String(), "smile-server ")
 }

@@ -13,4 +13,4 @@ import (
 	"github.com/smile-sockets/smile/internal/cli"
 )
 
-func main() { cli.Main("smile-client", client.Run) }
+func main() { cli.Main("smile-client", client.Run, client.Variables()) }

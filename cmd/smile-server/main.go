@@ -12,4 +12,4 @@ import (
 	"github.com/smile-sockets/smile/server"
 )
 
-func main() { cli.Main("smile-server", server.Run) }
+func main() { cli.Main("smile-server", server.Run, server.Variables()) }

@@ -24,10 +24,11 @@ type Options struct {
 	Wrapper []string  // a command to run it under, e.g. prlimit --nofile=32:32 --
 	Stdout  io.Writer // instead of Out, e.g. a pipe nobody reads
 	Ready   string    // wait until Out holds this (the server's "SERVER started")
+	Env     []string  // the whole environment, KEY=VALUE; empty unless set
 }
 
-// Start runs bin with args and an empty environment (no SMILE_* from the
-// test's), waits for o.Ready, and kills the process when the test ends if
+// Start runs bin with args and o.Env as its whole environment (no SMILE_*
+// from the test's), waits for o.Ready, and kills the process when the test ends if
 // it still runs.
 func Start(t testing.TB, bin string, o Options, args ...string) *Proc {
 	t.Helper()
@@ -38,7 +39,7 @@ func Start(t testing.TB, bin string, o Options, args ...string) *Proc {
 	if o.Stdout != nil {
 		p.Cmd.Stdout = o.Stdout
 	}
-	p.Cmd.Env = []string{}
+	p.Cmd.Env = append([]string{}, o.Env...)
 	require.NoError(t, p.Cmd.Start())
 	go func() {
 		_ = p.Cmd.Wait()
