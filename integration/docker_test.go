@@ -142,9 +142,7 @@ func startServer(t *testing.T, o serverOpts) *testcontainers.DockerContainer {
 	image, _ := requireImages(t)
 	opts := append(common(t, containerName(t, "server")), testcontainers.WithCmd(o.args...), noHealthcheck)
 	if o.holder != "" {
-		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.NetworkMode = container.NetworkMode("container:" + o.holder)
-		}))
+		opts = append(opts, inNamespace(o.holder))
 	} else {
 		opts = append(opts, network.WithNetwork(o.aliases, o.net.DockerNetwork))
 		if o.hostNum > 0 {
@@ -187,19 +185,46 @@ type peer struct {
 // ended and who it was.
 func runClient(t *testing.T, nw *testNet, args ...string) (result, peer) {
 	t.Helper()
+	return runClientWith(t, nw, clientOpts{}, args...)
+}
+
+// clientOpts place a client other than on its own fixed addresses.
+type clientOpts struct {
+	namespace  string   // a container ID whose network namespace to share
+	extraHosts []string // "name:address" lines for the client's /etc/hosts
+}
+
+// runClientWith is runClient placed as o says.
+func runClientWith(t *testing.T, nw *testNet, o clientOpts, args ...string) (result, peer) {
+	t.Helper()
 	_, image := requireImages(t)
-	i := int(nw.next.Add(1))
-	require.Less(t, i, 200, "too many clients on one network")
 	p := peer{name: containerName(t, "client")}
-	p.v4, p.v6 = nw.host(i)
 	opts := append(common(t, p.name),
 		testcontainers.WithCmd(args...),
-		network.WithNetwork(nil, nw.DockerNetwork),
-		fixedAddrs(nw, i),
 		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(time.Minute)),
 	)
+	if o.namespace != "" {
+		opts = append(opts, inNamespace(o.namespace))
+	} else {
+		i := int(nw.next.Add(1))
+		require.Less(t, i, 200, "too many clients on one network")
+		p.v4, p.v6 = nw.host(i)
+		opts = append(opts, network.WithNetwork(nil, nw.DockerNetwork), fixedAddrs(nw, i))
+	}
+	if len(o.extraHosts) > 0 {
+		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.ExtraHosts = o.extraHosts
+		}))
+	}
 	ctr := run(t, image, opts...)
 	return exited(t, ctr), p
+}
+
+// inNamespace runs a container in another container's network namespace.
+func inNamespace(id string) testcontainers.CustomizeRequestOption {
+	return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		hc.NetworkMode = container.NetworkMode("container:" + id)
+	})
 }
 
 // exited returns how a container that has stopped ended.

@@ -39,6 +39,26 @@ var suite struct {
 	built  bool   // images were built and must be removed at the end
 }
 
+// builtImages are the images this run built, removed when it ends.
+var builtImages imageList
+
+type imageList struct {
+	mu   sync.Mutex
+	refs []string
+}
+
+func (l *imageList) add(refs ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refs = append(l.refs, refs...)
+}
+
+func (l *imageList) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.refs...)
+}
+
 // TestMain removes the images the run built; containers and networks are
 // removed by each test's cleanups.
 //
@@ -51,8 +71,11 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if suite.built {
+		builtImages.add(suite.server, suite.client)
+	}
+	if refs := builtImages.all(); len(refs) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		for _, ref := range []string{suite.server, suite.client} {
+		for _, ref := range refs {
 			if _, err := suite.docker.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 				fmt.Fprintf(os.Stderr, "integration: removing image %s: %v\n", ref, err)
 			}
