@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,10 +20,16 @@ const (
 	classUnreachable = "unreachable"
 	classTooLarge    = "too-large"
 	classMismatch    = "mismatch"
+	classEmpty       = "empty"
 	classOther       = "error"
 )
 
-// classify maps an error to its class.
+// classify maps an error to its class. A firewall's reject always gets
+// one: ICMP unreachable and administratively prohibited arrive as
+// EHOSTUNREACH or ENETUNREACH, ICMPv6 administratively prohibited as
+// EACCES, a local packet filter's reject as EPERM: all unreachable. A
+// connect that fails with EADDRNOTAVAIL ran out of local ports (or its
+// source address vanished), which says nothing about the path: error.
 func classify(err error) string {
 	var dnsErr *net.DNSError
 	var addrErr *net.AddrError
@@ -30,20 +37,45 @@ func classify(err error) string {
 	switch {
 	case errors.Is(err, errTooLarge):
 		return classTooLarge
+	case errors.Is(err, errEmpty):
+		return classEmpty
 	case errors.As(err, &dnsErr), errors.As(err, &addrErr):
 		return classDNS
 	case errors.Is(err, unix.ECONNREFUSED):
 		return classRefused
 	case errors.Is(err, unix.ECONNRESET), errors.Is(err, unix.EPIPE), errors.Is(err, unix.ECONNABORTED):
 		return classReset
-	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH), errors.Is(err, unix.EADDRNOTAVAIL),
-		errors.Is(err, unix.EAFNOSUPPORT), errors.Is(err, unix.ENETDOWN), errors.Is(err, unix.EHOSTDOWN):
+	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH),
+		errors.Is(err, unix.EAFNOSUPPORT), errors.Is(err, unix.ENETDOWN), errors.Is(err, unix.EHOSTDOWN),
+		errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
 		return classUnreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout(), errors.Is(err, unix.ETIMEDOUT):
 		return classTimeout
 	}
 	return classOther
+}
+
+// classText is the class with the words that tell its causes apart, as
+// the one-line error ends: "unreachable: network is unreachable".
+func classText(class string, err error) string {
+	switch class {
+	case classUnreachable:
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return class + ": prohibited by a firewall (" + rootCause(err) + ")"
+		}
+		return class + ": " + rootCause(err)
+	case classOther:
+		if errors.Is(err, unix.EADDRNOTAVAIL) {
+			return class + ": no local port or address free to connect from (" + rootCause(err) + ")"
+		}
+		return class + ": " + rootCause(err)
+	case classTooLarge:
+		return class + ": " + strings.TrimPrefix(err.Error(), errTooLarge.Error()+": ")
+	case classMismatch, classEmpty:
+		return class + ": " + err.Error()
+	}
+	return class
 }
 
 func dnsDetail(err error) string {

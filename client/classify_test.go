@@ -13,7 +13,7 @@ import (
 
 // TestClassify maps every error the dialer and reader produce to its
 // class, including those a loopback test cannot provoke without sending
-// packets elsewhere (unreachable networks and hosts).
+// packets elsewhere (unreachable networks and hosts, a firewall's reject).
 func TestClassify(t *testing.T) {
 	dial := func(err error) error {
 		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)}
@@ -31,7 +31,10 @@ func TestClassify(t *testing.T) {
 		{&net.OpError{Op: "read", Err: os.NewSyscallError("read", unix.ECONNRESET)}, classReset},
 		{dial(unix.ENETUNREACH), classUnreachable},
 		{dial(unix.EHOSTUNREACH), classUnreachable},
-		{dial(unix.EADDRNOTAVAIL), classUnreachable},
+		{dial(unix.EACCES), classUnreachable},  // ICMPv6 administratively prohibited
+		{dial(unix.EPERM), classUnreachable},   // a local packet filter's reject
+		{dial(unix.EADDRNOTAVAIL), classOther}, // no local port free: not the path's fault
+		{errEmpty, classEmpty},
 		{fmt.Errorf("%w: more than 10 bytes", errTooLarge), classTooLarge},
 		{context.Canceled, classOther},
 	}

@@ -15,17 +15,21 @@ import (
 
 // eachRow is one line of the -each table and one -json object.
 type eachRow struct {
-	Target    string  `json:"target"`
-	Address   string  `json:"address,omitempty"`
-	Family    string  `json:"family,omitempty"`
-	Via       string  `json:"via"` // "address" or "name"
-	OK        bool    `json:"ok"`
-	Probes    int     `json:"probes"`
-	OKProbes  int     `json:"ok_probes"`
-	Class     string  `json:"class,omitempty"`
-	Error     string  `json:"error,omitempty"`
-	ConnectMS float64 `json:"connect_ms"`
-	TotalMS   float64 `json:"total_ms"`
+	Target   string `json:"target"`
+	Address  string `json:"address,omitempty"`
+	Family   string `json:"family,omitempty"`
+	Via      string `json:"via"` // "address" or "name"
+	OK       bool   `json:"ok"`
+	Probes   int    `json:"probes"`
+	OKProbes int    `json:"ok_probes"`
+	Class    string `json:"class,omitempty"`
+	Stage    string `json:"stage,omitempty"` // where the last failure happened: resolve, connect, read, expect
+	Error    string `json:"error,omitempty"`
+	// Attempts are the addresses of the name row's last failure, each
+	// with its outcome.
+	Attempts  []attemptJSON `json:"attempts,omitempty"`
+	ConnectMS float64       `json:"connect_ms"`
+	TotalMS   float64       `json:"total_ms"`
 }
 
 // runEach probes every address of the host separately, then the name
@@ -80,10 +84,10 @@ func rowOf(last *result, via string, st *stats) eachRow {
 	row := eachRow{Target: last.target, Address: st.addr, Family: st.family, Via: via,
 		Probes: st.probes, OKProbes: st.okCount(), OK: st.probes > 0 && st.okCount() == st.probes}
 	if !row.OK {
-		row.Class, row.Error = last.class, last.message()
+		row.Class, row.Error, row.Stage, row.Attempts = last.class, last.message(), last.phase, attemptsJSON(last.attempts)
 	}
-	if len(st.totals) > 0 {
-		row.ConnectMS, row.TotalMS = latency.MS(latency.Percentile(st.connects, 50)), latency.MS(latency.Percentile(st.totals, 50))
+	if st.okCount() > 0 {
+		row.ConnectMS, row.TotalMS = latency.MS(st.connects.Percentile(50)), latency.MS(st.totals.Percentile(50))
 	}
 	return row
 }

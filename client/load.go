@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,9 +12,16 @@ import (
 	"github.com/smile-sockets/smile/internal/flushwriter"
 )
 
+// keptBuffer is the largest read buffer a worker keeps between probes: a
+// greeting longer than that is read into a buffer of its own and dropped,
+// so idle memory is workers × 4 KiB whatever -max-bytes and -each's
+// number of addresses.
+const keptBuffer = 4096
+
 // repeat probes one target count times with the configured concurrency
 // and interval, reporting each probe through onResult (called from the
-// workers, serialized).
+// workers, serialized). Every worker adds to one stats under a lock: a
+// probe costs a connection, far more than the lock.
 func (p *prober) repeat(ctx context.Context, target, network string, onResult func(*result)) *stats {
 	cfg := p.cfg
 	var next atomic.Int64
@@ -27,8 +33,7 @@ func (p *prober) repeat(ctx context.Context, target, network string, onResult fu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			local := &stats{}
-			buf := make([]byte, 0, min(4096, cfg.MaxBytes+1))
+			buf := make([]byte, 0, min(keptBuffer, cfg.MaxBytes+1))
 			for first := true; ; first = false {
 				if next.Add(1) > int64(cfg.Count) || ctx.Err() != nil {
 					break
@@ -40,25 +45,17 @@ func (p *prober) repeat(ctx context.Context, target, network string, onResult fu
 					}
 				}
 				r := p.probe(ctx, target, network, buf)
-				if cap(r.data) > cap(buf) {
-					buf = r.data[:0]
-				}
-				local.add(&r)
+				mu.Lock()
+				total.add(&r)
 				if onResult != nil {
-					mu.Lock()
 					onResult(&r)
-					mu.Unlock()
 				}
+				mu.Unlock()
 			}
-			mu.Lock()
-			total.merge(local)
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	total.elapsed = time.Since(start)
-	slices.Sort(total.connects)
-	slices.Sort(total.totals)
 	return total
 }
 

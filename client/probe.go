@@ -7,9 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/resolver"
@@ -17,22 +15,16 @@ import (
 
 // prober runs probes: connect, read everything up to -max-bytes, close.
 type prober struct {
-	cfg    *Config
-	dialer net.Dialer
-	res    *net.Resolver
-	vmu    sync.Mutex
-	vout   io.Writer // -v output, nil when quiet
+	cfg  *Config
+	res  *net.Resolver
+	vmu  sync.Mutex
+	vout io.Writer // -v output, nil when quiet
 }
 
 func newProber(cfg *Config, stderr io.Writer) *prober {
 	p := &prober{cfg: cfg, res: resolver.New(cfg.Resolver)}
-	p.dialer = net.Dialer{Timeout: cfg.Timeout, Resolver: p.res}
 	if cfg.Verbose {
 		p.vout = stderr
-		p.dialer.ControlContext = func(_ context.Context, network, address string, _ syscall.RawConn) error {
-			p.say("dialling %s over %s", address, familyOfNetwork(network))
-			return nil
-		}
 	}
 	return p
 }
@@ -45,43 +37,48 @@ func (p *prober) say(format string, args ...any) {
 
 // result is one probe's outcome.
 type result struct {
-	target  string // as asked: host:port
-	addr    string // the address dialled, when known
-	family  string // IPv4 or IPv6, when known
-	connect time.Duration
-	total   time.Duration
-	data    []byte
-	class   string // "" when the probe succeeded
-	err     error
-	phase   string // where it failed: resolve, connect, read, expect
+	target   string // as asked: host:port
+	addr     string // the address connected to, or the one address that failed
+	family   string // IPv4 or IPv6, when known
+	connect  time.Duration
+	total    time.Duration
+	data     []byte
+	class    string // "" when the probe succeeded
+	err      error
+	phase    string    // where it failed: resolve, connect, read, expect
+	attempts []attempt // every address dialled, in order
 }
 
 func (r *result) ok() bool { return r.class == "" }
 
 // message is the one-line error for a failed probe: target, address and
-// cause class, e.g. "can't connect to 172.30.0.10:7890: refused".
+// cause class, e.g. "can't connect to 172.30.0.10:7890: refused". When
+// several addresses failed it names each with its own class; once
+// connected, it says so: "connected to …, but no greeting: timeout".
 func (r *result) message() string {
 	where := r.target
 	if r.addr != "" && r.addr != r.target {
 		where += " (" + r.addr + ")"
 	}
-	detail := ""
-	switch r.class {
-	case classDNS:
+	switch r.phase {
+	case "resolve":
 		host, _, _ := net.SplitHostPort(r.target)
 		return fmt.Sprintf("can't resolve %s: dns: %s", host, dnsDetail(r.err))
-	case classOther, classUnreachable:
-		detail = ": " + rootCause(r.err)
-	case classTooLarge, classMismatch:
-		detail = ": " + r.err.Error()
-	}
-	switch r.phase {
-	case "read":
-		return fmt.Sprintf("can't read the greeting from %s: %s%s", where, r.class, detail)
+	case "connect":
+		if len(r.attempts) > 1 {
+			return fmt.Sprintf("can't connect to %s: %s", r.target, attemptsText(r.attempts))
+		}
+		return fmt.Sprintf("can't connect to %s: %s", where, classText(r.class, r.err))
 	case "expect":
-		return fmt.Sprintf("unexpected greeting from %s: %s%s", where, r.class, detail)
+		return fmt.Sprintf("unexpected greeting from %s: %s", where, classText(r.class, r.err))
 	}
-	return fmt.Sprintf("can't connect to %s: %s%s", where, r.class, detail)
+	switch {
+	case r.class == classTooLarge:
+		return fmt.Sprintf("can't read the greeting from %s: %s", where, classText(r.class, r.err))
+	case len(r.data) > 0:
+		return fmt.Sprintf("connected to %s, but the greeting broke off after %d bytes: %s", where, len(r.data), classText(r.class, r.err))
+	}
+	return fmt.Sprintf("connected to %s, but no greeting: %s", where, classText(r.class, r.err))
 }
 
 // probe connects to target over network and reads the whole greeting into
@@ -89,36 +86,49 @@ func (r *result) message() string {
 func (p *prober) probe(ctx context.Context, target, network string, buf []byte) result {
 	r := result{target: target}
 	start := time.Now()
-	conn, err := p.dialer.DialContext(ctx, network, target)
-	r.connect = time.Since(start)
+	conn, attempts, err := p.dial(ctx, target, network, start)
+	r.connect, r.attempts = time.Since(start), attempts
+	if len(attempts) > 0 {
+		r.family = attempts[0].family()
+		if len(attempts) == 1 {
+			r.addr = attempts[0].target()
+		}
+	}
 	if err != nil {
 		r.err, r.class, r.phase = err, classify(err), "connect"
-		var op *net.OpError
-		if errors.As(err, &op) && op.Addr != nil {
-			r.addr = op.Addr.String()
-			r.family = familyOf(op.Addr)
+		if len(attempts) == 0 {
+			r.phase = "resolve"
+			if r.class != classDNS {
+				r.phase = "connect"
+			}
 		}
 		r.total = time.Since(start)
 		return r
 	}
 	r.addr, r.family = conn.RemoteAddr().String(), familyOf(conn.RemoteAddr())
-	if p.vout != nil {
-		p.say("connected to %s over %s", r.addr, r.family)
-	}
 	data, err := p.readAll(conn, buf)
 	_ = conn.Close()
 	r.total = time.Since(start)
 	r.data = data
-	if err != nil {
+	switch {
+	case err != nil:
 		r.err, r.class, r.phase = err, classify(err), "read"
-		return r
-	}
-	if p.cfg.HasExpect && string(data) != p.cfg.Expect {
+		if p.vout != nil {
+			p.say("%s %s after %d bytes: %s", since(start), r.addr, len(data), classText(r.class, err))
+		}
+	case len(data) == 0:
+		r.err, r.class, r.phase = errEmpty, classEmpty, "read"
+	case p.cfg.HasExpect && string(data) != p.cfg.Expect:
 		r.err = fmt.Errorf("got %s, want %s", quoteShort(data), quoteShort([]byte(p.cfg.Expect)))
 		r.class, r.phase = classMismatch, "expect"
 	}
 	return r
 }
+
+// errEmpty is the error of a server that closed without sending a byte:
+// what a proxy in front of a dead backend (docker-proxy, a load balancer)
+// looks like, never a greeting.
+var errEmpty = errors.New("the server closed the connection without sending a byte")
 
 var errTooLarge = errors.New("too large")
 
@@ -172,14 +182,4 @@ func familyOf(a net.Addr) string {
 		return "IPv4"
 	}
 	return "IPv6"
-}
-
-func familyOfNetwork(network string) string {
-	switch {
-	case strings.HasSuffix(network, "4"):
-		return "IPv4"
-	case strings.HasSuffix(network, "6"):
-		return "IPv6"
-	}
-	return network
 }

@@ -43,7 +43,11 @@ func runOnce(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "smile-client: %s\n", res.message())
 		return exitFailure
 	}
-	printLines(stdout, res.data)
+	data := res.data
+	if isTerminal(stdout) {
+		data = escapeControls(data)
+	}
+	printLines(stdout, data)
 	return exitOK
 }
 

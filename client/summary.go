@@ -14,12 +14,13 @@ import (
 // dead server does not flood the terminal; the summary counts them all.
 const maxFailureLines = 10
 
-// stats aggregates the probes of one target.
+// stats aggregates the probes of one target. Latencies go into fixed-size
+// histograms, so memory stays flat however many probes run.
 type stats struct {
 	probes   int
 	classes  map[string]int
-	connects []time.Duration // of successful probes
-	totals   []time.Duration
+	connects latency.Histogram // of successful probes
+	totals   latency.Histogram
 	elapsed  time.Duration
 	last     result // the last failure, or the last probe
 	addr     string
@@ -27,7 +28,7 @@ type stats struct {
 }
 
 // okCount is how many probes succeeded: each left its latency.
-func (s *stats) okCount() int { return len(s.totals) }
+func (s *stats) okCount() int { return s.totals.Count() }
 
 func (s *stats) add(r *result) {
 	s.probes++
@@ -35,8 +36,8 @@ func (s *stats) add(r *result) {
 		s.addr, s.family = r.addr, r.family
 	}
 	if r.ok() {
-		s.connects = append(s.connects, r.connect)
-		s.totals = append(s.totals, r.total)
+		s.connects.Add(r.connect)
+		s.totals.Add(r.total)
 		if s.last.class == "" {
 			s.last = *r
 			s.last.data = nil
@@ -51,24 +52,6 @@ func (s *stats) add(r *result) {
 	s.last.data = nil
 }
 
-func (s *stats) merge(o *stats) {
-	s.probes += o.probes
-	for k, v := range o.classes {
-		if s.classes == nil {
-			s.classes = map[string]int{}
-		}
-		s.classes[k] += v
-	}
-	s.connects = append(s.connects, o.connects...)
-	s.totals = append(s.totals, o.totals...)
-	if o.addr != "" {
-		s.addr, s.family = o.addr, o.family
-	}
-	if o.last.target != "" && (s.last.target == "" || o.last.class != "") {
-		s.last = o.last
-	}
-}
-
 // summaryJSON closes every -json output.
 type summaryJSON struct {
 	Summary bool   `json:"summary"`
@@ -78,7 +61,7 @@ type summaryJSON struct {
 }
 
 func summaryOf(target string, st *stats) summaryJSON {
-	return summaryJSON{Summary: true, Target: target, Stats: latency.Summarize(st.totals, st.probes-st.okCount(), st.elapsed), Classes: st.classes}
+	return summaryJSON{Summary: true, Target: target, Stats: st.totals.Stats(st.probes-st.okCount(), st.elapsed), Classes: st.classes}
 }
 
 func printSummary(w io.Writer, target string, st *stats) {

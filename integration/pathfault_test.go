@@ -23,7 +23,7 @@ type faultEnv struct {
 	nw     *testNet
 	srv    *testcontainers.DockerContainer
 	a      faultAddrs // the server's addresses and name
-	holder string // the clients' network namespace (a container ID), or ""
+	holder string     // the clients' network namespace (a container ID), or ""
 }
 
 // inServer puts a packet filter into the server's network namespace.
@@ -74,7 +74,9 @@ func TestPathFaults(t *testing.T) {
 	requireNetfault(t)
 	nw := newNetwork(t)
 	start := time.Now()
-	t.Cleanup(func() { t.Logf("path-fault matrix: %d rows in %v", len(faultRows), time.Since(start).Round(time.Millisecond)) })
+	t.Cleanup(func() {
+		t.Logf("path-fault matrix: %d rows in %v", len(faultRows), time.Since(start).Round(time.Millisecond))
+	})
 
 	for i, row := range faultRows {
 		t.Run(row.fault, func(t *testing.T) {

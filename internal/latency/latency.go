@@ -6,13 +6,14 @@ package latency
 import "time"
 
 // Percentile is the nearest-rank percentile p (0-100] of sorted durations,
-// 0 for none: a value that was really measured, never an interpolation.
+// 0 for none: the value of rank ceil(n*p/100), one that was really
+// measured, never an interpolation or a rounded rank (of 16 values p90 is
+// the 15th).
 func Percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(float64(len(sorted))*p/100+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
+	return sorted[rank(len(sorted), p)-1]
 }
 
 // MS is d in milliseconds with microsecond precision, as reports print it.

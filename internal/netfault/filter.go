@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
@@ -59,9 +58,12 @@ func Exprs(f Fault) []expr.Any {
 		e = append(e, meta(expr.MetaKeyNFPROTO), eq([]byte{unix.NFPROTO_IPV6}))
 	}
 	if f.Kind == "drop-larger" {
+		// cmp orders bytes as memcmp does: the host-order length must be
+		// turned big-endian first, as nft does for `meta length > N`.
 		return append(e,
 			meta(expr.MetaKeyLEN),
-			&expr.Cmp{Op: expr.CmpOpGt, Register: 1, Data: binaryutil.NativeEndian.PutUint32(uint32(f.Than))},
+			&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
+			&expr.Cmp{Op: expr.CmpOpGt, Register: 1, Data: binary.BigEndian.AppendUint32(nil, uint32(f.Than))},
 			&expr.Verdict{Kind: expr.VerdictDrop})
 	}
 	e = append(e, meta(expr.MetaKeyL4PROTO), eq([]byte{unix.IPPROTO_TCP}))
