@@ -14,6 +14,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/smile-sockets/smile/internal/matrix"
 )
 
 // faultEnv is where a row's fault goes: the server of the row, and the
@@ -22,19 +24,26 @@ type faultEnv struct {
 	t      *testing.T
 	nw     *testNet
 	srv    *testcontainers.DockerContainer
-	a      faultAddrs // the server's addresses and name
-	holder string     // the clients' network namespace (a container ID), or ""
+	a      matrix.Addrs // the server's addresses and name
+	holder string       // the clients' network namespace (a container ID), or ""
 }
 
-// inServer puts a packet filter into the server's network namespace.
-func inServer(args ...string) faultSetup {
-	return func(env *faultEnv) { netfault(env.t, env.srv.GetContainerID(), args...) }
-}
-
-// inClient removes the clients' routes to the server's address of the given
-// family (the IPv6 one): the clients share one namespace for this row.
-func inClient(fault string) faultSetup {
-	return func(env *faultEnv) { netfault(env.t, env.holder, fault, env.a.v6) }
+// setFault puts the row's fault in place.
+func setFault(env *faultEnv, row matrix.PathFault) {
+	args := make([]string, len(row.Netfault))
+	for i, a := range row.Netfault {
+		args[i] = strings.ReplaceAll(a, "{v6}", env.a.V6)
+	}
+	switch row.Where {
+	case matrix.InServer:
+		netfault(env.t, env.srv.GetContainerID(), args...)
+	case matrix.InClient:
+		netfault(env.t, env.holder, args...)
+	case matrix.PauseServer:
+		paused(env)
+	case matrix.StopServer:
+		stopped(env)
+	}
 }
 
 // paused freezes the server's processes: its kernel still completes
@@ -75,34 +84,31 @@ func TestPathFaults(t *testing.T) {
 	nw := newNetwork(t)
 	start := time.Now()
 	t.Cleanup(func() {
-		t.Logf("path-fault matrix: %d rows in %v", len(faultRows), time.Since(start).Round(time.Millisecond))
+		t.Logf("path-fault matrix: %d rows in %v", len(matrix.PathFaults), time.Since(start).Round(time.Millisecond))
 	})
 
-	for i, row := range faultRows {
-		t.Run(row.fault, func(t *testing.T) {
+	for i, row := range matrix.PathFaults {
+		t.Run(row.Fault, func(t *testing.T) {
 			t.Parallel()
-			env := &faultEnv{t: t, nw: nw, a: faultAddrs{name: "smile-fault-" + randomHex(3)}}
-			hostNum := 200 + i
-			env.srv = startServer(t, serverOpts{args: row.server, net: nw, aliases: []string{env.a.name}, hostNum: hostNum, started: 1})
+			env := &faultEnv{t: t, nw: nw, a: matrix.Addrs{Name: "smile-fault-" + randomHex(3)}}
+			env.srv = startServer(t, serverOpts{args: row.Server, net: nw, aliases: []string{env.a.Name}, hostNum: 200 + i, started: 1})
 			v4, v6 := addrs(t, env.srv, nw)
-			env.a.v4, env.a.v6 = v4.String(), v6.String()
-			if row.inClient {
+			env.a.V4, env.a.V6 = v4.String(), v6.String()
+			if row.Where == matrix.InClient {
 				env.holder = netfaultHolder(t, nw)
 			}
-			if row.setup != nil {
-				row.setup(env)
-			}
-			timeout := row.clientTimeout().String()
+			setFault(env, row)
+			timeout := row.ClientTimeout().String()
 			flags := []string{"-timeout", timeout, "-read-timeout", timeout}
-			for col, name := range faultColumns {
+			for col, name := range matrix.PathColumns {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					if col == colEach {
-						res := runFaultClient(t, env, row, append(flags, "-each", "-json", env.a.name, port)...)
+					if col == matrix.ColEach {
+						res := runFaultClient(t, env, row, append(flags, "-each", "-json", env.a.Name, port)...)
 						checkEach(t, row, env.a, res)
 						return
 					}
-					host := map[int]string{colIPv4: env.a.v4, colIPv6: env.a.v6, colName: env.a.name}[col]
+					host := map[int]string{matrix.ColIPv4: env.a.V4, matrix.ColIPv6: env.a.V6, matrix.ColName: env.a.Name}[col]
 					res := runFaultClient(t, env, row, append(flags, host, port)...)
 					checkCell(t, row, col, env.a, res)
 				})
@@ -114,11 +120,11 @@ func TestPathFaults(t *testing.T) {
 // runFaultClient runs smile-client for one cell: on the row's network, or
 // in the row's client namespace; with the server's name in /etc/hosts when
 // Docker's DNS can no longer answer for it.
-func runFaultClient(t *testing.T, env *faultEnv, row faultRow, args ...string) result {
+func runFaultClient(t *testing.T, env *faultEnv, row matrix.PathFault, args ...string) result {
 	t.Helper()
 	o := clientOpts{namespace: env.holder}
-	if row.hosts {
-		o.extraHosts = []string{env.a.name + ":" + env.a.v4, env.a.name + ":" + env.a.v6}
+	if row.Where == matrix.StopServer {
+		o.extraHosts = []string{env.a.Name + ":" + env.a.V4, env.a.Name + ":" + env.a.V6}
 	}
 	res, _ := runClientWith(t, env.nw, o, args...)
 	t.Logf("%v", res)
@@ -127,27 +133,26 @@ func runFaultClient(t *testing.T, env *faultEnv, row faultRow, args ...string) r
 
 // checkCell asserts one cell of the dotted IPv4, IPv6 literal or hostname
 // column: exit code, exactly the line on stderr, the greeting, the time.
-func checkCell(t *testing.T, row faultRow, col int, a faultAddrs, res result) {
+func checkCell(t *testing.T, row matrix.PathFault, col int, a matrix.Addrs, res result) {
 	t.Helper()
-	w := map[int]pathWant{colIPv4: row.v4, colIPv6: row.v6}[col]
-	if col == colName {
-		w, _ = row.name()
+	w := map[int]matrix.Want{matrix.ColIPv4: row.V4, matrix.ColIPv6: row.V6}[col]
+	if col == matrix.ColName {
+		w, _ = row.Name()
 	}
-	want := row.stderr(col, a)
-	if w.ok() {
+	if w.OK() {
 		assert.Equal(t, 0, res.exit, "%v", res)
 		assert.Empty(t, res.stderr, "%v", res)
 		greeting := "Smile from the server"
-		if len(row.server) == 2 && row.server[0] == "-greeting" {
-			greeting = row.server[1]
+		if len(row.Server) == 2 && row.Server[0] == "-greeting" {
+			greeting = row.Server[1]
 		}
 		assert.Equal(t, greeting+"\n", res.stdout, "%v", res)
 	} else {
 		assert.Equal(t, 1, res.exit, "%v", res)
-		assert.Equal(t, want, res.stderr, "%v", res)
+		assert.Equal(t, row.Stderr(col, a), res.stderr, "%v", res)
 		assert.Empty(t, res.stdout, "%v", res)
 	}
-	lo, hi := w.took.bounds(row.clientTimeout())
+	lo, hi := w.Took.Bounds(row.ClientTimeout())
 	assert.GreaterOrEqual(t, res.took, lo, "%v", res)
 	assert.Less(t, res.took, hi, "%v", res)
 }
@@ -160,39 +165,32 @@ type eachJSON struct {
 
 // checkEach asserts the -each column from its -json rows: one per address,
 // one for the name, each with the outcome of that address alone.
-func checkEach(t *testing.T, row faultRow, a faultAddrs, res result) {
+func checkEach(t *testing.T, row matrix.PathFault, a matrix.Addrs, res result) {
 	t.Helper()
-	name, _ := row.name()
 	wantExit := 0
-	if !row.v4.ok() || !row.v6.ok() {
+	if !row.V4.OK() || !row.V6.OK() {
 		wantExit = 1
 	}
 	assert.Equal(t, wantExit, res.exit, "%v", res)
 	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 	require.Len(t, lines, 4, "three rows and the summary: %v", res)
-	want := []struct {
-		via, address string
-		w            pathWant
-	}{
-		{"address", a.target(colIPv4), row.v4},
-		{"address", a.target(colIPv6), row.v6},
-		{"name", "", name},
-	}
-	for i, wr := range want {
+	vias := [3]string{"address", "address", "name"}
+	addresses := [3]string{a.Target(matrix.ColIPv4), a.Target(matrix.ColIPv6), ""}
+	for i, w := range row.Each() {
 		var got eachJSON
 		require.NoError(t, json.Unmarshal([]byte(lines[i]), &got), "%s", lines[i])
-		assert.Equal(t, wr.via, got.Via, "row %d: %s", i, lines[i])
-		if wr.address != "" {
-			assert.Equal(t, wr.address, got.Address, "row %d: %s", i, lines[i])
+		assert.Equal(t, vias[i], got.Via, "row %d: %s", i, lines[i])
+		if addresses[i] != "" {
+			assert.Equal(t, addresses[i], got.Address, "row %d: %s", i, lines[i])
 		}
-		assert.Equal(t, wr.w.ok(), got.OK, "row %d: %s", i, lines[i])
-		assert.Equal(t, wr.w.class, got.Class, "row %d: %s", i, lines[i])
-		if !wr.w.ok() {
-			stage := map[bool]string{true: "read", false: "connect"}[wr.w.connected]
+		assert.Equal(t, w.OK(), got.OK, "row %d: %s", i, lines[i])
+		assert.Equal(t, w.Class, got.Class, "row %d: %s", i, lines[i])
+		if !w.OK() {
+			stage := map[bool]string{true: "read", false: "connect"}[w.Connected]
 			assert.Equal(t, stage, got.Stage, "row %d: %s", i, lines[i])
 		}
 	}
-	_, hi := max(row.v4.took, row.v6.took).bounds(row.clientTimeout())
+	_, hi := max(row.V4.Took, row.V6.Took).Bounds(row.ClientTimeout())
 	assert.Less(t, res.took, hi, "%v", res)
 }
 

@@ -74,3 +74,63 @@ func TestReadmeRestartTable(t *testing.T) {
 		assert.True(t, strings.HasPrefix(got[3], want), "row %q: %q, want it to start with %q", row.Name, got[3], want)
 	}
 }
+
+// TestReadmePathFaultTable keeps the README's path-fault table and the
+// cells the integration suite runs identical; on a difference it prints
+// the rows as the data says them.
+func TestReadmePathFaultTable(t *testing.T) {
+	var want [][]string
+	for _, row := range PathFaults {
+		cells := []string{row.Fault}
+		for col := range PathColumns {
+			cells = append(cells, row.Cell(col))
+		}
+		want = append(want, cells)
+	}
+	checkReadmeTable(t, "| fault | dotted IPv4 |", append([][]string{append([]string{"fault"}, PathColumns...)}, want...))
+}
+
+// TestReadmeFailureMeanings does the same for "What a failure means": the
+// fault, exactly what the client prints for it (rendered with the README's
+// documentation addresses), what it means and what to check next.
+func TestReadmeFailureMeanings(t *testing.T) {
+	want := [][]string{{"fault", "smile-client prints", "what it means on a real network", "what to check next"}}
+	for _, row := range PathFaults {
+		want = append(want, []string{row.Fault, "`" + row.Prints() + "`", row.Means, row.Next})
+	}
+	checkReadmeTable(t, "| fault | smile-client prints |", want)
+}
+
+// checkReadmeTable compares the README table under header, header row
+// included, with want (in Markdown, backticks and all), cell for cell, and
+// prints want's body rows when they differ.
+func checkReadmeTable(t *testing.T, header string, want [][]string) {
+	t.Helper()
+	body, err := ReadmeTable(readme(t), header)
+	require.NoError(t, err)
+	got := append([][]string{Cells(headerLine(t, header))}, body...)
+	var plain [][]string
+	for _, r := range want {
+		plain = append(plain, Cells("| "+strings.Join(r, " | ")+" |"))
+	}
+	if assert.Equal(t, plain, got, "README table %q", header) {
+		return
+	}
+	var b strings.Builder
+	for _, r := range want[1:] {
+		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	t.Logf("the rows the data gives under %q:\n%s", header, b.String())
+}
+
+// headerLine is the README line that starts with header.
+func headerLine(t *testing.T, header string) string {
+	t.Helper()
+	for _, line := range strings.Split(readme(t), "\n") {
+		if strings.HasPrefix(line, header) {
+			return line
+		}
+	}
+	t.Fatalf("README.md has no line starting %q", header)
+	return ""
+}
