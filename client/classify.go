@@ -24,6 +24,10 @@ const (
 	classOther       = "error"
 )
 
+// classes are every class, in the order the README's class table lists them.
+var classes = []string{classDNS, classRefused, classTimeout, classReset, classUnreachable,
+	classTooLarge, classMismatch, classEmpty, classOther}
+
 // classify maps an error to its class. A firewall's reject always gets
 // one: ICMP unreachable and administratively prohibited arrive as
 // EHOSTUNREACH or ENETUNREACH, ICMPv6 administratively prohibited as

@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/smile-sockets/smile/internal/matrix"
 )
 
 // TestClassify maps every error the dialer and reader produce to its
@@ -43,4 +46,18 @@ func TestClassify(t *testing.T) {
 			assert.Equal(t, c.want, classify(c.err))
 		})
 	}
+}
+
+// TestReadmeClassTable keeps the README's class table to exactly the
+// classes the client gives, in order.
+func TestReadmeClassTable(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	rows, err := matrix.ReadmeTable(string(b), "| class | means |")
+	require.NoError(t, err)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[0])
+	}
+	assert.Equal(t, classes, got)
 }

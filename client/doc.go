@@ -9,8 +9,10 @@
 // program or test gets exactly the real client's output and exit code;
 // ParseConfig reads its flags and SMILE_* variables.
 //
-// The files follow one probe's path: config.go (flags), probe.go (dial and
-// read one greeting), classify.go (the cause class of a failure), load.go
+// The files follow one probe's path: config.go (flags), dial.go (resolve
+// and dial every address of a name, RFC 8305 style, keeping each one's
+// outcome), probe.go (read one greeting), classify.go (the cause class of
+// a failure), terminal.go (escaping server bytes for a terminal), load.go
 // (-count and -concurrency), summary.go (the probe-mode summary), json.go
 // (-json objects), each.go (-each, one row per address).
 package client

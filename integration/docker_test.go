@@ -190,8 +190,9 @@ func runClient(t *testing.T, nw *testNet, args ...string) (result, peer) {
 
 // clientOpts place a client other than on its own fixed addresses.
 type clientOpts struct {
-	namespace  string   // a container ID whose network namespace to share
-	extraHosts []string // "name:address" lines for the client's /etc/hosts
+	namespace  string            // a container ID whose network namespace to share
+	extraHosts []string          // "name:address" lines for the client's /etc/hosts
+	sysctls    map[string]string // namespaced sysctls of the client's own namespace
 }
 
 // runClientWith is runClient placed as o says.
@@ -211,9 +212,9 @@ func runClientWith(t *testing.T, nw *testNet, o clientOpts, args ...string) (res
 		p.v4, p.v6 = nw.host(i)
 		opts = append(opts, network.WithNetwork(nil, nw.DockerNetwork), fixedAddrs(nw, i))
 	}
-	if len(o.extraHosts) > 0 {
+	if len(o.extraHosts) > 0 || len(o.sysctls) > 0 {
 		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.ExtraHosts = o.extraHosts
+			hc.ExtraHosts, hc.Sysctls = o.extraHosts, o.sysctls
 		}))
 	}
 	ctr := run(t, image, opts...)

@@ -1,0 +1,93 @@
+package netfault
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"testing"
+
+	"github.com/google/nftables/expr"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		args []string
+		want Fault
+		says string
+	}{
+		{[]string{"drop-syn"}, Fault{Kind: "drop-syn", Family: "all", Port: 7890}, "dropping IPv4 and IPv6 SYNs to port 7890"},
+		{[]string{"drop-syn", "-family", "ipv6", "-port", "8000"}, Fault{Kind: "drop-syn", Family: "ipv6", Port: 8000}, "dropping IPv6 SYNs to port 8000"},
+		{[]string{"reject-syn", "-with", "icmp-admin-prohibited"}, Fault{Kind: "reject-syn", Family: "all", Port: 7890, With: "icmp-admin-prohibited"},
+			"rejecting IPv4 and IPv6 SYNs to port 7890 with icmp-admin-prohibited"},
+		{[]string{"drop-sent"}, Fault{Kind: "drop-sent", Family: "all", Port: 7890}, "dropping what port 7890 sends over IPv4 and IPv6 after its SYN-ACK"},
+		{[]string{"drop-larger", "-than", "1280"}, Fault{Kind: "drop-larger", Family: "all", Port: 7890, Than: 1280}, "dropping outgoing IPv4 and IPv6 packets over 1280 bytes"},
+		{[]string{"unroute", "fd00::10"}, Fault{Kind: "unroute", Family: "all", Port: 7890, Addr: netip.MustParseAddr("fd00::10")}, "removing the routes to fd00::10"},
+	}
+	for _, c := range cases {
+		t.Run(c.says, func(t *testing.T) {
+			f, err := Parse(c.args)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, f)
+			assert.Equal(t, c.says, f.String())
+		})
+	}
+}
+
+func TestBadInvocations(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{nil, "Usage: netfault FAULT"},
+		{[]string{"flood"}, `netfault: unknown fault "flood"`},
+		{[]string{"reject-syn"}, `netfault: bad -with ""`},
+		{[]string{"drop-syn", "-family", "ipx"}, `netfault: bad -family "ipx"`},
+		{[]string{"drop-syn", "-port", "0"}, "netfault: bad -port 0"},
+		{[]string{"drop-larger", "-than", "20"}, "netfault: bad -than 20"},
+		{[]string{"unroute"}, "netfault: unroute takes 1 arguments"},
+		{[]string{"unroute", "not-an-address"}, `netfault: bad address "not-an-address"`},
+		{[]string{"drop-syn", "extra"}, "netfault: drop-syn takes 0 arguments"},
+	} {
+		var out, errOut bytes.Buffer
+		assert.Equal(t, exitUsage, Run(context.Background(), c.args, &out, &errOut), "%q", c.args)
+		assert.Contains(t, errOut.String(), c.msg, "%q", c.args)
+		assert.Empty(t, out.String())
+	}
+}
+
+// TestExprs pins the parts of the rules that are easy to get wrong and
+// that the path-fault matrix depends on: the SYN-without-ACK flag test,
+// the length turned big-endian before an ordered compare (cmp orders
+// bytes like memcmp), and the ICMPX reject codes.
+func TestExprs(t *testing.T) {
+	syn := Exprs(Fault{Kind: "drop-syn", Family: "ipv4", Port: 7890})
+	assert.Equal(t, []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}},
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0x1e, 0xd2}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 13, Len: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 1, Mask: []byte{0x12}, Xor: []byte{0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0x02}},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}, syn)
+
+	big := Exprs(Fault{Kind: "drop-larger", Family: "all", Than: 1280})
+	assert.Equal(t, []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyLEN, Register: 1},
+		&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
+		&expr.Cmp{Op: expr.CmpOpGt, Register: 1, Data: []byte{0, 0, 5, 0}},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}, big)
+
+	for with, want := range map[string]*expr.Reject{
+		"tcp-reset":             {Type: unix.NFT_REJECT_TCP_RST},
+		"icmp-unreachable":      {Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_HOST_UNREACH},
+		"icmp-admin-prohibited": {Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED},
+	} {
+		e := Exprs(Fault{Kind: "reject-syn", Family: "all", Port: 7890, With: with})
+		assert.Equal(t, want, e[len(e)-1], with)
+	}
+}
