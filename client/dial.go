@@ -132,6 +132,9 @@ func (p *prober) dial(ctx context.Context, target, network string, start time.Ti
 				for j := range attempts {
 					if attempts[j].state == "running" {
 						cancels[j]() // their results still arrive and are closed below
+						if p.vout != nil {
+							p.say("%s abandoning %s: %s connected first", since(start), attempts[j].target(), a.target())
+						}
 					}
 				}
 			case d.err == nil:

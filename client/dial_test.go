@@ -76,6 +76,7 @@ func TestFallsBackToTheOtherFamily(t *testing.T) {
 	assert.Regexp(t, `\+\d\.\dms dialling \[::1\]:`+port+` over IPv6\n`, errOut)
 	assert.Regexp(t, `\+3\d\d\.\dms no answer from \[::1\]:`+port+` after 300ms: also dialling the next address \(fallback\)\n`, errOut)
 	assert.Regexp(t, `dialling 127\.0\.0\.1:`+port+` over IPv4\n.*connected to 127\.0\.0\.1:`+port+` over IPv4\n`, errOut)
+	assert.Regexp(t, `abandoning \[::1\]:`+port+`: 127\.0\.0\.1:`+port+` connected first\n`, errOut)
 
 	code, out, _, _ = runClient(t, "-json", "-resolver", dns, "-timeout", "3s", name, port)
 	assert.Equal(t, 0, code)
