@@ -178,14 +178,10 @@ func (p *prober) lookup(ctx context.Context, host, network string) ([]netip.Addr
 		return nil, err
 	}
 	var addrs []netip.Addr
-	seen := map[netip.Addr]bool{}
-	for _, a := range found {
-		a = a.Unmap()
-		if seen[a] || (network == "tcp4" && !a.Is4()) || (network == "tcp6" && a.Is4()) {
-			continue
+	for _, a := range netaddr.Unique(found) {
+		if (network == "tcp4" && a.Is4()) || (network == "tcp6" && !a.Is4()) || network == "tcp" {
+			addrs = append(addrs, a)
 		}
-		seen[a] = true
-		addrs = append(addrs, a)
 	}
 	if len(addrs) == 0 {
 		return nil, &net.DNSError{Err: "no suitable address", Name: host, IsNotFound: true}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"sync"
 	"text/tabwriter"
 
@@ -47,13 +46,7 @@ func runEach(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writ
 			r := result{target: cfg.Target.String(), err: err, class: classDNS, phase: "resolve"}
 			return reportEach(stdout, stderr, cfg, []eachRow{rowOf(&r, "name", &stats{probes: 1, last: r})})
 		}
-		seen := map[netip.Addr]bool{}
-		for _, a := range addrs {
-			a = a.Unmap()
-			if seen[a] {
-				continue
-			}
-			seen[a] = true
+		for _, a := range netaddr.Unique(addrs) {
 			network := "tcp6"
 			if a.Is4() {
 				network = "tcp4"

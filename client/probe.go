@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/netaddr"
 	"github.com/smile-sockets/smile/internal/resolver"
 )
 
@@ -169,16 +169,11 @@ func quoteShort(b []byte) string {
 }
 
 func familyOf(a net.Addr) string {
-	var ap netip.AddrPort
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap = ta.AddrPort()
-	} else {
-		ap, _ = netip.ParseAddrPort(a.String())
-	}
+	ap := netaddr.AddrPortOf(a)
 	if !ap.IsValid() {
 		return ""
 	}
-	if ap.Addr().Unmap().Is4() {
+	if ap.Addr().Is4() {
 		return "IPv4"
 	}
 	return "IPv6"
