@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	dockernetwork "github.com/moby/moby/api/types/network"
@@ -65,12 +66,58 @@ func newNetwork(t *testing.T) *testNet {
 			}),
 			network.WithLabels(map[string]string{"smile.integration.run": runID}),
 		)
-		testcontainers.CleanupNetwork(t, nw)
+		cleanupNetwork(t, nw)
 		return err
 	})
 	tn := &testNet{DockerNetwork: nw, v4: l.v4, v6: l.v6}
 	tn.next.Store(9)
 	return tn
+}
+
+// nonFatal is a test as its cleanups see it: FailNow marks it failed and
+// returns. Go's testing skips the whole report of a test with parallel
+// subtests when one of its cleanups calls FailNow (golang/go#76447): no
+// "--- FAIL" line, and without -v not even the error, so the run ended in
+// a bare FAIL naming no test. testcontainers' CleanupContainer checks with
+// require, which calls FailNow.
+type nonFatal struct{ *testing.T }
+
+func (n nonFatal) FailNow()                          { n.Fail() }
+func (n nonFatal) Fatal(args ...any)                 { n.Error(args...) }
+func (n nonFatal) Fatalf(format string, args ...any) { n.Errorf(format, args...) }
+
+// cleanupNetwork removes a network at the end of the test, failing the
+// test (never with FailNow, see nonFatal) if it can't. Docker 20.10 now
+// and then keeps counting an endpoint on a network after its last
+// container is gone, and refuses to remove it ("has active endpoints")
+// until the daemon restarts (moby/moby#43286): with no container attached
+// that is the daemon's defect, not the test's, and it is logged instead.
+func cleanupNetwork(t *testing.T, nw *testcontainers.DockerNetwork) {
+	t.Helper()
+	t.Cleanup(func() {
+		if nw == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var err error
+		for range 10 {
+			_, err = suite.docker.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{})
+			if err == nil || cerrdefs.IsNotFound(err) {
+				return
+			}
+			if !strings.Contains(err.Error(), "active endpoints") {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if info, ierr := suite.docker.NetworkInspect(ctx, nw.ID, client.NetworkInspectOptions{}); ierr == nil &&
+			strings.Contains(err.Error(), "active endpoints") && len(info.Network.Containers) == 0 {
+			t.Logf("LEFT BEHIND by the daemon: network %s, no container attached, but %v (moby/moby#43286: only a daemon restart clears it)", nw.Name, err)
+			return
+		}
+		t.Errorf("removing network %s: %v", nw.Name, err)
+	})
 }
 
 // containerName returns a unique container name for this run.
@@ -97,7 +144,7 @@ func run(t *testing.T, image string, opts ...testcontainers.ContainerCustomizer)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ctr, err := testcontainers.Run(ctx, image, opts...)
-	testcontainers.CleanupContainer(t, ctr)
+	testcontainers.CleanupContainer(nonFatal{t}, ctr)
 	// Registered after the removal, so it runs before it.
 	t.Cleanup(func() { logOnFailure(t, ctr) })
 	require.NoError(t, err, "starting a container of %s", image)

@@ -147,17 +147,19 @@ func runOnce(t *testing.T, image string, opts ...testcontainers.ContainerCustomi
 }
 
 // stopServer stops a server as docker stop does (SIGTERM, then SIGKILL after
-// the grace period) and checks that it shut down cleanly: exit 0 inside the
-// grace period, with a shutdown line in its log.
+// the grace period) and checks that it shut down cleanly: exit 0, with a
+// shutdown line in its log. Exit 0 is also the proof that it exited inside
+// the grace period, since a SIGKILL would have made it 137; the time the
+// whole docker stop took is the daemon's as much as the server's, and only
+// logged (on a loaded machine the daemon alone took more than 10 s).
 func stopServer(t *testing.T, srv *testcontainers.DockerContainer) {
 	t.Helper()
 	grace := stopGrace
 	start := time.Now()
 	require.NoError(t, srv.Stop(context.Background(), &grace))
-	took := time.Since(start)
+	t.Logf("docker stop took %v", time.Since(start).Round(time.Millisecond))
 	res := exited(t, srv)
-	assert.Equal(t, 0, res.exit, "exit code after SIGTERM: %v", res)
-	assert.Less(t, took, grace, "stopped inside the grace period")
+	assert.Equal(t, 0, res.exit, "exit code after SIGTERM, 137 if the grace period ran out: %v", res)
 	assert.Contains(t, res.stdout, "shutdown", "a shutdown line in the log")
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 )
 
@@ -278,7 +277,7 @@ func TestDaemonRefusesAnOverlap(t *testing.T) {
 		}),
 		network.WithLabels(map[string]string{"smile.integration.run": runID}),
 	)
-	testcontainers.CleanupNetwork(t, nw)
+	cleanupNetwork(t, nw)
 	require.Error(t, err, "a second network on %v", first.v4)
 	assert.True(t, isOverlap(err), "not recognised as an overlap: %v", err)
 }
