@@ -76,9 +76,10 @@ func TestLifecycle(t *testing.T) {
 }
 
 // TestHealthcheckFollowsTheServer: the HEALTHCHECK process inherits none of
-// the server's flags, so it reads PID 1's command line and SMILE_*
-// environment; servers on another port, IPv6 only, or on loopback only all
-// report healthy.
+// the server's flags, so it finds the server's process and reads its
+// command line and SMILE_* environment; servers on another port, IPv6
+// only, on loopback only, or started under an init (docker run --init:
+// tini is PID 1, the server its child) all report healthy.
 func TestHealthcheckFollowsTheServer(t *testing.T) {
 	t.Parallel()
 	image, _ := requireImages(t)
@@ -87,11 +88,13 @@ func TestHealthcheckFollowsTheServer(t *testing.T) {
 		name string
 		args []string
 		env  map[string]string
+		init bool // docker run --init
 	}{
-		{"-listen :9999", []string{"-listen", ":9999"}, nil},
-		{"-v6only", []string{"-v6only"}, nil},
-		{"localhost only", []string{"-listen", "localhost:7890"}, nil},
-		{"SMILE_LISTEN and SMILE_GREETING", nil, map[string]string{"SMILE_LISTEN": "0.0.0.0:8001", "SMILE_GREETING": "hello"}},
+		{"-listen :9999", []string{"-listen", ":9999"}, nil, false},
+		{"-v6only", []string{"-v6only"}, nil, false},
+		{"localhost only", []string{"-listen", "localhost:7890"}, nil, false},
+		{"SMILE_LISTEN and SMILE_GREETING", nil, map[string]string{"SMILE_LISTEN": "0.0.0.0:8001", "SMILE_GREETING": "hello"}, false},
+		{"--init, -listen :9999", []string{"-listen", ":9999"}, map[string]string{"SMILE_GREETING": "hello"}, true},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,6 +104,7 @@ func TestHealthcheckFollowsTheServer(t *testing.T) {
 				testcontainers.WithEnv(c.env),
 				network.WithNetwork(nil, nw.DockerNetwork),
 				fixedAddrs(nw, 220+i),
+				testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.Init = &c.init }),
 				untilHealthy,
 			)...)
 			assert.Regexp(t, `^healthy: \S+ greeted "`, lastHealthcheck(t, srv).Output)

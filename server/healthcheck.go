@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/envflag"
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
@@ -21,13 +18,19 @@ const HealthTimeout = 3 * time.Second
 
 // healthcheck connects to the running server's first listener over
 // loopback and checks the greeting. A HEALTHCHECK process does not inherit
-// the flags the server was started with, so when PID 1 is smile-server (as
-// in its container) its command line and SMILE_* environment are read
-// from /proc; otherwise this process's own flags describe the server.
-func healthcheck(ctx context.Context, own *Config, stdout, stderr io.Writer) int {
+// the flags the server was started with, so it finds the server's process
+// (findServer) and reads its command line and SMILE_* environment from
+// /proc; flags given to the health check itself win. Without a server
+// process in sight, its own flags and environment describe the server.
+func healthcheck(ctx context.Context, args []string, env func(string) (string, bool), own *Config, stdout, stderr io.Writer) int {
 	cfg := own
-	if pid1, err := pid1Config(); err == nil && pid1 != nil {
-		cfg = pid1
+	if srv, ok := findServer(); ok {
+		c, err := healthConfig(srv, args, env)
+		if err != nil {
+			fmt.Fprintf(stderr, "smile-server: unhealthy: can't read the flags of the server (PID %d): %v\n", srv.pid, err)
+			return exitFailure
+		}
+		cfg = c
 	}
 	target := loopbackTarget(cfg.Listen[0], cfg.V6Only)
 	ctx, cancel := context.WithTimeout(ctx, HealthTimeout)
@@ -53,41 +56,6 @@ func healthcheck(ctx context.Context, own *Config, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintf(stdout, "healthy: %s greeted %q\n", target, got)
 	return exitOK
-}
-
-// pid1Config returns the configuration of the smile-server running as PID
-// 1, or nil when PID 1 is something else (or this process itself).
-func pid1Config() (*Config, error) {
-	if os.Getpid() == 1 {
-		return nil, nil
-	}
-	cmdline, err := os.ReadFile("/proc/1/cmdline")
-	if err != nil {
-		return nil, err
-	}
-	argv := splitNUL(cmdline)
-	if len(argv) == 0 || filepath.Base(argv[0]) != "smile-server" {
-		return nil, nil
-	}
-	environ, err := os.ReadFile("/proc/1/environ")
-	if err != nil {
-		environ = nil // unreadable: the flags alone still say a lot
-	}
-	cfg, err := ParseConfig(argv[1:], envflag.Environ(splitNUL(environ)))
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
-func splitNUL(b []byte) []string {
-	var out []string
-	for _, f := range bytes.Split(b, []byte{0}) {
-		if len(f) > 0 {
-			out = append(out, string(f))
-		}
-	}
-	return out
 }
 
 // loopbackTarget is where to reach a listener from inside its own host.

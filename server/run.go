@@ -29,7 +29,7 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return code
 	}
 	if cfg.Healthcheck {
-		return healthcheck(ctx, cfg, stdout, stderr)
+		return healthcheck(ctx, args, env, cfg, stdout, stderr)
 	}
 	if err := serve(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "smile-server: %v\n", err)
