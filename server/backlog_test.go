@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -73,7 +74,7 @@ func TestBacklogFlagAsSSShowsIt(t *testing.T) {
 	if err != nil {
 		t.Skip("ss (iproute2) not installed; TestBacklogReachesTheKernel covers the kernel's view")
 	}
-	port := freePort(t)
+	port := smiletest.FreePort(t)
 	startServer(t, "-resolve=false", "-backlog", "7", "-listen", fmt.Sprintf("127.0.0.1:%d", port))
 	out, err := exec.Command(ss, "-Hltn", fmt.Sprintf("sport = :%d", port)).Output()
 	require.NoError(t, err)
@@ -100,7 +101,7 @@ func TestReuseAddrReallyCleared(t *testing.T) {
 // at net.core.somaxconn; the log says what the kernel gave, and warns.
 func TestBacklogLoggedAsTheKernelCappedIt(t *testing.T) {
 	somaxconn := defaultBacklog()
-	port := freePort(t)
+	port := smiletest.FreePort(t)
 	for _, c := range []struct{ asked, got int }{{7, 7}, {somaxconn + 1000, somaxconn}} {
 		t.Run(fmt.Sprint(c.asked), func(t *testing.T) {
 			s := startServer(t, "-resolve=false", "-log-format", "json", "-backlog", fmt.Sprint(c.asked), "-listen", fmt.Sprintf("127.0.0.1:%d", port))

@@ -3,12 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +12,6 @@ import (
 
 	"github.com/smile-sockets/smile/internal/envflag"
 	"github.com/smile-sockets/smile/internal/smiletest"
-	"github.com/smile-sockets/smile/internal/testbin"
 )
 
 // TestBadInvocations: every mistake is a one-line message naming what was
@@ -68,7 +62,7 @@ func TestBadInvocations(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			var out, errb syncBuffer
+			var out, errb smiletest.Buffer
 			env := envflag.Environ(nil)
 			if c.env != nil {
 				env = func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }
@@ -146,7 +140,7 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestHealthcheck(t *testing.T) {
-	port := freePort(t)
+	port := smiletest.FreePort(t)
 	startServer(t, "-resolve=false", "-greeting", "custom", "-listen", fmt.Sprintf("127.0.0.1:%d", port))
 	cases := []struct {
 		name string
@@ -157,11 +151,11 @@ func TestHealthcheck(t *testing.T) {
 		{"healthy", []string{"-healthcheck", "-greeting", "custom", "-listen", fmt.Sprintf("127.0.0.1:%d", port)}, 0, fmt.Sprintf("healthy: 127.0.0.1:%d greeted \"custom\"\n", port)},
 		{"wildcard reached over loopback", []string{"-healthcheck", "-greeting", "custom", fmt.Sprint(port)}, 0, fmt.Sprintf("healthy: 127.0.0.1:%d greeted \"custom\"\n", port)},
 		{"wrong greeting", []string{"-healthcheck", "-listen", fmt.Sprintf("127.0.0.1:%d", port)}, 1, ""},
-		{"nothing listening", []string{"-healthcheck", "-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t))}, 1, ""},
+		{"nothing listening", []string{"-healthcheck", "-listen", fmt.Sprintf("127.0.0.1:%d", smiletest.FreePort(t))}, 1, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var out, errb syncBuffer
+			var out, errb smiletest.Buffer
 			code := Run(context.Background(), c.args, noEnv, &out, &errb)
 			assert.Equal(t, c.code, code, errb.String())
 			assert.Equal(t, c.out, out.String())
@@ -173,87 +167,13 @@ func TestHealthcheck(t *testing.T) {
 }
 
 func TestHealthcheckV6Only(t *testing.T) {
-	requireIPv6(t)
-	port := freePort(t)
+	smiletest.RequireIPv6(t)
+	port := smiletest.FreePort(t)
 	startServer(t, "-resolve=false", "-v6only", "-listen", fmt.Sprintf("[::]:%d", port))
-	var out, errb syncBuffer
+	var out, errb smiletest.Buffer
 	code := Run(context.Background(), []string{"-healthcheck", "-v6only", "-listen", fmt.Sprintf("[::]:%d", port)}, noEnv, &out, &errb)
 	assert.Equal(t, 0, code, errb.String())
 	assert.Equal(t, fmt.Sprintf("healthy: [::1]:%d greeted %q\n", port, defaultGreeting), out.String())
-}
-
-// serverBinary builds smile-server once for tests that need a real process
-// to signal.
-func serverBinary(t *testing.T) string { return testbin.Build(t, "../cmd/smile-server") }
-
-// TestSIGTERMWhileServing signals a real server process while 8 clients
-// greet in a loop: it exits 0, says so in its log, and no client saw a
-// truncated greeting or a reset.
-func TestSIGTERMWhileServing(t *testing.T) {
-	bin := serverBinary(t)
-	port := freePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	var out, errb syncBuffer
-	cmd := exec.Command(bin, "-resolve=false", "-listen", addr)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.Env = []string{}
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	require.True(t, out.waitFor(t, "SERVER started", 10*time.Second), errb.String())
-
-	var (
-		wg                    sync.WaitGroup
-		mu                    sync.Mutex
-		greeted, bad, refused int
-		badErrs               []string
-	)
-	stop := make(chan struct{})
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
-				if err != nil {
-					mu.Lock()
-					refused++ // after the listener closed: expected
-					mu.Unlock()
-					return
-				}
-				_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-				b, err := io.ReadAll(conn)
-				_ = conn.Close()
-				mu.Lock()
-				if err != nil || string(b) != defaultGreeting {
-					bad++
-					badErrs = append(badErrs, fmt.Sprintf("%q %v", b, err))
-				} else {
-					greeted++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	time.Sleep(300 * time.Millisecond)
-	start := time.Now()
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	err := cmd.Wait()
-	elapsed := time.Since(start)
-	close(stop)
-	wg.Wait()
-	require.NoError(t, err, "exit status after SIGTERM: %s", errb.String())
-	assert.Less(t, elapsed, 5*time.Second)
-	assert.Zero(t, bad, "truncated or reset greetings: %v", badErrs)
-	assert.Positive(t, greeted)
-	assert.Contains(t, out.String(), "SERVER shutdown complete\n")
-	// Every greeting is in the log: nothing buffered was lost at exit.
-	assert.Equal(t, greeted, strings.Count(out.String(), "Connection received from 127.0.0.1 (127.0.0.1)"))
-	assert.Empty(t, errb.String())
 }
 
 // TestMisspeltVariableIsNamed: the real program warns on stderr about a

@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -25,7 +28,7 @@ func TestDrainWaitsForASlowHandshake(t *testing.T) {
 	require.NoError(t, control(l.Listener, func(fd int) error {
 		return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 5)
 	}))
-	out := &syncBuffer{}
+	out := &smiletest.Buffer{}
 	srv := New(Options{}, NewLogger(out, "text"))
 	require.Equal(t, DefaultDrainIdle, srv.drainIdle)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,4 +49,127 @@ func TestDrainWaitsForASlowHandshake(t *testing.T) {
 	assert.Equal(t, defaultGreeting, string(got))
 	require.NoError(t, <-done)
 	srv.Wait()
+}
+
+// TestQueuedConnectionsAreServedOnShutdown fills the kernel's queue behind
+// a peer that holds the only slot, then stops the server: every queued
+// peer must get the whole greeting, none a reset.
+func TestQueuedConnectionsAreServedOnShutdown(t *testing.T) {
+	cases := []struct {
+		name     string
+		listen   func(t *testing.T) net.Listener
+		filtered bool
+	}{
+		// smile-server's own socket takes the SYN filter.
+		{"smile's socket", func(t *testing.T) net.Listener {
+			l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: 128})
+			require.NoError(t, err)
+			return l.Listener
+		}, true},
+		// Go's net.Listen makes an MPTCP listener where the kernel has
+		// MPTCP, and MPTCP refuses socket filters: the fallback drain.
+		{"a listener without the filter", func(t *testing.T) net.Listener {
+			var lc net.ListenConfig
+			lc.SetMultipathTCP(true)
+			l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			if dropNewSYNs(l) == nil {
+				_ = l.Close()
+				t.Skip("this kernel filters MPTCP listeners too (or has no MPTCP): the filtered case covers it")
+			}
+			return l
+		}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { testDrain(t, c.listen(t), c.filtered) })
+	}
+}
+
+func testDrain(t *testing.T, ln net.Listener, filtered bool) {
+	big := strings.Repeat("B", 1<<20)
+	var err error
+	out := &smiletest.Buffer{}
+	srv := New(Options{Greeting: []byte(big), WriteTimeout: 2 * time.Second, MaxConns: 1}, NewLogger(out, "text"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+
+	// The hog never reads and advertises a tiny window, so the greeting
+	// cannot fit in socket buffers and its write holds the only slot.
+	hog, err := smiletest.Peer{Stingy: true}.Dial(ln.Addr().String())
+	require.NoError(t, err)
+	defer hog.Close()
+	require.Eventually(t, func() bool { return srv.slots.inUse() == 1 }, 5*time.Second, 5*time.Millisecond)
+
+	const queued = 20
+	results := make(chan error, queued)
+	conns := make([]net.Conn, queued)
+	for i := range conns {
+		conns[i], err = net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+	}
+	cancel() // as SIGTERM: the queue must still be served
+	// New peers must not join the drain: where the kernel takes the socket
+	// filter, their SYN is dropped and the dial times out; where it does
+	// not, the server serves only the connections queued when the drain
+	// began, so the late one is reset with the listener, never greeted.
+	time.Sleep(50 * time.Millisecond)
+	late, err := net.DialTimeout("tcp", ln.Addr().String(), 300*time.Millisecond)
+	if filtered {
+		require.Error(t, err, "a connection after shutdown began must not be queued")
+		assert.True(t, isTimeout(err), "the SYN is dropped, not refused: %v", err)
+	} else {
+		require.NoError(t, err, "without a filter the kernel still queues it")
+		defer late.Close()
+		assert.True(t, out.WaitFor(t, "serving those already queued", 2*time.Second), out.String())
+	}
+	for _, c := range conns {
+		go func() {
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+			got, err := io.ReadAll(c)
+			if err == nil && len(got) != len(big) {
+				err = fmt.Errorf("got %d bytes, want %d", len(got), len(big))
+			}
+			results <- err
+		}()
+	}
+	for range queued {
+		assert.NoError(t, <-results)
+	}
+	require.NoError(t, <-done)
+	srv.Wait()
+	if late != nil {
+		_ = late.SetDeadline(time.Now().Add(5 * time.Second))
+		got, _ := io.ReadAll(late)
+		assert.Empty(t, got, "the connection that arrived during the drain is not served")
+	}
+	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+	assert.Error(t, err, "the listener is closed after the drain")
+}
+
+// TestDrainOwesOnlyAcceptedConnections: in the drain without a SYN
+// filter, the count of queued connections is used up by accepts that
+// succeed, never by failed ones (EMFILE), so no queued peer is left to be
+// reset; without a count the drain ends after drainLimit.
+func TestDrainOwesOnlyAcceptedConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	d := &drain{ln: ln, idle: time.Second, mode: queuedOnly, left: 2}
+	for range 5 { // failed accepts: nothing accepted, nothing owed less
+		require.True(t, d.next())
+	}
+	d.accepted()
+	assert.True(t, d.next(), "one queued connection is still owed")
+	d.accepted()
+	assert.False(t, d.next(), "both queued connections were served")
+
+	d = &drain{ln: ln, idle: time.Second, mode: untilLimit, giveUp: time.Now().Add(50 * time.Millisecond)}
+	assert.True(t, d.next())
+	time.Sleep(60 * time.Millisecond)
+	assert.False(t, d.next(), "past drainLimit the drain ends whatever is left")
+
+	d = &drain{ln: ln, idle: time.Second}
+	assert.True(t, d.next(), "serving: accept for ever")
 }

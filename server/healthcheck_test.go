@@ -23,7 +23,7 @@ func TestHealthcheckFindsItsServer(t *testing.T) {
 	b, err := os.ReadFile(serverBinary(t))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(bin, b, 0o755))
-	port := freePort(t)
+	port := smiletest.FreePort(t)
 	smiletest.Start(t, bin, smiletest.Options{Ready: "SERVER started", Env: []string{"SMILE_GREETING=from the environment"}},
 		"-resolve=false", "-listen", fmt.Sprintf("127.0.0.1:%d", port))
 	healthy := fmt.Sprintf("healthy: 127.0.0.1:%d greeted %q\n", port, "from the environment")

@@ -1,72 +1,28 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-	"golang.org/x/net/nettest"
-
-	"github.com/smile-sockets/smile/internal/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
-const defaultGreeting = "Smile from the server"
+// The shared helpers (a well-behaved greeter, a slow reader, running the
+// real binary, /proc readers) are in internal/smiletest; this file holds
+// only what is particular to package server's tests: the program run in
+// this process.
 
-// syncBuffer is an output that tests can read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+const defaultGreeting = DefaultGreeting
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+// serverBinary builds the real smile-server once per test binary, for
+// tests that signal it, limit its descriptors or stall its output.
+func serverBinary(t *testing.T) string { return smiletest.Build(t, "../cmd/smile-server") }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the log lines without their timestamp and level.
-func (s *syncBuffer) lines() []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(s.String()))
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), " ", 3)
-		if len(f) == 3 {
-			out = append(out, f[2])
-		}
-	}
-	return out
-}
-
-// waitFor waits until the output contains substr.
-func (s *syncBuffer) waitFor(t *testing.T, substr string, timeout time.Duration) bool {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(s.String(), substr) {
-			return true
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return false
-}
-
-// server is a smile-server running in this process through run.
+// server is a smile-server running in this process through Run.
 type server struct {
-	out, err *syncBuffer
+	out, err *smiletest.Buffer
 	cancel   context.CancelFunc
 	done     chan int
 	code     int
@@ -94,7 +50,7 @@ func startServer(t *testing.T, args ...string) *server {
 func tryServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{out: &syncBuffer{}, err: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	s := &server{out: &smiletest.Buffer{}, err: &smiletest.Buffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() { s.done <- Run(ctx, args, noEnv, s.out, s.err) }()
 	deadline := time.After(10 * time.Second)
 	for !strings.Contains(s.out.String(), "SERVER started") {
@@ -128,52 +84,3 @@ func (s *server) stop() int {
 }
 
 func noEnv(string) (string, bool) { return "", false }
-
-// freePort finds a TCP port free on both loopback addresses right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-		if ln6, err := net.Listen("tcp6", fmt.Sprintf("[::1]:%d", port)); err == nil {
-			_ = ln6.Close()
-			return port
-		} else if !supportsIPv6() {
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
-}
-
-// greet is a well-behaved client: connect, read to EOF, close.
-func greet(network, addr string) (string, error) {
-	conn, err := net.DialTimeout(network, addr, 3*time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	b, err := io.ReadAll(conn)
-	return string(b), err
-}
-
-// stubDNS is a resolver of the test's own, so no reverse lookup of a test
-// peer ever leaves the machine.
-func stubDNS(t *testing.T) *dnstest.Server {
-	t.Helper()
-	return dnstest.Start(t)
-}
-
-// supportsIPv6 reports whether ::1 works here; IPv6 cases skip only where
-// the host truly lacks it.
-func supportsIPv6() bool { return nettest.SupportsIPv6() }
-
-func requireIPv6(t *testing.T) {
-	t.Helper()
-	if !supportsIPv6() {
-		t.Skip("host has no IPv6 loopback (::1)")
-	}
-}

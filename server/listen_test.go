@@ -8,8 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/smile-sockets/smile/internal/dnstest"
 	"github.com/smile-sockets/smile/internal/netaddr"
 	"github.com/smile-sockets/smile/internal/resolver"
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // TestListenNameBindsEveryAddress: -listen HOST:PORT binds every address
@@ -18,7 +20,7 @@ import (
 // lie. (Only a host without any IPv6 skips an IPv6 address, and says so in
 // the start line.) Names come from a DNS server of the test's own.
 func TestListenNameBindsEveryAddress(t *testing.T) {
-	dns := stubDNS(t)
+	dns := dnstest.Start(t)
 	dns.AddHost("both.smile.test", "127.0.0.1", "127.0.0.2")
 	dns.AddHost("half.smile.test", "127.0.0.1", "192.0.2.1") // TEST-NET-1: on no interface here
 	hasV6 := hostHasIPv6()
@@ -26,7 +28,7 @@ func TestListenNameBindsEveryAddress(t *testing.T) {
 		dns.AddHost("half6.smile.test", "127.0.0.1", "2001:db8::1") // documentation prefix: on no interface here
 	}
 	opts := sockOpts{reuseAddr: true, backlog: 8, resolver: resolver.New(dns.Addr)}
-	port := freePort(t)
+	port := smiletest.FreePort(t)
 	listen := func(name string) ([]*boundListener, error) {
 		spec, err := netaddr.ParseListen(fmt.Sprintf("%s:%d", name, port))
 		require.NoError(t, err)

@@ -29,12 +29,12 @@ type namer struct {
 	timeout  time.Duration
 
 	mu      sync.Mutex
-	cache   map[netip.Addr]cached
+	cache   map[netip.Addr]cacheEntry
 	pending map[netip.Addr][]func(string) // one entry per lookup in flight
 	wg      sync.WaitGroup
 }
 
-type cached struct {
+type cacheEntry struct {
 	name    string
 	expires time.Time
 }
@@ -43,7 +43,7 @@ func newNamer(r *net.Resolver, timeout time.Duration) *namer {
 	return &namer{
 		resolver: r,
 		timeout:  timeout,
-		cache:    map[netip.Addr]cached{},
+		cache:    map[netip.Addr]cacheEntry{},
 		pending:  map[netip.Addr][]func(string){},
 	}
 }
@@ -112,7 +112,7 @@ func (n *namer) lookup(addr netip.Addr) {
 	if len(n.cache) >= maxCacheLen {
 		clear(n.cache)
 	}
-	n.cache[addr] = cached{name: name, expires: time.Now().Add(ttl)}
+	n.cache[addr] = cacheEntry{name: name, expires: time.Now().Add(ttl)}
 	waiters := n.pending[addr]
 	delete(n.pending, addr)
 	n.mu.Unlock()

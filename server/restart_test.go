@@ -1,13 +1,13 @@
 package server
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,10 +17,10 @@ import (
 // TIME_WAIT socket, and only SO_REUSEADDR on both the old and the new
 // socket lets a new server bind.
 func TestRestartOnTheSamePort(t *testing.T) {
-	const on, off = "-reuseaddr=true", "-reuseaddr=false"
+	const on, off = true, false
 	rows := []struct {
 		name       string
-		old, new   string
+		old, new   bool // -reuseaddr of the old and the new server
 		served     bool
 		keepOld    bool
 		wantStarts bool
@@ -36,25 +36,25 @@ func TestRestartOnTheSamePort(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			port := freePort(t)
+			port := smiletest.FreePort(t)
 			listen := fmt.Sprintf("127.0.0.1:%d", port)
-			old := startServer(t, "-resolve=false", row.old, "-listen", listen)
+			old := startServer(t, "-resolve=false", fmt.Sprintf("-reuseaddr=%v", row.old), "-listen", listen)
 			if row.served {
-				got, err := greet("tcp", listen)
+				got, err := smiletest.Peer{}.Greet(listen)
 				require.NoError(t, err)
 				require.Equal(t, defaultGreeting, got)
-				require.True(t, old.out.waitFor(t, "Connection received", 5e9))
+				require.True(t, old.out.WaitFor(t, "Connection received", 5e9))
 			}
 			if !row.keepOld {
 				require.Equal(t, 0, old.stop())
 				if row.served {
-					assert.True(t, timeWaitOn(t, port), "the server closed first, so its side of the connection is in TIME_WAIT")
+					assert.True(t, smiletest.TimeWait(port) > 0, "the server closed first, so its side of the connection is in TIME_WAIT")
 				}
 			}
-			next := tryServer(t, "-resolve=false", row.new, "-listen", listen)
+			next := tryServer(t, "-resolve=false", fmt.Sprintf("-reuseaddr=%v", row.new), "-listen", listen)
 			if row.wantStarts {
 				require.False(t, next.stopped, "new server exited %d: %s", next.code, next.err)
-				got, err := greet("tcp", listen)
+				got, err := smiletest.Peer{}.Greet(listen)
 				assert.NoError(t, err)
 				assert.Equal(t, defaultGreeting, got)
 				assert.Equal(t, 0, next.stop())
@@ -64,7 +64,7 @@ func TestRestartOnTheSamePort(t *testing.T) {
 			assert.Equal(t, 1, next.code)
 			assert.Equal(t, fmt.Sprintf("smile-server: can't bind to %s: address already in use\n", listen), next.err.String())
 			if row.keepOld {
-				got, err := greet("tcp", listen)
+				got, err := smiletest.Peer{}.Greet(listen)
 				assert.NoError(t, err, "the old server keeps serving")
 				assert.Equal(t, defaultGreeting, got)
 			}
@@ -72,37 +72,11 @@ func TestRestartOnTheSamePort(t *testing.T) {
 	}
 }
 
-// timeWaitOn reports whether a TCP socket with local port port is in
-// TIME_WAIT (state 06) in this network namespace.
-func timeWaitOn(t *testing.T, port int) bool {
-	t.Helper()
-	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(path)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 4 {
-				continue
-			}
-			_, hexPort, ok := strings.Cut(fields[1], ":")
-			if ok && strings.EqualFold(hexPort, fmt.Sprintf("%04X", port)) && fields[3] == "06" {
-				_ = f.Close()
-				return true
-			}
-		}
-		_ = f.Close()
-	}
-	return false
-}
-
 // TestBindErrorNamesTheSocket: a wildcard listener's error names the
 // socket as bound, as the contract's example shows.
 func TestBindErrorNamesTheSocket(t *testing.T) {
-	requireIPv6(t)
-	port := freePort(t)
+	smiletest.RequireIPv6(t)
+	port := smiletest.FreePort(t)
 	startServer(t, "-resolve=false", fmt.Sprint(port))
 	next := tryServer(t, "-resolve=false", "-listen", fmt.Sprintf(":%d", port))
 	require.True(t, next.stopped)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,13 +16,13 @@ import (
 // listener greets while the other is idle; an idle listener blocked in
 // accept must not pin the slot the other needs.
 func TestIdleListenerHoldsNoSlot(t *testing.T) {
-	port := freePort(t)
+	port := smiletest.FreePort(t)
 	startServer(t, "-resolve=false", "-max-conns", "1",
 		"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-listen", fmt.Sprintf("127.0.0.2:%d", port))
 	for round := range 3 {
 		for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
 			start := time.Now()
-			got, err := greet("tcp4", net.JoinHostPort(host, fmt.Sprint(port)))
+			got, err := smiletest.Peer{Network: "tcp4"}.Greet(net.JoinHostPort(host, fmt.Sprint(port)))
 			require.NoError(t, err, "round %d, %s", round, host)
 			assert.Equal(t, defaultGreeting, got)
 			assert.Less(t, time.Since(start), time.Second, "round %d, %s waited on the other listener", round, host)
@@ -34,7 +35,7 @@ func TestIdleListenerHoldsNoSlot(t *testing.T) {
 // with -max-conns 1 the next client is greeted at once, and lingering
 // sockets past their own bound are closed at once instead of waiting.
 func TestSilentPeerHoldsNoSlot(t *testing.T) {
-	port := freePort(t)
+	port := smiletest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	startServer(t, "-resolve=false", "-max-conns", "1", "-write-timeout", "100ms", "-listen", addr)
 	const silent = 3 // more than the one lingering close -max-conns 1 allows
@@ -44,7 +45,7 @@ func TestSilentPeerHoldsNoSlot(t *testing.T) {
 		require.NoError(t, err)
 		defer conn.Close()
 		start := time.Now()
-		got, err := greet("tcp4", addr)
+		got, err := smiletest.Peer{Network: "tcp4"}.Greet(addr)
 		took := time.Since(start)
 		require.NoError(t, err)
 		assert.Equal(t, defaultGreeting, got)

@@ -22,7 +22,7 @@ func stalledServer(t *testing.T) (p *smiletest.Proc, addr string, rest *bufio.Re
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r.Close() })
-	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr = fmt.Sprintf("127.0.0.1:%d", smiletest.FreePort(t))
 	p = smiletest.Start(t, serverBinary(t), smiletest.Options{Stdout: w}, "-resolve=false", "-listen", addr)
 	_ = w.Close() // the server has its own copy
 	rest = bufio.NewReader(r)
