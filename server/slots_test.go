@@ -19,15 +19,19 @@ func TestIdleListenerHoldsNoSlot(t *testing.T) {
 	port := smiletest.FreePort(t)
 	startServer(t, "-resolve=false", "-max-conns", "1",
 		"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-listen", fmt.Sprintf("127.0.0.2:%d", port))
+	var slowest time.Duration
 	for round := range 3 {
 		for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
 			start := time.Now()
 			got, err := smiletest.Peer{Network: "tcp4"}.Greet(net.JoinHostPort(host, fmt.Sprint(port)))
 			require.NoError(t, err, "round %d, %s", round, host)
 			assert.Equal(t, defaultGreeting, got)
-			assert.Less(t, time.Since(start), time.Second, "round %d, %s waited on the other listener", round, host)
+			took := time.Since(start)
+			assert.Less(t, took, time.Second, "round %d, %s waited on the other listener", round, host)
+			slowest = max(slowest, took)
 		}
 	}
+	t.Logf("FIGURES two listeners, -max-conns 1: 6 of 6 greeted, slowest %v", slowest.Round(10*time.Microsecond))
 }
 
 // TestSilentPeerHoldsNoSlot: a peer that reads its greeting but never
