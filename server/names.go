@@ -19,6 +19,13 @@ const (
 	noNameTTL   = 10 * time.Second
 	maxLookups  = 64   // distinct lookups in flight at once
 	maxCacheLen = 4096 // entries kept; the cache is cleared when full
+	// maxWaiting bounds the connections waiting for a name, across every
+	// lookup. When a lookup ends its waiters are logged at once, and that
+	// burst must fit the log's buffer (logBuffer: 3000 text lines, half as
+	// many in JSON) or the log drops lines: at 10k connections a second a
+	// dead DNS server queues 20k in its 2 s timeout. Past the bound a peer
+	// is logged by its address at once, as a failed lookup would log it.
+	maxWaiting = 512
 )
 
 // namer resolves peers' PTR names for the log, off the greeting's path:
@@ -31,6 +38,7 @@ type namer struct {
 	mu      sync.Mutex
 	cache   map[netip.Addr]cacheEntry
 	pending map[netip.Addr][]func(string) // one entry per lookup in flight
+	waiting int                           // callbacks in pending, at most maxWaiting
 	wg      sync.WaitGroup
 }
 
@@ -75,19 +83,20 @@ func (n *namer) name(addr netip.Addr, done func(string)) {
 		done(name)
 		return
 	}
-	if waiters, ok := n.pending[addr]; ok {
-		n.pending[addr] = append(waiters, done)
-		n.mu.Unlock()
-		return
-	}
-	if len(n.pending) >= maxLookups {
-		// So many distinct peers at once that the resolver is the
-		// bottleneck: say the address now rather than queue without bound.
+	waiters, ok := n.pending[addr]
+	if n.waiting >= maxWaiting || !ok && len(n.pending) >= maxLookups {
+		// So many peers at once that the resolver is the bottleneck:
+		// say the address now rather than queue without bound.
 		n.mu.Unlock()
 		done("")
 		return
 	}
-	n.pending[addr] = []func(string){done}
+	n.pending[addr] = append(waiters, done)
+	n.waiting++
+	if ok {
+		n.mu.Unlock()
+		return
+	}
 	n.wg.Add(1)
 	n.mu.Unlock()
 	go n.lookup(addr)
@@ -115,6 +124,7 @@ func (n *namer) lookup(addr netip.Addr) {
 	n.cache[addr] = cacheEntry{name: name, expires: time.Now().Add(ttl)}
 	waiters := n.pending[addr]
 	delete(n.pending, addr)
+	n.waiting -= len(waiters)
 	n.mu.Unlock()
 	for _, w := range waiters {
 		w(name)
