@@ -143,26 +143,32 @@ image-names: ## the images `make images` builds, as server=REF and client=REF li
 	@echo "client=$(CLIENT_IMAGE)"
 
 .PHONY: images
-images: build-linux ## $(SERVER_IMAGE) and $(CLIENT_IMAGE) from the one Dockerfile
-	@echo ">> building images $(SERVER_IMAGE) and $(CLIENT_IMAGE) (linux/$(GOARCH))"
+images: build-linux ## $(SERVER_IMAGE) and $(CLIENT_IMAGE) (linux/$(GOARCH)) from the binaries in bin/, offline
+	@echo ">> building images $(SERVER_IMAGE) and $(CLIENT_IMAGE) (linux/$(GOARCH)) from Dockerfile.prebuilt"
+	@# No attestations: kind and `docker save` need a plain image (see kind.yml);
+	@# the release workflow is where provenance and SBOM are attached.
 	@for target in server client; do \
 		case $$target in server) ref=$(SERVER_IMAGE);; client) ref=$(CLIENT_IMAGE);; esac; \
-		out=$$(docker build --platform linux/$(GOARCH) --target $$target \
-			--build-arg TARGETARCH=$(GOARCH) \
+		out=$$(BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build -f Dockerfile.prebuilt \
+			--platform linux/$(GOARCH) --target $$target \
 			--build-arg VERSION=$(VERSION) \
 			--build-arg REVISION=$(REVISION) \
 			--build-arg SOURCE=$(SOURCE) \
-			-t $$ref . 2>&1) || { echo "$$out"; exit 1; }; \
+			$(foreach l,$(IMAGE_LABELS),--label $(l)) \
+			-t $$ref $(LINUX_BIN) 2>&1) || { echo "$$out"; exit 1; }; \
 	done
+	@echo ">> checking the binaries inside the images are linux/$(GOARCH) (a label alone proves nothing)"
+	GOOS= GOARCH= $(GO) run ./internal/imagearch/cmd/imagearch -arch $(GOARCH) $(SERVER_IMAGE) $(CLIENT_IMAGE)
 	@echo ">> image sizes"
 	@docker image inspect --format '{{index .RepoTags 0}}	{{.Size}} bytes' $(SERVER_IMAGE) $(CLIENT_IMAGE)
 
 .PHONY: up
-up: build images ## the compose demo: a server and four clients; fails if any client failed
+up: build images ## the compose demo from `make images` (no registry needed): a server and four clients; fails if any client failed
 	@echo ">> starting the compose demo with $(COMPOSE) (project $(PROJECT), images :$(TAG))"
+	@# --no-build: the images are the ones just built, not a rebuild from source.
 	@trap '$(MAKE) --no-print-directory down' EXIT; \
 	export TAG=$(TAG); \
-	$(COMPOSE) -p $(PROJECT) up -d; \
+	$(COMPOSE) -p $(PROJECT) up -d --no-build; \
 	echo ">> greetings"; \
 	failed=0; \
 	for svc in $(CLIENTS); do \
@@ -176,7 +182,9 @@ up: build images ## the compose demo: a server and four clients; fails if any cl
 		fi; \
 		if [ "$$code" != 0 ]; then failed=1; fi; \
 	done; \
-	if [ $$failed != 0 ]; then echo ">> a client failed; server log:"; $(COMPOSE) -p $(PROJECT) logs --no-color server; exit 1; fi
+	echo ">> server log"; \
+	$(COMPOSE) -p $(PROJECT) logs --no-color server; \
+	if [ $$failed != 0 ]; then echo ">> a client failed"; exit 1; fi
 
 .PHONY: down
 down: ## tear the compose demo down
