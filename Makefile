@@ -15,9 +15,15 @@ BUILDFLAGS := -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 BIN        := bin
 LINUX_BIN  := $(BIN)/linux-$(GOARCH)
 TAG        ?= dev
-# The images `make images` builds and `make up` and the Kubernetes manifests use.
+# The images `make images` builds and `make up` uses.
 SERVER_IMAGE ?= smile-server:$(TAG)
 CLIENT_IMAGE ?= smile-client:$(TAG)
+# The names the release workflow publishes (with :vX.Y.Z and :X.Y), which the
+# Kubernetes manifests use; `make kind-images` builds this checkout under them.
+REGISTRY   ?= ghcr.io/smile-sockets
+PUBLISHED_SERVER_IMAGE := $(REGISTRY)/smile-server:latest
+PUBLISHED_CLIENT_IMAGE := $(REGISTRY)/smile-client:latest
+KIND_CLUSTER ?= smile
 SOURCE     ?= https://github.com/smile-sockets/smile
 # The compose CLI: the v2 plugin where it exists, else docker-compose v1.
 COMPOSE    ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
@@ -65,7 +71,7 @@ INTEGRATION_JSON ?= $(BIN)/integration.json
 SWEEP_LABELS = label=smile.integration.run=$$run label=com.docker.compose.project=smile-it-$$run
 
 .PHONY: integration
-integration: ## containers: addressing and restart matrices, lifecycle, compose (needs Docker)
+integration: clean-integration ## containers: addressing and restart matrices, lifecycle, compose, from-source builds (needs Docker)
 	@echo ">> running integration tests (go test -json kept in $(INTEGRATION_JSON))"
 	@mkdir -p $(dir $(INTEGRATION_JSON))
 	@run=$${SMILE_IT_RUN:-$$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')}; status=0; \
@@ -89,6 +95,11 @@ integration: ## containers: addressing and restart matrices, lifecycle, compose 
 		fi; \
 	fi; \
 	exit $$status
+
+.PHONY: clean-integration
+clean-integration: ## remove containers, networks and images that killed integration runs left behind
+	@echo ">> removing what killed integration runs left behind (label smile.integration.pid of a process that is gone)"
+	integration/leftovers.sh dead
 
 # Each fuzz target with its package; `make fuzz` runs them one at a time for
 # FUZZTIME each. Their seed corpora run in every `make unit`.
@@ -127,6 +138,13 @@ lint:
 	@echo ">> checking GitHub workflows with actionlint"
 	$(GO) tool -modfile=tools/go.mod actionlint
 
+.PHONY: tidy
+tidy: ## fail if `go mod tidy` would change go.mod or go.sum of any module here
+	@echo ">> checking that go mod tidy changes nothing"
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
+	cd tools/golangci && $(GO) mod tidy -diff
+
 .PHONY: golangci
 golangci: ## golangci-lint, pinned in tools/golangci/go.mod (its first build takes about 3 minutes)
 	@echo ">> running golangci-lint"
@@ -137,10 +155,19 @@ clean:
 	@echo ">> removing build output"
 	rm -rf $(BIN)
 
-.PHONY: image-names
-image-names: ## the images `make images` builds, as server=REF and client=REF lines
-	@echo "server=$(SERVER_IMAGE)"
-	@echo "client=$(CLIENT_IMAGE)"
+.PHONY: published-names
+published-names: ## the published images the Kubernetes manifests use, as server=REF and client=REF lines
+	@echo "server=$(PUBLISHED_SERVER_IMAGE)"
+	@echo "client=$(PUBLISHED_CLIENT_IMAGE)"
+
+.PHONY: kind-images
+kind-images: ## this checkout's images under the published names, for kind (nothing pulled)
+	@$(MAKE) --no-print-directory images SERVER_IMAGE=$(PUBLISHED_SERVER_IMAGE) CLIENT_IMAGE=$(PUBLISHED_CLIENT_IMAGE)
+
+.PHONY: kind-load
+kind-load: ## load the images of `make kind-images` into every node of kind cluster $(KIND_CLUSTER)
+	@echo ">> loading $(PUBLISHED_SERVER_IMAGE) and $(PUBLISHED_CLIENT_IMAGE) into kind cluster $(KIND_CLUSTER)"
+	kind load docker-image --name $(KIND_CLUSTER) $(PUBLISHED_SERVER_IMAGE) $(PUBLISHED_CLIENT_IMAGE)
 
 .PHONY: images
 images: build-linux ## $(SERVER_IMAGE) and $(CLIENT_IMAGE) (linux/$(GOARCH)) from the binaries in bin/, offline
@@ -163,12 +190,19 @@ images: build-linux ## $(SERVER_IMAGE) and $(CLIENT_IMAGE) (linux/$(GOARCH)) fro
 	@docker image inspect --format '{{index .RepoTags 0}}	{{.Size}} bytes' $(SERVER_IMAGE) $(CLIENT_IMAGE)
 
 .PHONY: up
-up: build images ## the compose demo from `make images` (no registry needed): a server and four clients; fails if any client failed
-	@echo ">> starting the compose demo with $(COMPOSE) (project $(PROJECT), images :$(TAG))"
-	@# --no-build: the images are the ones just built, not a rebuild from source.
+up: build images ## the compose demo with the images of `make images` (no registry needed); fails if any client failed
+	@$(MAKE) --no-print-directory demo UP_FLAGS=--no-build
+
+# demo runs docker-compose.yml as it is. UP_FLAGS=--build builds both images
+# from source with the official Go image (CI's compose job: only Docker);
+# `make up` passes --no-build, so the images are the ones it just built.
+UP_FLAGS   ?=
+.PHONY: demo
+demo: ## the compose demo: up, every client's greeting, the server's log, a clean stop; fails if anything failed
+	@echo ">> starting the compose demo: $(COMPOSE) -p $(PROJECT) up -d $(UP_FLAGS) (images :$(TAG))"
 	@trap '$(MAKE) --no-print-directory down' EXIT; \
 	export TAG=$(TAG); \
-	$(COMPOSE) -p $(PROJECT) up -d --no-build; \
+	$(COMPOSE) -p $(PROJECT) up -d $(UP_FLAGS); \
 	echo ">> greetings"; \
 	failed=0; \
 	for svc in $(CLIENTS); do \
@@ -182,9 +216,14 @@ up: build images ## the compose demo from `make images` (no registry needed): a 
 		fi; \
 		if [ "$$code" != 0 ]; then failed=1; fi; \
 	done; \
-	echo ">> server log"; \
+	echo ">> stopping the server (SIGTERM, as Ctrl-C does to an attached compose up)"; \
+	server=$$($(COMPOSE) -p $(PROJECT) ps -a -q server); \
+	$(COMPOSE) -p $(PROJECT) stop server >/dev/null 2>&1; \
+	code=$$(docker inspect --format '{{.State.ExitCode}}' $$server); \
+	echo ">> server log (exit $$code)"; \
 	$(COMPOSE) -p $(PROJECT) logs --no-color server; \
-	if [ $$failed != 0 ]; then echo ">> a client failed"; exit 1; fi
+	if [ "$$code" != 0 ]; then echo ">> the server did not stop cleanly"; failed=1; fi; \
+	if [ $$failed != 0 ]; then echo ">> the demo failed"; exit 1; fi
 
 .PHONY: down
 down: ## tear the compose demo down

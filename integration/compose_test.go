@@ -3,10 +3,12 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,12 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
+
+// composeClients are the demo's client services, as in docker-compose.yml
+// and the Makefile's CLIENTS.
+var composeClients = []string{"client-ipv4", "client-hostname", "client-ipv6", "client-each"}
 
 // composeCLI returns the compose command that exists: the `docker compose`
 // plugin (v2) or else docker-compose (v1.29), as the Makefile picks it.
@@ -33,52 +40,97 @@ func composeCLI(t *testing.T) []string {
 	return nil
 }
 
-// TestCompose brings the repository's docker-compose.yml up under a unique
-// project name and subnets, and checks that all three clients (dotted IPv4,
-// hostname, IPv6 literal) are greeted and that -each greets every address. It is torn down even on failure.
-func TestCompose(t *testing.T) {
-	t.Parallel()
-	serverImage, _ := requireImages(t)
-	cli := composeCLI(t)
-	root, err := filepath.Abs("..")
-	require.NoError(t, err)
+// composeProject is the demo of docker-compose.yml in dir, run under a
+// unique project name, on subnets from the suite's pool, with the run's
+// labels on everything it creates (an override file in a temporary
+// directory, never in the repository).
+type composeProject struct {
+	cli      []string
+	dir      string   // holds docker-compose.yml
+	name     string   // -p
+	override string   // -f, after docker-compose.yml
+	env      []string // TAG, SMILE_NET4, SMILE_NET6 on top of the test's own
+}
 
-	project := "smile-it-" + runID
-	var env []string
-	compose := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, cli[0], append(append(cli[1:], "-p", project, "-f", "docker-compose.yml"), args...)...)
-		cmd.Dir, cmd.Env = root, env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
+// newComposeProject prepares a project on dir's docker-compose.yml whose
+// images are tagged tag. buildArgs, if any, go to every service's build.
+func newComposeProject(t *testing.T, dir, name, tag string, buildArgs map[string]string) *composeProject {
+	t.Helper()
+	labels := runLabels()
+	service := map[string]any{"labels": labels}
+	if buildArgs != nil {
+		service["build"] = map[string]any{"args": buildArgs, "labels": labels}
 	}
+	services := map[string]any{"server": service}
+	for _, svc := range composeClients {
+		services[svc] = service
+	}
+	// A network of an override replaces the file's, so it is the file's
+	// with the labels added.
+	var file struct {
+		Networks map[string]map[string]any `yaml:"networks"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "docker-compose.yml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.Unmarshal(data, &file))
+	for _, nw := range file.Networks {
+		nw["labels"] = labels
+	}
+	// JSON is YAML: both compose CLIs read it.
+	override, err := json.MarshalIndent(map[string]any{"services": services, "networks": file.Networks}, "", "  ")
+	require.NoError(t, err)
+	overrideFile := filepath.Join(t.TempDir(), "labels.yml")
+	require.NoError(t, os.WriteFile(overrideFile, override, 0o600))
+	return &composeProject{cli: composeCLI(t), dir: dir, name: name, override: overrideFile, env: append(os.Environ(), "TAG="+tag)}
+}
 
-	// The project's network takes its subnets from the suite's pool too.
+// run runs one compose command on the project and returns its output.
+func (c *composeProject) run(timeout time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	argv := append(append(c.cli[1:], "-p", c.name, "-f", "docker-compose.yml", "-f", c.override), args...)
+	cmd := exec.CommandContext(ctx, c.cli[0], argv...)
+	cmd.Dir, cmd.Env = c.dir, c.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// up starts the demo detached (building what is missing, within timeout)
+// on leased subnets, registers its teardown, and returns up's output.
+func (c *composeProject) up(t *testing.T, timeout time.Duration) string {
+	t.Helper()
+	var out string
 	withSubnets(t, func(l lease) error {
 		t.Cleanup(func() {
-			if out, err := compose("down", "--volumes", "--remove-orphans", "--timeout", "10"); err != nil {
+			if out, err := c.run(time.Minute, "down", "--volumes", "--remove-orphans", "--timeout", "10"); err != nil {
 				t.Errorf("compose down: %v\n%s", err, out)
 			}
 		})
 		v4s, v6s := l.v4.Addr().String(), l.v6.Addr().String()
-		env = append(os.Environ(),
-			"TAG="+serverImage[strings.LastIndex(serverImage, ":")+1:],
+		c.env = append(c.env,
 			"SMILE_NET4="+v4s[:strings.LastIndex(v4s, ".")], // three octets
 			"SMILE_NET6="+strings.TrimSuffix(v6s, "::"),     // the /64 prefix
 		)
-		out, err := compose("up", "-d")
-		if err != nil {
+		var err error
+		if out, err = c.run(timeout, "up", "-d"); err != nil {
 			return fmt.Errorf("compose up: %w\n%s", err, out)
 		}
 		return nil
 	})
+	return out
+}
 
-	for _, svc := range []string{"client-ipv4", "client-hostname", "client-ipv6", "client-each"} {
+// checkDemo asserts what a user of the demo sees: every client exits 0
+// with its greeting (-each: every address of the server's name), and the
+// server logs a connection from each client by the name Docker's DNS gives
+// it.
+func (c *composeProject) checkDemo(t *testing.T) {
+	t.Helper()
+	for _, svc := range composeClients {
 		t.Run(svc, func(t *testing.T) {
-			out, err := compose("ps", "-a", "-q", svc)
+			out, err := c.run(time.Minute, "ps", "-a", "-q", svc)
 			require.NoError(t, err, out)
 			id := strings.TrimSpace(out)
 			require.NotEmpty(t, id, "no container for %s", svc)
@@ -102,8 +154,56 @@ func TestCompose(t *testing.T) {
 			assert.Equal(t, greeting, stdout, "stdout of %s", svc)
 		})
 	}
+	t.Run("server names every client", func(t *testing.T) {
+		// The server names a peer after it has greeted it: poll briefly.
+		var log string
+		missing := composeClients
+		for deadline := time.Now().Add(10 * time.Second); len(missing) > 0 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			out, err := c.run(time.Minute, "logs", "--no-color", "server")
+			require.NoError(t, err, out)
+			log, missing = out, clientsNotLogged(out)
+		}
+		assert.Empty(t, missing, "clients with no `Connection received from NAME (ADDR)` line naming them:\n%s", log)
+		assert.Regexp(t, `SERVER started on port 7890 \(listening on \[::\]:7890, dual-stack\)`, log)
+	})
 	if t.Failed() {
-		out, _ := compose("logs", "--no-color")
+		out, _ := c.run(time.Minute, "logs", "--no-color")
 		t.Logf("compose logs:\n%s", out)
 	}
+}
+
+// connectionLine is the server's log line for one peer, by name.
+var connectionLine = regexp.MustCompile(`Connection received from (\S+) \(([0-9a-f.:]+)\)`)
+
+// clientsNotLogged returns the client services that no connection line of
+// the server's log names. Docker's DNS names a container PROJECT_SERVICE_N
+// (v1) or PROJECT-SERVICE-N (v2), followed by the network's name.
+func clientsNotLogged(serverLog string) []string {
+	var missing []string
+	for _, svc := range composeClients {
+		found := false
+		for _, m := range connectionLine.FindAllStringSubmatch(serverLog, -1) {
+			found = found || strings.Contains(m[1], svc)
+		}
+		if !found {
+			missing = append(missing, svc)
+		}
+	}
+	return missing
+}
+
+// TestCompose brings the repository's docker-compose.yml up with the images
+// of `make images`, as `make up` does, and checks the demo: all three
+// clients (dotted IPv4, hostname, IPv6 literal) are greeted, -each greets
+// every address, and the server names each client. It is torn down even on
+// failure.
+func TestCompose(t *testing.T) {
+	t.Parallel()
+	serverImage, _ := requireImages(t)
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	tag := serverImage[strings.LastIndex(serverImage, ":")+1:]
+	p := newComposeProject(t, root, "smile-it-"+runID, tag, nil)
+	p.up(t, 3*time.Minute)
+	p.checkDemo(t)
 }

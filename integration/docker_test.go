@@ -64,7 +64,7 @@ func newNetwork(t *testing.T) *testNet {
 				Driver: "default",
 				Config: []dockernetwork.IPAMConfig{{Subnet: l.v4}, {Subnet: l.v6}},
 			}),
-			network.WithLabels(map[string]string{"smile.integration.run": runID}),
+			network.WithLabels(runLabels()),
 		)
 		cleanupNetwork(t, nw)
 		return err
@@ -133,7 +133,7 @@ func common(t *testing.T, name string) []testcontainers.ContainerCustomizer {
 	return []testcontainers.ContainerCustomizer{
 		testcontainers.WithName(name),
 		testcontainers.WithLogger(log.TestLogger(t)),
-		testcontainers.WithLabels(map[string]string{"smile.integration.run": runID}),
+		testcontainers.WithLabels(runLabels()),
 	}
 }
 

@@ -110,7 +110,7 @@ func createOnly(t *testing.T, image string, entrypoint []string) string {
 		Config: &container.Config{
 			Image:      image,
 			Entrypoint: entrypoint,
-			Labels:     map[string]string{"smile.integration.run": runID},
+			Labels:     runLabels(),
 		},
 		HostConfig: &container.HostConfig{NetworkMode: "none"},
 	})

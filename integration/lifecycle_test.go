@@ -13,40 +13,39 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 )
 
-// TestImages checks what the images promise their users: a numeric non-root
-// user, an exec-form entrypoint, the port, the HEALTHCHECK through
-// -healthcheck (there is no shell) and the OCI labels.
+// TestImages checks what the images of `make images` promise their users
+// (checkImage); TestFromSource holds the default Dockerfile's to the same.
 func TestImages(t *testing.T) {
 	t.Parallel()
 	serverImage, clientImage := requireImages(t)
-	for _, tc := range []struct {
-		image, binary, title string
-		server               bool
-	}{
-		{serverImage, "/smile-server", "smile-server", true},
-		{clientImage, "/smile-client", "smile-client", false},
-	} {
-		t.Run(tc.title, func(t *testing.T) {
-			img, err := suite.docker.ImageInspect(context.Background(), tc.image)
-			require.NoError(t, err)
-			cfg := img.Config
-			require.NotNil(t, cfg)
-			assert.Equal(t, "65532:65532", cfg.User)
-			assert.Equal(t, []string{tc.binary}, cfg.Entrypoint)
-			assert.Empty(t, cfg.Cmd)
-			assert.Equal(t, tc.title, cfg.Labels["org.opencontainers.image.title"])
-			for _, label := range []string{"version", "revision", "source"} {
-				assert.NotEmpty(t, cfg.Labels["org.opencontainers.image."+label], "label %s", label)
-			}
-			t.Logf("%s: %d bytes", tc.image, img.Size)
-			if tc.server {
-				assert.Contains(t, cfg.ExposedPorts, "7890/tcp")
-				require.NotNil(t, cfg.Healthcheck)
-				assert.Equal(t, []string{"CMD", "/smile-server", "-healthcheck"}, cfg.Healthcheck.Test)
-			} else {
-				assert.Nil(t, cfg.Healthcheck)
-			}
-		})
+	t.Run("smile-server", func(t *testing.T) { checkImage(t, serverImage, "smile-server") })
+	t.Run("smile-client", func(t *testing.T) { checkImage(t, clientImage, "smile-client") })
+}
+
+// checkImage checks what an image of program ("smile-server" or
+// "smile-client") promises: a numeric non-root user, an exec-form
+// entrypoint, the port, the HEALTHCHECK through -healthcheck (there is no
+// shell) and the OCI labels.
+func checkImage(t *testing.T, image, program string) {
+	t.Helper()
+	img, err := suite.docker.ImageInspect(context.Background(), image)
+	require.NoError(t, err)
+	cfg := img.Config
+	require.NotNil(t, cfg)
+	assert.Equal(t, "65532:65532", cfg.User)
+	assert.Equal(t, []string{"/" + program}, cfg.Entrypoint)
+	assert.Empty(t, cfg.Cmd)
+	assert.Equal(t, program, cfg.Labels["org.opencontainers.image.title"])
+	for _, label := range []string{"version", "revision", "source", "licenses"} {
+		assert.NotEmpty(t, cfg.Labels["org.opencontainers.image."+label], "label %s", label)
+	}
+	t.Logf("%s: %d bytes", image, img.Size)
+	if program == "smile-server" {
+		assert.Contains(t, cfg.ExposedPorts, "7890/tcp")
+		require.NotNil(t, cfg.Healthcheck)
+		assert.Equal(t, []string{"CMD", "/smile-server", "-healthcheck"}, cfg.Healthcheck.Test)
+	} else {
+		assert.Nil(t, cfg.Healthcheck)
 	}
 }
 

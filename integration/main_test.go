@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,12 +33,12 @@ var runID = cmp.Or(os.Getenv("SMILE_IT_RUN"), randomHex(4))
 // suite is what every test shares: the Docker client and the images built
 // once for the run.
 var suite struct {
-	once   sync.Once
-	err    error // why Docker can't be used, or the images can't be built
-	docker *testcontainers.DockerClient
-	server string // image reference of smile-server
-	client string // image reference of smile-client
-	built  bool   // images were built and must be removed at the end
+	once        sync.Once
+	unreachable error // why Docker can't be used: a skip, outside CI
+	err         error // why the images can't be built: always a failure
+	docker      *testcontainers.DockerClient
+	server      string // image reference of smile-server
+	client      string // image reference of smile-client
 }
 
 // builtImages are the images this run built, removed when it ends.
@@ -59,8 +61,20 @@ func (l *imageList) all() []string {
 	return append([]string(nil), l.refs...)
 }
 
-// TestMain removes the images the run built; containers and networks are
-// removed by each test's cleanups.
+// runLabels mark everything the run creates (containers, networks, images):
+// its ID, and the test process and host, so that `make clean-integration`
+// can tell what a killed run left behind from what a running one uses.
+func runLabels() map[string]string {
+	host, _ := os.Hostname()
+	return map[string]string{
+		"smile.integration.run":  runID,
+		"smile.integration.pid":  strconv.Itoa(os.Getpid()),
+		"smile.integration.host": host,
+	}
+}
+
+// TestMain removes every image the run built and anything else labelled
+// with its ID; containers and networks are removed by each test's cleanups.
 //
 // Ryuk, the reaper container of testcontainers, is disabled unless the
 // environment says otherwise: nothing can be pulled on this project's machines
@@ -70,9 +84,6 @@ func TestMain(m *testing.M) {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
 	code := m.Run()
-	if suite.built {
-		builtImages.add(suite.server, suite.client)
-	}
 	if refs := builtImages.all(); len(refs) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		for _, ref := range refs {
@@ -82,6 +93,17 @@ func TestMain(m *testing.M) {
 		}
 		cancel()
 	}
+	// Everything else the run labelled: make images' images, the stand-in Go
+	// image and what was built on it. A leftover image says nothing about a
+	// test, so it is reported, not failed (make clean-integration retries).
+	if suite.docker != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		out, err := exec.CommandContext(ctx, "./leftovers.sh", "run", runID).CombinedOutput()
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "integration: removing what run %s made: %v\n%s", runID, err, out)
+		}
+	}
 	if suite.docker != nil {
 		_ = suite.docker.Close()
 	}
@@ -89,22 +111,33 @@ func TestMain(m *testing.M) {
 }
 
 // requireImages returns the server and client images of this run, building
-// them on first use (or taking smile-*:$SMILE_IT_TAG as they are). Without a Docker daemon the test is skipped with the
-// reason, or fails when env CI is set: a CI without Docker must not pass by
-// running nothing.
+// them on first use (or taking smile-*:$SMILE_IT_TAG as they are). Without a
+// Docker daemon the test is skipped with the reason, or fails when env CI is
+// set: a CI without Docker must not pass by running nothing. With a daemon,
+// images that can't be built are a failure everywhere.
 func requireImages(t *testing.T) (server, client string) {
+	t.Helper()
+	requireDocker(t)
+	if suite.err != nil {
+		t.Fatalf("integration tests can't run: %v", suite.err)
+	}
+	return suite.server, suite.client
+}
+
+// requireDocker skips the test without a Docker daemon (fails it in CI),
+// for tests that build images of their own.
+func requireDocker(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration tests need Docker: skipped in -short mode")
 	}
 	suite.once.Do(setup)
-	if suite.err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("integration tests can't run: %v", suite.err)
+	if suite.unreachable != nil {
+		if inCI() {
+			t.Fatalf("integration tests can't run: %v", suite.unreachable)
 		}
-		t.Skipf("integration tests skipped: %v (set CI=1 to make this a failure)", suite.err)
+		t.Skipf("integration tests skipped: %v (set CI=1 to make this a failure)", suite.unreachable)
 	}
-	return suite.server, suite.client
 }
 
 // setup connects to Docker and builds both images with the repository's own
@@ -115,14 +148,14 @@ func setup() {
 
 	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
-		suite.err = fmt.Errorf("docker is unreachable: %w", err)
+		suite.unreachable = fmt.Errorf("docker is unreachable: %w", err)
 		return
 	}
 	suite.docker = docker
 	pingCtx, pingCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer pingCancel()
 	if _, err := docker.Ping(pingCtx, client.PingOptions{}); err != nil {
-		suite.err = fmt.Errorf("docker is unreachable: %w", err)
+		suite.unreachable = fmt.Errorf("docker is unreachable: %w", err)
 		return
 	}
 
@@ -138,15 +171,28 @@ func setup() {
 		return
 	}
 	tag := "it-" + runID
-	cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "images", "TAG="+tag)
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		suite.err = fmt.Errorf("make images TAG=%s: %w\n%s", tag, err, out)
+	if _, err := makeImages(ctx, root, "TAG="+tag); err != nil {
+		suite.err = err
 		return
 	}
 	suite.server, suite.client = "smile-server:"+tag, "smile-client:"+tag
-	suite.built = true
+}
+
+// makeImages runs `make images` in dir with the run's labels on the images
+// and the given variables, and returns its output.
+func makeImages(ctx context.Context, dir string, vars ...string) (string, error) {
+	labels := make([]string, 0, 3)
+	for k, v := range runLabels() {
+		labels = append(labels, k+"="+v)
+	}
+	args := append([]string{"--no-print-directory", "images", "IMAGE_LABELS=" + strings.Join(labels, " ")}, vars...)
+	cmd := exec.CommandContext(ctx, "make", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("make images %s: %w\n%s", strings.Join(vars, " "), err, out)
+	}
+	return string(out), nil
 }
 
 // randomHex returns n random bytes in hex, for unique names.

@@ -275,7 +275,7 @@ func TestDaemonRefusesAnOverlap(t *testing.T) {
 			Driver: "default",
 			Config: []dockernetwork.IPAMConfig{{Subnet: first.v4}, {Subnet: randomULA()}},
 		}),
-		network.WithLabels(map[string]string{"smile.integration.run": runID}),
+		network.WithLabels(runLabels()),
 	)
 	cleanupNetwork(t, nw)
 	require.Error(t, err, "a second network on %v", first.v4)

@@ -80,7 +80,7 @@ func TestCheckRejectsBrokenManifests(t *testing.T) {
 		{"probe without -healthcheck", "base/server-daemonset.yaml", `["/smile-server", "-healthcheck"]`, `["/smile-server", "-version"]`, "probe does not run /smile-server -healthcheck"},
 		{"privilege escalation", "base/server-daemonset.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true", "allowPrivilegeEscalation must be false"},
 		{"capabilities kept", "base/client-job.yaml", `drop: ["ALL"]`, `drop: ["NET_RAW"]`, "must drop ALL capabilities"},
-		{"image not from the Makefile", "base/server-daemonset.yaml", "image: smile-server:dev", "image: smile-server:latest", `image "smile-server:latest" is none the Makefile builds`},
+		{"image not the published one", "base/server-daemonset.yaml", "image: ghcr.io/smile-sockets/smile-server:latest", "image: smile-server:dev", `image "smile-server:dev" is not the published one`},
 		{"pulled image", "base/client-job.yaml", "imagePullPolicy: IfNotPresent", "imagePullPolicy: Always", "imagePullPolicy Always"},
 		{"one family", "base/server-services.yaml", "ipFamilies: [IPv4, IPv6]", "ipFamilies: [IPv4]", "ipFamilies [IPv4], want [IPv4 IPv6]"},
 		{"other port", "base/server-daemonset.yaml", "containerPort: 7890", "containerPort: 7891", "no container port 7890"},
@@ -349,14 +349,14 @@ func checkClient(p *problems, job batchv1.Job, v variant, image, greeting string
 	}
 }
 
-// checkContainer checks what every container shares: the image, never
-// pulled, the hardening and the resources.
+// checkContainer checks what every container shares: the published image,
+// pulled only when missing, the hardening and the resources.
 func checkContainer(p *problems, where string, pod corev1.PodSpec, c corev1.Container, image string) {
 	if c.Image != image {
-		p.addf("%s: image %q is none the Makefile builds (want %q)", where, c.Image, image)
+		p.addf("%s: image %q is not the published one (want %q, as `make published-names` says)", where, c.Image, image)
 	}
 	if c.ImagePullPolicy != corev1.PullIfNotPresent {
-		p.addf("%s: imagePullPolicy %s: the images are loaded, never pulled", where, c.ImagePullPolicy)
+		p.addf("%s: imagePullPolicy %s: an image kind loaded must not be pulled over", where, c.ImagePullPolicy)
 	}
 	checkHardened(p, where, pod.SecurityContext, c.SecurityContext)
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {

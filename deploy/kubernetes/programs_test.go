@@ -57,15 +57,17 @@ func clientConfig(argv []string, env []corev1.EnvVar) (*client.Config, error) {
 	return cfg, nil
 }
 
-// makefileImages asks the Makefile which images `make images` builds, by
-// component ("server", "client"), from its image-names target.
+// makefileImages asks the Makefile which images the release publishes, by
+// component ("server", "client"), from its published-names target: the
+// names the manifests use, and the names `make kind-images` gives a local
+// build.
 func makefileImages(dir string) (map[string]string, error) {
-	cmd := exec.Command("make", "--no-print-directory", "-s", "-C", dir, "image-names")
+	cmd := exec.Command("make", "--no-print-directory", "-s", "-C", dir, "published-names")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("make image-names: %w: %s", err, stderr.Bytes())
+		return nil, fmt.Errorf("make published-names: %w: %s", err, stderr.Bytes())
 	}
 	images := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -75,7 +77,7 @@ func makefileImages(dir string) (map[string]string, error) {
 		}
 	}
 	if images["server"] == "" || images["client"] == "" {
-		return nil, fmt.Errorf("make image-names printed %q, want server=REF and client=REF lines", out)
+		return nil, fmt.Errorf("make published-names printed %q, want server=REF and client=REF lines", out)
 	}
 	return images, nil
 }
