@@ -24,8 +24,12 @@ import (
 // image is stood in for by one made from the Go running this test
 // (requireGoImage), passed with the module proxy settings of `go env` as
 // build arguments; everything else is what the user runs.
+//
+// Not parallel: compiling the standard library in a container takes both
+// cores of a small machine for most of a minute, and the suite's timing
+// checks (drains, grace periods) must not run under that load; sequential
+// tests run before the parallel ones start.
 func TestFromSource(t *testing.T) {
-	t.Parallel()
 	requireDocker(t)
 	goImage, err := requireGoImage()
 	require.NoError(t, err, "making the stand-in Go image")

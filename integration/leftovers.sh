@@ -52,19 +52,15 @@ done < <(docker network ls --filter label=smile.integration.run --format "{{.ID}
 # Images last, children before parents: newest first, until nothing more goes.
 mapfile -t images < <(docker image ls -a -q --no-trunc --filter label=smile.integration.run | awk '!seen[$0]++')
 todo=()
-for id in "${images[@]}"; do
-	read -r run pid h < <(docker image inspect --format "$ilabels" "$id" 2>/dev/null || echo)
-	if chosen "${run:-}" "${pid:-}" "${h:-}"; then todo+=("$id"); fi
-done
+if ((${#images[@]})); then
+	while read -r id run pid h; do
+		if chosen "$run" "$pid" "$h"; then todo+=("$id"); fi
+	done < <(docker image inspect --format "{{.Id}} $ilabels" "${images[@]}" 2>/dev/null | grep . || true)
+fi
 while ((${#todo[@]})); do
-	left=()
-	for id in "${todo[@]}"; do
-		if docker image rm -f "$id" >/dev/null 2>&1 || ! docker image inspect "$id" >/dev/null 2>&1; then
-			removed=$((removed + 1))
-		else
-			left+=("$id")
-		fi
-	done
+	docker image rm -f "${todo[@]}" >/dev/null 2>&1 || true
+	mapfile -t left < <(docker image inspect --format '{{.Id}}' "${todo[@]}" 2>/dev/null | grep . || true)
+	removed=$((removed + ${#todo[@]} - ${#left[@]}))
 	if ((${#left[@]} == ${#todo[@]})); then
 		echo "leftovers.sh: could not remove images: ${left[*]}" >&2
 		exit 1

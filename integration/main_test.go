@@ -33,7 +33,8 @@ var runID = cmp.Or(os.Getenv("SMILE_IT_RUN"), randomHex(4))
 // suite is what every test shares: the Docker client and the images built
 // once for the run.
 var suite struct {
-	once        sync.Once
+	dockerOnce  sync.Once
+	imagesOnce  sync.Once
 	unreachable error // why Docker can't be used: a skip, outside CI
 	err         error // why the images can't be built: always a failure
 	docker      *testcontainers.DockerClient
@@ -118,6 +119,7 @@ func TestMain(m *testing.M) {
 func requireImages(t *testing.T) (server, client string) {
 	t.Helper()
 	requireDocker(t)
+	suite.imagesOnce.Do(buildImages)
 	if suite.err != nil {
 		t.Fatalf("integration tests can't run: %v", suite.err)
 	}
@@ -131,7 +133,7 @@ func requireDocker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration tests need Docker: skipped in -short mode")
 	}
-	suite.once.Do(setup)
+	suite.dockerOnce.Do(connect)
 	if suite.unreachable != nil {
 		if inCI() {
 			t.Fatalf("integration tests can't run: %v", suite.unreachable)
@@ -140,12 +142,10 @@ func requireDocker(t *testing.T) {
 	}
 }
 
-// setup connects to Docker and builds both images with the repository's own
-// `make images`, so the tests exercise exactly what users build.
-func setup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+// connect connects to the Docker daemon.
+func connect() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-
 	docker, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		suite.unreachable = fmt.Errorf("docker is unreachable: %w", err)
@@ -156,9 +156,14 @@ func setup() {
 	defer pingCancel()
 	if _, err := docker.Ping(pingCtx, client.PingOptions{}); err != nil {
 		suite.unreachable = fmt.Errorf("docker is unreachable: %w", err)
-		return
 	}
+}
 
+// buildImages builds both images with the repository's own `make images`,
+// so the tests exercise exactly what users build.
+func buildImages() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	// Images built beforehand (e.g. by a CI step) can be tested as they are.
 	if tag := os.Getenv("SMILE_IT_TAG"); tag != "" {
 		suite.server, suite.client = "smile-server:"+tag, "smile-client:"+tag
