@@ -49,6 +49,24 @@ build-linux: ## static linux binaries for the images in bin/linux-$(GOARCH)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-server ./cmd/smile-server
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-client ./cmd/smile-client
 
+# The release's binaries: static, stamped, one per program and platform,
+# with their SHA-256 checksums (the release workflow attaches them).
+DIST       := dist
+PLATFORMS  ?= linux/amd64 linux/arm64
+
+.PHONY: dist
+dist: ## release binaries for $(PLATFORMS) and SHA256SUMS in dist/
+	@echo ">> building release binaries in $(DIST)/ for $(PLATFORMS) ($(VERSION))"
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		for prog in smile-server smile-client; do \
+			echo "CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build ... -o $(DIST)/$$prog-$$os-$$arch ./cmd/$$prog"; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build $(BUILDFLAGS) -o $(DIST)/$$prog-$$os-$$arch ./cmd/$$prog; \
+		done; \
+	done
+	cd $(DIST) && sha256sum smile-* > SHA256SUMS && cat SHA256SUMS
+
 .PHONY: unit
 unit: ## unit tests on loopback
 	@echo ">> running unit tests"
@@ -153,7 +171,7 @@ golangci: ## golangci-lint, pinned in tools/golangci/go.mod (its first build tak
 .PHONY: clean
 clean:
 	@echo ">> removing build output"
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)
 
 .PHONY: published-names
 published-names: ## the published images the Kubernetes manifests use, as server=REF and client=REF lines
