@@ -31,8 +31,10 @@ import (
 // tests run before the parallel ones start.
 func TestFromSource(t *testing.T) {
 	requireDocker(t)
+	start := time.Now()
 	goImage, err := requireGoImage()
 	require.NoError(t, err, "making the stand-in Go image")
+	t.Logf("stand-in Go image %s made in %v", goImage, time.Since(start).Round(100*time.Millisecond))
 	ctx := context.Background()
 	buildArgs, err := moduleBuildArgs(ctx)
 	require.NoError(t, err)
@@ -41,7 +43,7 @@ func TestFromSource(t *testing.T) {
 	dir := cleanCopy(t)
 	tag := "it-" + runID + "-src"
 	p := newComposeProject(t, dir, "smile-it-"+runID+"-src", tag, buildArgs)
-	start := time.Now()
+	start = time.Now()
 	out := p.up(t, 10*time.Minute)
 	t.Logf("compose up, building both images from source: %v", time.Since(start).Round(100*time.Millisecond))
 	removeIntermediates(t, out)

@@ -90,8 +90,9 @@ type standInFile struct {
 	mode     int64 // tar mode of a directory made from nothing
 }
 
-// standInFiles lists the stand-in's files: GOROOT without its tests, the CA
-// bundle, /tmp, and /bin/sh with its ELF interpreter and libraries.
+// standInFiles lists the stand-in's files: GOROOT without its tests and the
+// toolchain's own sources, the CA bundle, /tmp, and /bin/sh with its ELF
+// interpreter and libraries.
 func standInFiles(goroot string) ([]standInFile, error) {
 	var files []standInFile
 	err := filepath.WalkDir(goroot, func(path string, d fs.DirEntry, err error) error {
@@ -99,8 +100,9 @@ func standInFiles(goroot string) ([]standInFile, error) {
 			return err
 		}
 		rel, _ := filepath.Rel(goroot, path)
-		// Tests are not needed to build, and they are most of the size.
-		if d.IsDir() && (rel == "test" || d.Name() == "testdata") || strings.HasSuffix(path, "_test.go") {
+		// Building a program needs the standard library's sources and the
+		// tools, not Go's tests nor the sources of the toolchain itself.
+		if d.IsDir() && (rel == "test" || rel == filepath.Join("src", "cmd") || rel == "api" || rel == "doc" || d.Name() == "testdata") || strings.HasSuffix(path, "_test.go") {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
