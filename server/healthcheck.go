@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/cli"
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
@@ -28,7 +29,7 @@ func healthcheck(ctx context.Context, args []string, env func(string) (string, b
 		c, err := healthConfig(srv, args, env)
 		if err != nil {
 			fmt.Fprintf(stderr, "smile-server: unhealthy: can't read the flags of the server (PID %d): %v\n", srv.pid, err)
-			return exitFailure
+			return cli.ExitFailure
 		}
 		cfg = c
 	}
@@ -39,7 +40,7 @@ func healthcheck(ctx context.Context, args []string, env func(string) (string, b
 	conn, err := d.DialContext(ctx, "tcp", target)
 	if err != nil {
 		fmt.Fprintf(stderr, "smile-server: unhealthy: can't connect to %s: %v\n", target, err)
-		return exitFailure
+		return cli.ExitFailure
 	}
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
@@ -48,14 +49,14 @@ func healthcheck(ctx context.Context, args []string, env func(string) (string, b
 	got, err := io.ReadAll(io.LimitReader(conn, int64(len(want))+1))
 	if err != nil {
 		fmt.Fprintf(stderr, "smile-server: unhealthy: reading from %s: %v\n", target, err)
-		return exitFailure
+		return cli.ExitFailure
 	}
 	if !bytes.Equal(got, want) {
 		fmt.Fprintf(stderr, "smile-server: unhealthy: %s greeted %q, want %q\n", target, got, want)
-		return exitFailure
+		return cli.ExitFailure
 	}
 	fmt.Fprintf(stdout, "healthy: %s greeted %q\n", target, got)
-	return exitOK
+	return cli.ExitOK
 }
 
 // loopbackTarget is where to reach a listener from inside its own host.

@@ -7,15 +7,7 @@ import (
 	"time"
 
 	"github.com/smile-sockets/smile/internal/cli"
-
 	"github.com/smile-sockets/smile/internal/resolver"
-)
-
-// Exit codes, as the README's exit-code table promises.
-const (
-	exitOK      = cli.ExitOK
-	exitFailure = cli.ExitFailure
-	exitUsage   = cli.ExitUsage
 )
 
 // Run is the whole smile-server program: it parses args and the SMILE_*
@@ -33,9 +25,9 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	if err := serve(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "smile-server: %v\n", err)
-		return exitFailure
+		return cli.ExitFailure
 	}
-	return exitOK
+	return cli.ExitOK
 }
 
 // serve opens every listener, serves until ctx is done and drains.
