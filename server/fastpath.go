@@ -35,6 +35,12 @@ type fastListener struct {
 	closed       atomic.Bool
 	// idle runs each time the accept queue is empty: the linger sweep.
 	idle func()
+
+	// What one accept found, and tryAccept bound once, so that waiting
+	// for a connection allocates nothing; only the accept loop uses them.
+	got    accepted
+	gotErr error
+	try    func(fd uintptr) bool
 }
 
 // newFastListener wraps a TCP listener; ok is false for any other
@@ -53,7 +59,9 @@ func newFastListener(ln net.Listener, idle func()) (l *fastListener, ok bool) {
 		_ = f.Close()
 		return nil, false
 	}
-	return &fastListener{Listener: ln, f: f, raw: raw, idle: idle}, true
+	l = &fastListener{Listener: ln, f: f, raw: raw, idle: idle}
+	l.try = l.tryAccept
+	return l, true
 }
 
 // accepted is one connection: a socket of the fast path, or a net.Conn.
@@ -76,35 +84,39 @@ func acceptConn(ln net.Listener) (accepted, error) {
 // accept waits for a connection like net.Listener's Accept, with its
 // errors: the deadline and Close end the wait.
 func (l *fastListener) accept() (accepted, error) {
-	c := accepted{fd: -1}
-	var aerr error
-	err := l.raw.Read(func(lfd uintptr) bool {
-		for {
-			fd, peer, err := acceptRaw(int(lfd))
-			switch {
-			case err == nil:
-				c.fd, c.peer = fd, peer
-				return true
-			case errors.Is(err, unix.EAGAIN):
-				l.idle()
-				return false // the netpoller waits for the next one
-			case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
-				continue // as net's Accept: a peer that gave up in the queue is no error
-			}
-			aerr = os.NewSyscallError("accept4", err)
-			return true
-		}
-	})
+	l.got, l.gotErr = accepted{fd: -1}, nil
+	err := l.raw.Read(l.try)
 	switch {
 	case err == nil:
-		err = aerr
+		err = l.gotErr
 	case l.closed.Load():
 		err = net.ErrClosed
 	}
 	if err != nil {
-		return c, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: err}
+		return l.got, &net.OpError{Op: "accept", Net: "tcp", Addr: l.Addr(), Err: err}
 	}
-	return c, nil
+	return l.got, nil
+}
+
+// tryAccept is the netpoller's callback: it takes a connection, or says
+// that the queue is empty (false: wait for readiness), and sweeps the
+// linger set while the queue is empty.
+func (l *fastListener) tryAccept(lfd uintptr) bool {
+	for {
+		fd, peer, err := acceptRaw(int(lfd))
+		switch {
+		case err == nil:
+			l.got.fd, l.got.peer = fd, peer
+			return true
+		case errors.Is(err, unix.EAGAIN):
+			l.idle()
+			return false
+		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+			continue // as net's Accept: a peer that gave up in the queue is no error
+		}
+		l.gotErr = os.NewSyscallError("accept4", err)
+		return true
+	}
 }
 
 // Accept is accept for callers that want a net.Conn.
