@@ -23,7 +23,8 @@ type serverProc struct {
 // findServer finds the smile-server of this health check's container,
 // whatever its PID (PID 1, or a child of tini or pause) and whatever the
 // name it was installed under: a process running this very executable
-// (or, where its executable cannot be read, a program of the same name),
+// (or, where /proc hides its executable from this user, a program of this
+// one's name),
 // in this network namespace, that is not a health check itself. PID 1
 // wins, then the lowest PID. ok is false when there is none.
 func findServer() (srv serverProc, ok bool) {
@@ -52,7 +53,7 @@ func findServer() (srv serverProc, ok bool) {
 			if exe != selfExe {
 				continue
 			}
-		} else if name := filepath.Base(argv[0]); name != selfName && name != "smile-server" {
+		} else if filepath.Base(argv[0]) != selfName {
 			continue
 		}
 		if ns, err := os.Readlink(dir + "/ns/net"); err == nil && selfNet != "" && ns != selfNet {

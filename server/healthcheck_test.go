@@ -3,7 +3,9 @@ package server
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -84,4 +86,37 @@ func TestHealthConfigMergesTheServersSettings(t *testing.T) {
 	}
 	_, err := healthConfig(serverProc{args: []string{"-nope"}}, nil, env(nil))
 	assert.EqualError(t, err, "flag provided but not defined: -nope")
+}
+
+// TestHealthcheckWithTheServersProcHidden: a health check running as
+// another user can read neither the server's environment nor its
+// executable's path in /proc; it still finds the server by its program
+// name and takes the SMILE_* variables from its own environment, which in
+// one container is the server's too. Needs root, to run the two as other
+// users.
+func TestHealthcheckWithTheServersProcHidden(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and setpriv (util-linux) to run the server and the check as two other users")
+	}
+	dir, err := os.MkdirTemp("", "smile-hidden") //nolint:usetesting // must be readable by other users
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	bin := filepath.Join(dir, "greeter")
+	b, err := os.ReadFile(serverBinary(t))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, b, 0o755))
+	as := func(uid int) []string {
+		id := strconv.Itoa(uid)
+		return []string{setpriv, "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"}
+	}
+	env := []string{"SMILE_GREETING=from the environment"}
+	port := smiletest.FreePort(t)
+	smiletest.Start(t, bin, smiletest.Options{Wrapper: as(65532), Ready: "SERVER started", Env: env},
+		"-resolve=false", "-listen", fmt.Sprintf("127.0.0.1:%d", port))
+	p := smiletest.Start(t, bin, smiletest.Options{Wrapper: as(65533), Env: env}, "-healthcheck")
+	<-p.Done()
+	assert.Equal(t, 0, p.Cmd.ProcessState.ExitCode(), p.Err.String())
+	assert.Equal(t, fmt.Sprintf("healthy: 127.0.0.1:%d greeted %q\n", port, "from the environment"), p.Out.String())
 }
