@@ -13,21 +13,30 @@ import (
 // later only returns its descriptor later.
 const lingerSweep = 20 * time.Millisecond
 
+// lingerLook is how long a socket lingers before its first look. A
+// well-behaved peer closes one round trip after the greeting, so on a LAN
+// the first look mostly finds its FIN and closes at once; only the others
+// join the epoll instance.
+const lingerLook = time.Millisecond
+
 // lingerSet does the lingering close (linger.go) of every socket greeted
 // on the fast path (fastpath.go): the server has sent its FIN, and the set
-// drops what each peer still sends until the peer's FIN, then closes. The
-// sockets sit in an epoll instance of the set's own, so a lingering socket
-// costs one epoll_ctl(2) to join and no goroutine, timer or netpoller
-// entry. Nobody waits on the set: the accept loops sweep it, one
-// epoll_wait(2) without waiting, each time their queue is empty, and a
-// timer does while sockets linger and no connection comes.
+// drops what each peer still sends until the peer's FIN, then closes.
+// Nobody waits on the set: the accept loops sweep it each time their queue
+// is empty, and a timer does while sockets linger and no connection comes.
+// A sweep looks once at each socket that has lingered lingerLook, one
+// recv(2): most peers have closed by then. A socket whose peer has not
+// joins an epoll instance of the set's own (one epoll_ctl(2)), which the
+// sweep reads without waiting (one epoll_wait(2) for all). No goroutine,
+// timer or netpoller entry per socket.
 type lingerSet struct {
-	mu    sync.Mutex
-	epfd  int // -1 until the first socket
-	socks map[int32]lingerer
-	queue []expiry // oldest first: every linger is lingerTimeout long
-	seq   uint64
-	timer *time.Timer // armed while sockets linger
+	mu     sync.Mutex
+	epfd   int // -1 until the first socket
+	socks  map[int32]lingerer
+	queue  []expiry // oldest first: every socket lingers as long
+	looked int      // queue[:looked] have had their first look
+	seq    uint64
+	timer  *time.Timer // armed while sockets linger
 	// closed is called once for every socket the set closes.
 	closed func()
 
@@ -41,22 +50,18 @@ type lingerer struct {
 	dropped int
 }
 
-// expiry is when the linger of a socket runs out.
+// expiry is when a socket began to linger.
 type expiry struct {
-	fd       int32
-	seq      uint64
-	deadline time.Time
+	fd    int32
+	seq   uint64
+	since time.Time
 }
 
 // add takes over fd, whose greeting is written and FIN sent; it closes fd
 // itself when it cannot linger on it.
 func (l *lingerSet) add(fd int, now time.Time) {
 	l.mu.Lock()
-	err := l.open()
-	if err == nil {
-		err = epollAddRaw(l.epfd, fd)
-	}
-	if err != nil {
+	if err := l.open(); err != nil {
 		l.mu.Unlock()
 		dropRaw(fd, lingerMax)
 		l.closeFD(fd)
@@ -64,7 +69,7 @@ func (l *lingerSet) add(fd int, now time.Time) {
 	}
 	l.seq++
 	l.socks[int32(fd)] = lingerer{seq: l.seq}
-	l.queue = append(l.queue, expiry{fd: int32(fd), seq: l.seq, deadline: now.Add(lingerTimeout)})
+	l.queue = append(l.queue, expiry{fd: int32(fd), seq: l.seq, since: now})
 	if l.timer == nil {
 		l.timer = time.AfterFunc(lingerSweep, l.tick)
 	}
@@ -110,6 +115,8 @@ func (l *lingerSet) sweep() {
 	if empty {
 		return
 	}
+	now := time.Now()
+	l.look(now)
 	for {
 		n := epollWaitRaw(epfd, l.evs)
 		for i := range n {
@@ -119,7 +126,43 @@ func (l *lingerSet) sweep() {
 			break
 		}
 	}
-	l.expire(time.Now())
+	l.expire(now)
+}
+
+// look takes the first look at the sockets that have lingered lingerLook
+// by now: it closes those whose peers closed and puts the others in the
+// epoll instance.
+func (l *lingerSet) look(now time.Time) {
+	for {
+		l.mu.Lock()
+		if l.looked >= len(l.queue) || now.Sub(l.queue[l.looked].since) < lingerLook {
+			l.mu.Unlock()
+			return
+		}
+		e := l.queue[l.looked]
+		l.looked++
+		s, ok := l.socks[e.fd]
+		l.mu.Unlock()
+		if !ok || s.seq != e.seq {
+			continue
+		}
+		fd := int(e.fd)
+		n, _, more := dropRaw(fd, lingerMax)
+		var err error
+		l.mu.Lock()
+		if more {
+			s.dropped = n
+			l.socks[e.fd] = s
+			err = epollAddRaw(l.epfd, fd)
+		}
+		if !more || err != nil {
+			delete(l.socks, e.fd)
+		}
+		l.mu.Unlock()
+		if !more || err != nil {
+			l.closeFD(fd) // the peer's FIN, too many bytes, or no room to wait
+		}
+	}
 }
 
 // ready drops what the peer of fd sent and closes fd at its FIN, or when
@@ -148,15 +191,16 @@ func (l *lingerSet) ready(fd int) {
 func (l *lingerSet) expire(now time.Time) {
 	for {
 		l.mu.Lock()
-		if len(l.queue) == 0 || l.queue[0].deadline.After(now) {
+		if len(l.queue) == 0 || now.Sub(l.queue[0].since) < lingerTimeout {
 			if len(l.queue) == 0 {
-				l.queue = nil // let a burst's backing array go
+				l.queue, l.looked = nil, 0 // let a burst's backing array go
 			}
 			l.mu.Unlock()
 			return
 		}
 		e := l.queue[0]
 		l.queue = l.queue[1:]
+		l.looked = max(0, l.looked-1)
 		s, ok := l.socks[e.fd]
 		ok = ok && s.seq == e.seq // else closed at its FIN already
 		if ok {
