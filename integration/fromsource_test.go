@@ -55,7 +55,7 @@ func TestFromSource(t *testing.T) {
 
 	t.Run("docker build .", func(t *testing.T) {
 		ref := "smile-it-dot:" + runID
-		args := []string{"build", "-t", ref}
+		args := []string{"build", "--force-rm", "-t", ref}
 		for k, v := range buildArgs {
 			args = append(args, "--build-arg", k+"="+v)
 		}

@@ -42,7 +42,7 @@ func TestImageArchitecture(t *testing.T) {
 	// The wrong binary: this host's, in an image built for the other
 	// platform (--no-cache: the classic builder's cache ignores platforms).
 	wrong := "smile-it-wrongarch:" + runID
-	args := []string{"build", "--no-cache", "-f", "Dockerfile.prebuilt", "--platform", "linux/" + other, "--target", "server", "-t", wrong}
+	args := []string{"build", "--no-cache", "--force-rm", "-f", "Dockerfile.prebuilt", "--platform", "linux/" + other, "--target", "server", "-t", wrong}
 	for k, v := range runLabels() {
 		args = append(args, "--label", k+"="+v)
 	}

@@ -46,6 +46,8 @@ done < <(docker ps -a --filter label=smile.integration.run --format "{{.ID}} $la
 
 while read -r id run pid h; do
 	[[ -n $id ]] && chosen "$run" "$pid" "$h" || continue
+	# Docker 20.10 may refuse a network with no container left
+	# (moby/moby#43286): noted by docker, not fatal.
 	docker network rm "$id" >/dev/null && removed=$((removed + 1))
 done < <(docker network ls --filter label=smile.integration.run --format "{{.ID}} $labels")
 
@@ -62,8 +64,10 @@ while ((${#todo[@]})); do
 	mapfile -t left < <(docker image inspect --format '{{.Id}}' "${todo[@]}" 2>/dev/null | grep . || true)
 	removed=$((removed + ${#todo[@]} - ${#left[@]}))
 	if ((${#left[@]} == ${#todo[@]})); then
-		echo "leftovers.sh: could not remove images: ${left[*]}" >&2
-		exit 1
+		# In use by a container of a run still going, or refused: a note,
+		# not a failure that would block every later run.
+		echo "leftovers.sh: images left in place: ${left[*]}" >&2
+		break
 	fi
 	todo=("${left[@]}")
 done
