@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
@@ -174,8 +174,7 @@ func TestServerNeedsNoPrivilege(t *testing.T) {
 	assert.Contains(t, info.HostConfig.SecurityOpt, "no-new-privileges:true")
 	assert.Empty(t, info.Mounts, "no volume: the server writes nowhere")
 
-	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", info.State.Pid)); err == nil {
-		fields := procStatus(string(status))
+	if fields, err := procfs.ReadStatusFields(info.State.Pid); err == nil {
 		assert.Equal(t, "0000000000000000", fields["CapEff"], "no effective capability")
 		assert.Equal(t, "0000000000000000", fields["CapPrm"], "no permitted capability")
 		assert.Equal(t, "1", fields["NoNewPrivs"])
@@ -198,17 +197,6 @@ func TestServerNeedsNoPrivilege(t *testing.T) {
 	stdout, _ := logs(t, srv)
 	assert.Contains(t, stdout, "("+v4.String()+")", "the server logged the hardened client")
 	stopServer(t, srv)
-}
-
-// procStatus parses /proc/PID/status into its fields.
-func procStatus(s string) map[string]string {
-	m := map[string]string{}
-	for _, line := range strings.Split(s, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			m[k] = strings.TrimSpace(v)
-		}
-	}
-	return m
 }
 
 // TestComposeServicesAreHardened reads docker-compose.yml (anchors and

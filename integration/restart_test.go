@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/smile-sockets/smile/internal/matrix"
+	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
@@ -177,26 +176,14 @@ func timeWait(t *testing.T, ctr *testcontainers.DockerContainer) (n int, ok bool
 	t.Helper()
 	info, err := ctr.Inspect(context.Background())
 	require.NoError(t, err)
-	localPort := fmt.Sprintf(":%04X", 7890)
-	for _, file := range []string{"tcp", "tcp6"} {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", info.State.Pid, file))
-		if err != nil {
-			if inCI() {
-				t.Errorf("can't read the TIME_WAIT sockets of the server's namespace: %v", err)
-			} else {
-				t.Logf("NOT CHECKED: can't read the TIME_WAIT sockets of the server's namespace (%v): the bind results are the only proof", err)
-			}
-			return 0, false
+	n, err = procfs.TimeWaitIn(fmt.Sprintf("/proc/%d/net", info.State.Pid), 7890)
+	if err != nil {
+		if inCI() {
+			t.Errorf("can't read the TIME_WAIT sockets of the server's namespace: %v", err)
+		} else {
+			t.Logf("NOT CHECKED: can't read the TIME_WAIT sockets of the server's namespace (%v): the bind results are the only proof", err)
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			// sl local_address rem_address st ...; TIME_WAIT is st 06.
-			fields := strings.Fields(sc.Text())
-			if len(fields) > 3 && strings.HasSuffix(fields[1], localPort) && fields[3] == "06" {
-				n++
-			}
-		}
-		_ = f.Close()
+		return 0, false
 	}
 	return n, true
 }

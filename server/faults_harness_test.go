@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
@@ -130,7 +131,7 @@ type figures struct {
 
 // figuresSince fills the resource figures from two readings of the
 // process's use.
-func figuresSince(before, after smiletest.Usage, start time.Time, faults int) figures {
+func figuresSince(before, after procfs.Usage, start time.Time, faults int) figures {
 	return figures{faults: faults, wall: time.Since(start), cpu: after.CPU - before.CPU, rssKB: after.RSSKB, hwmKB: after.HWMKB}
 }
 

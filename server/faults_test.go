@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smile-sockets/smile/internal/dnstest"
+	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -173,7 +174,7 @@ func faultQueue(t *testing.T, big string) {
 
 func faultOutOfFDs(t *testing.T, big string) {
 	const probes = 10
-	before, start := smiletest.Usage{}, time.Now()
+	before, start := procfs.Usage{}, time.Now()
 	p, hogs := outOfDescriptors(t, big)
 	exhausted := p.Usage(t)
 	ta := probe(p.addr, big, probes, probes, nil)
@@ -333,7 +334,7 @@ func faultKill9(t *testing.T, big string) {
 	port := smiletest.FreePort(t)
 	old := startProc(t, nil, port, "-resolve=false")
 	ta := probe(old.addr, defaultGreeting, 50, 4, nil) // leaves TIME_WAIT on the port
-	if smiletest.TimeWait(port) == 0 {
+	if procfs.TimeWait(port) == 0 {
 		// The kernel keeps at most tcp_max_tw_buckets; on a busy host
 		// the newest closes may skip TIME_WAIT.
 		t.Log("no TIME_WAIT socket on the port (the host's TIME_WAIT table is full?)")

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -48,7 +49,7 @@ func TestRestartOnTheSamePort(t *testing.T) {
 			if !row.keepOld {
 				require.Equal(t, 0, old.stop())
 				if row.served {
-					assert.True(t, smiletest.TimeWait(port) > 0, "the server closed first, so its side of the connection is in TIME_WAIT")
+					assert.True(t, procfs.TimeWait(port) > 0, "the server closed first, so its side of the connection is in TIME_WAIT")
 				}
 			}
 			next := tryServer(t, "-resolve=false", fmt.Sprintf("-reuseaddr=%v", row.new), "-listen", listen)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -77,14 +78,14 @@ func (p *Proc) Stop(t testing.TB) (code int, took time.Duration) {
 
 // Usage is the process's CPU time so far and its memory, read from /proc;
 // after the exit, the CPU time the kernel reported for the whole run.
-func (p *Proc) Usage(t testing.TB) Usage {
+func (p *Proc) Usage(t testing.TB) procfs.Usage {
 	t.Helper()
 	select {
 	case <-p.done:
-		return Usage{CPU: p.Cmd.ProcessState.UserTime() + p.Cmd.ProcessState.SystemTime()}
+		return procfs.Usage{CPU: p.Cmd.ProcessState.UserTime() + p.Cmd.ProcessState.SystemTime()}
 	default:
 	}
-	u, err := ReadUsage(p.Pid())
+	u, err := procfs.ReadUsage(p.Pid())
 	require.NoError(t, err)
 	return u
 }

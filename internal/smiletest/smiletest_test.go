@@ -2,24 +2,14 @@ package smiletest
 
 import (
 	"net"
-	"os"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestReadUsageOfThisProcess(t *testing.T) {
-	u, err := ReadUsage(os.Getpid())
-	require.NoError(t, err)
-	assert.Positive(t, u.RSSKB)
-	assert.GreaterOrEqual(t, u.HWMKB, u.RSSKB)
-	status, err := ReadStatus(os.Getpid())
-	require.NoError(t, err)
-	assert.Positive(t, status["Threads"])
-}
 
 // TestGreetAndTimeWait: Greet reads to EOF, and the side that closed
 // first holds TIME_WAIT on its port.
@@ -38,7 +28,7 @@ func TestGreetAndTimeWait(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "hi", got)
 	port := ln.Addr().(*net.TCPAddr).Port
-	assert.Eventually(t, func() bool { return TimeWait(port) == 1 }, 2*time.Second, 10*time.Millisecond, "TIME_WAIT on "+strconv.Itoa(port))
+	assert.Eventually(t, func() bool { return procfs.TimeWait(port) == 1 }, 2*time.Second, 10*time.Millisecond, "TIME_WAIT on "+strconv.Itoa(port))
 
 	_, err = Peer{}.Greet("127.0.0.1:1")
 	assert.ErrorIs(t, err, ErrConnect)

@@ -1,25 +1,18 @@
 package main
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/smile-sockets/smile/internal/procfs"
 )
 
-// rssKiB reads VmRSS of a process.
+// rssKiB reads VmRSS of a process; 0 once it is gone.
 func rssKiB(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	status, err := procfs.ReadStatus(pid)
 	if err != nil {
 		return 0
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
+	return int64(status["VmRSS"])
 }
 
 // sampleRSS samples p's RSS every 20 ms until stop is closed and returns

@@ -1,4 +1,7 @@
-package smiletest
+// Package procfs reads what the kernel says of a process and of a network
+// namespace from /proc: CPU time and memory, status fields, and sockets in
+// TIME_WAIT. Tests and the load harness share it, so each is parsed once.
+package procfs
 
 import (
 	"bufio"
@@ -44,14 +47,13 @@ func ReadUsage(pid int) (Usage, error) {
 // ReadStatus returns the numeric fields of /proc/PID/status (VmRSS,
 // VmHWM, Threads, ...), sizes in KiB as the kernel gives them.
 func ReadStatus(pid int) (map[string]int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	fields, err := ReadStatusFields(pid)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]int{}
-	for _, line := range strings.Split(string(b), "\n") {
-		key, val, ok := strings.Cut(line, ":")
-		if f := strings.Fields(val); ok && len(f) > 0 {
+	for key, val := range fields {
+		if f := strings.Fields(val); len(f) > 0 {
 			if n, err := strconv.Atoi(f[0]); err == nil {
 				out[key] = n
 			}
@@ -60,17 +62,42 @@ func ReadStatus(pid int) (map[string]int, error) {
 	return out, nil
 }
 
+// ReadStatusFields returns every field of /proc/PID/status as text, for
+// those that are not numbers (CapEff, Uid, NoNewPrivs).
+func ReadStatusFields(pid int) (map[string]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if key, val, ok := strings.Cut(line, ":"); ok {
+			out[key] = strings.TrimSpace(val)
+		}
+	}
+	return out, nil
+}
+
 // TimeWait counts the TCP sockets in TIME_WAIT (state 06) whose local port
 // is port, in this network namespace, IPv4 and IPv6.
 func TimeWait(port int) int {
+	n, _ := TimeWaitIn("/proc/net", port)
+	return n
+}
+
+// TimeWaitIn is TimeWait in the network namespace whose /proc/net is dir:
+// /proc/PID/net is that of process PID's namespace (a container's), and
+// any user may read it.
+func TimeWaitIn(dir string, port int) (int, error) {
 	n := 0
-	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		f, err := os.Open(path)
+	for _, file := range []string{"tcp", "tcp6"} {
+		f, err := os.Open(dir + "/" + file)
 		if err != nil {
-			continue
+			return 0, err
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
+			// sl local_address rem_address st ...; TIME_WAIT is st 06.
 			fields := strings.Fields(sc.Text())
 			if len(fields) < 4 {
 				continue
@@ -82,5 +109,5 @@ func TimeWait(port int) int {
 		}
 		_ = f.Close()
 	}
-	return n
+	return n, nil
 }
