@@ -15,12 +15,12 @@ import (
 	"golang.org/x/net/nettest"
 
 	"github.com/smile-sockets/smile/internal/dnstest"
-	"github.com/smile-sockets/smile/internal/testbin"
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // clientBinary builds smile-client once, for tests that measure the
 // process itself.
-func clientBinary(t *testing.T) string { return testbin.Build(t, "../cmd/smile-client") }
+func clientBinary(t *testing.T) string { return smiletest.Build(t, "../cmd/smile-client") }
 
 // flood is a hostile server that streams without end.
 func flood(c net.Conn) {
