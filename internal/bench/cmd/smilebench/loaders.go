@@ -81,9 +81,39 @@ func runClient(client, tmp string, args ...string) (bench.Summary, error) {
 	}
 	if runErr != nil {
 		l, _, _ := strings.Cut(stderr.String(), "\n")
-		return s, fmt.Errorf("smile-client: %w: %s", runErr, l)
+		return s, fmt.Errorf("smile-client: %w: %s%s", runErr, l, firstFailure(out.Name()))
 	}
 	return s, nil
+}
+
+// firstFailure is the error of the first failed probe in smile-client's
+// -json output and the count of each class, which say why a row failed
+// when the client itself printed nothing on stderr.
+func firstFailure(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var first string
+	var classes map[string]int
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var p struct {
+			OK      json.RawMessage `json:"ok"` // false on a probe, a count on the summary
+			Error   string          `json:"error"`
+			Classes map[string]int  `json:"classes"`
+			Summary bool            `json:"summary"`
+		}
+		switch {
+		case json.Unmarshal(sc.Bytes(), &p) != nil:
+		case p.Summary:
+			classes = p.Classes
+		case first == "" && string(p.OK) == "false":
+			first = p.Error
+		}
+	}
+	return fmt.Sprintf(" (classes %v; first failure: %s)", classes, first)
 }
 
 // runJSON runs a dial loop child and reads its summary.
