@@ -48,7 +48,7 @@ func goBuild(dir string) (string, error) {
 	removeStale()
 	// Shared by every test of the process, so not t.TempDir; stale ones
 	// from earlier runs are removed above.
-	tmp, err := os.MkdirTemp("", "smile-testbin") //nolint:usetesting // outlives any one test
+	tmp, err := os.MkdirTemp("", "smile-testbin")
 	if err != nil {
 		return "", err
 	}
