@@ -20,8 +20,13 @@ func ExampleRun() {
 	}
 	srv := server.New(server.Options{}, server.NewLogger(io.Discard, "text"))
 	ctx, stop := context.WithCancel(context.Background())
-	defer func() { stop(); srv.Wait() }()
-	go func() { _ = srv.Serve(ctx, ln) }()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	defer func() {
+		stop()
+		<-served   // Serve drains and returns
+		srv.Wait() // then the greetings and log lines in flight
+	}()
 
 	noEnv := func(string) (string, bool) { return "", false }
 	code := client.Run(context.Background(), []string{ln.Addr().String()}, noEnv, os.Stdout, os.Stderr)
