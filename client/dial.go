@@ -118,7 +118,9 @@ func (p *prober) dial(ctx context.Context, target, network string, start time.Ti
 	for running > 0 {
 		select {
 		case <-timer.C:
-			if next < len(attempts) {
+			// Once an address has connected, the attempts still running
+			// are being cancelled: start no other.
+			if won == nil && next < len(attempts) {
 				if p.vout != nil {
 					p.say("%s no answer from %s after %v: also dialling the next address (fallback)", since(start), attempts[next-1].target(), fallbackDelay)
 				}
