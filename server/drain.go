@@ -39,6 +39,7 @@ type drain struct {
 	mu     sync.Mutex
 	mode   drainMode
 	left   int       // queuedOnly: accepts still owed
+	owed   bool      // queuedOnly: the accept under way was armed by next in that mode
 	giveUp time.Time // untilLimit: the end, whatever is left
 }
 
@@ -68,6 +69,7 @@ func (d *drain) begin(log *slog.Logger) {
 func (d *drain) next() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.owed = d.mode == queuedOnly
 	switch d.mode {
 	case serving:
 		return true
@@ -86,10 +88,14 @@ func (d *drain) next() bool {
 
 // accepted counts a connection taken: only a successful accept uses up
 // what the drain owes, so a failed one cannot cost a queued peer its
-// greeting.
+// greeting; and only one armed after the count was taken, since a
+// connection accepted just before begin counted the queue is not in that
+// count. (An accept armed just before begin may take a counted peer and
+// not be counted: the drain then accepts once more, until the idle
+// window, which costs at most that window.)
 func (d *drain) accepted() {
 	d.mu.Lock()
-	if d.mode == queuedOnly {
+	if d.owed {
 		d.left--
 	}
 	d.mu.Unlock()

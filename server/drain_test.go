@@ -6,6 +6,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,4 +175,39 @@ func TestDrainOwesOnlyAcceptedConnections(t *testing.T) {
 
 	d = &drain{ln: ln, idle: time.Second}
 	assert.True(t, d.next(), "serving: accept for ever")
+}
+
+// TestDrainGivesUpWhenDescriptorsNeverComeBack: with every descriptor held
+// by something other than a greeting, accept(2) fails for good; SIGTERM
+// must still end the process, once greetings could have given descriptors
+// back (write timeout, linger, idle window), with exit 1 and the reason.
+func TestDrainGivesUpWhenDescriptorsNeverComeBack(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) not installed")
+	}
+	p := startProc(t, nil, smiletest.FreePort(t), "-resolve=false", "-write-timeout", "500ms", "-drain-idle", "200ms")
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", p.Pid()))
+	require.NoError(t, err)
+	open := map[string]bool{}
+	for _, e := range entries {
+		open[e.Name()] = true
+	}
+	lowestFree := 0
+	for open[strconv.Itoa(lowestFree)] {
+		lowestFree++
+	}
+	// A new descriptor takes the lowest free number, which must be below
+	// RLIMIT_NOFILE: no accept can succeed any more.
+	out, err := exec.Command(prlimit, "--pid", strconv.Itoa(p.Pid()), fmt.Sprintf("--nofile=%d:%d", lowestFree, lowestFree)).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	conn, err := net.Dial("tcp4", p.addr) // queued; the server can't take it
+	require.NoError(t, err)
+	defer conn.Close()
+	require.True(t, p.Out.WaitFor(t, "accept failed, retrying", 5*time.Second), "%s", p.Out)
+
+	code, took := p.Stop(t)
+	assert.Equal(t, 1, code, "stdout: %s\nstderr: %s", p.Out, p.Err)
+	assert.Less(t, took, 5*time.Second, "bounded by -write-timeout + linger + -drain-idle, about 1.7 s")
+	assert.Contains(t, p.Err.String(), "accept kept failing")
 }

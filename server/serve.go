@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -99,6 +100,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer ln.Close()
 
 	var backoff time.Duration
+	var failingSince time.Time // draining and no accept has succeeded since
 	for {
 		// Wait for a free slot but take it only with a connection in hand,
 		// so that an idle listener holds none.
@@ -114,6 +116,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			if !isTemporary(err) {
 				return err
 			}
+			if ctx.Err() != nil {
+				// Descriptors held by greetings come back within the write
+				// timeout and the linger; if none has by then, something
+				// else holds them, and the drain must not outlive SIGTERM's
+				// grace for ever.
+				if failingSince.IsZero() {
+					failingSince = time.Now()
+				} else if time.Since(failingSince) > s.writeTimeout+lingerTimeout+d.idle {
+					return fmt.Errorf("draining %s: accept kept failing: %w", ln.Addr(), err)
+				}
+			}
 			// Out of descriptors or a peer gave up in the queue: back off
 			// like net/http instead of spinning on the error, draining or
 			// not; descriptors come back as greetings end.
@@ -122,7 +135,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			time.Sleep(backoff)
 			continue
 		}
-		backoff = 0
+		backoff, failingSince = 0, time.Time{}
 		d.accepted()
 		s.slots.take()
 		s.inflight.Add(1)
@@ -132,7 +145,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Wait waits for the greetings in progress, each bounded by the write
 // timeout and the lingering close, and then for the reverse lookups that
-// will log them, each bounded by the resolve timeout.
+// will log them, each bounded by the resolve timeout. Call it after every
+// Serve has returned: a draining Serve still starts greetings.
 func (s *Server) Wait() {
 	s.inflight.Wait()
 	s.lingerSet.stop()
