@@ -5,9 +5,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // Lingering close. The server closes first (the tutorial's active close,
@@ -66,21 +63,9 @@ func lingeringClose(conn net.Conn, wait bool) error {
 	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
 	dropped := 0
 	_ = raw.Read(func(fd uintptr) bool {
-		for dropped < lingerMax {
-			// MSG_TRUNC: Linux drops TCP data without copying it.
-			n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&discardSink[0])), uintptr(len(discardSink)),
-				unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
-			switch {
-			case errno == unix.EINTR:
-				continue
-			case errno == unix.EAGAIN:
-				return !wait // wait for more, or the FIN, or the deadline
-			case errno != 0 || int(n) <= 0:
-				return true // the peer's FIN (or an error): done
-			}
-			dropped += int(n)
-		}
-		return true
+		n, more := dropRaw(int(fd), lingerMax-dropped)
+		dropped += n
+		return !more || !wait // wait for more, or the FIN, or the deadline
 	})
 	return conn.Close()
 }

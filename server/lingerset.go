@@ -147,7 +147,7 @@ func (l *lingerSet) look(now time.Time) {
 			continue
 		}
 		fd := int(e.fd)
-		n, _, more := dropRaw(fd, lingerMax)
+		n, more := dropRaw(fd, lingerMax)
 		var err error
 		l.mu.Lock()
 		if more {
@@ -174,7 +174,7 @@ func (l *lingerSet) ready(fd int) {
 	if !ok {
 		return
 	}
-	n, _, more := dropRaw(fd, lingerMax-s.dropped)
+	n, more := dropRaw(fd, lingerMax-s.dropped)
 	l.mu.Lock()
 	if more {
 		s.dropped += n

@@ -88,9 +88,9 @@ func shutdownRaw(fd int) error {
 }
 
 // dropRaw drops what the peer has sent, without copying it (recv(2) with
-// MSG_TRUNC), up to limit bytes: fin says the peer's FIN came; more says
-// the peer may still send; neither, an error or the limit, is the end.
-func dropRaw(fd, limit int) (dropped int, fin, more bool) {
+// MSG_TRUNC), up to limit bytes: more says the peer may still send; false
+// is the end (its FIN, an error or the limit).
+func dropRaw(fd, limit int) (dropped int, more bool) {
 	for dropped < limit {
 		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&discardSink[0])), uintptr(len(discardSink)),
 			unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
@@ -98,15 +98,15 @@ func dropRaw(fd, limit int) (dropped int, fin, more bool) {
 		case errno == unix.EINTR:
 			continue
 		case errno == unix.EAGAIN:
-			return dropped, false, true
+			return dropped, true
 		case errno != 0:
-			return dropped, false, false
+			return dropped, false
 		case n == 0:
-			return dropped, true, false
+			return dropped, false
 		}
 		dropped += int(n)
 	}
-	return dropped, false, false
+	return dropped, false
 }
 
 // closeRaw is close(2) of a socket no Go object owns.
