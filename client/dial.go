@@ -26,7 +26,7 @@ type attempt struct {
 	took  time.Duration
 	err   error  // nil when it connected or was never made
 	class string // the failure's class; "" when it connected
-	state string // "connected", "failed", "abandoned" (another won), "not tried"
+	state string // "running", "connected", "failed", "abandoned" (another won), "not tried"
 }
 
 func (a *attempt) target() string { return a.addr.String() }

@@ -5,8 +5,9 @@ import "sync"
 // slots counts the greetings in service across every listener of a
 // Server. A listener waits until a slot is free before it accepts, but
 // takes the slot only once it holds a connection: an idle listener blocked
-// in accept(2) pins nothing, so no listener ever waits on another and
-// exactly max connections are in service.
+// in accept(2) pins nothing, and exactly max connections are in service. A
+// listener waits on the others only when one took the last slot between
+// its wait and its accept, and then with a connection in hand.
 type slots struct {
 	mu    sync.Mutex
 	used  int
