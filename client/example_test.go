@@ -24,7 +24,9 @@ func ExampleRun() {
 	go func() { served <- srv.Serve(ctx, ln) }()
 	defer func() {
 		stop()
-		<-served   // Serve drains and returns
+		if err := <-served; err != nil { // Serve drains and returns
+			panic(err)
+		}
 		srv.Wait() // then the greetings and log lines in flight
 	}()
 
