@@ -79,7 +79,7 @@ func TestEnvironment(t *testing.T) {
 		"SMILE_4": "true", "SMILE_TIMEOUT": "2s", "SMILE_READ_TIMEOUT": "3s", "SMILE_MAX_BYTES": "100",
 		"SMILE_EXPECT": "hi", "SMILE_COUNT": "7", "SMILE_CONCURRENCY": "3", "SMILE_INTERVAL": "10ms",
 		"SMILE_JSON": "true", "SMILE_V": "true", "SMILE_EACH": "true", "SMILE_RESOLVER": "127.0.0.1:5353",
-		"SMILE_VERSION": "true",
+		"SMILE_JUNIT": "report.xml", "SMILE_VERSION": "true",
 	}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	cfg, err := ParseConfig([]string{"127.0.0.1"}, lookup)
@@ -97,6 +97,7 @@ func TestEnvironment(t *testing.T) {
 	assert.True(t, cfg.Verbose)
 	assert.True(t, cfg.Each)
 	assert.Equal(t, "127.0.0.1:5353", cfg.Resolver)
+	assert.Equal(t, "report.xml", cfg.JUnit)
 	assert.False(t, cfg.Version, "actions are never switched on from the environment")
 
 	env["SMILE_6"] = "false"
@@ -124,7 +125,7 @@ func TestVersionAndHelp(t *testing.T) {
 	assert.Regexp(t, `^smile-client \S+ \(revision \S+, go1\.\S+, linux/\w+\)\n$`, out)
 	code, out, _, _ = runClient(t, "-h")
 	assert.Equal(t, 0, code)
-	for _, f := range []string{"4", "6", "timeout", "read-timeout", "max-bytes", "expect", "count", "concurrency", "interval", "json", "v", "each", "resolver", "version"} {
+	for _, f := range []string{"4", "6", "timeout", "read-timeout", "max-bytes", "expect", "count", "concurrency", "interval", "json", "v", "each", "resolver", "junit", "version"} {
 		assert.Regexp(t, fmt.Sprintf(`(?m)^  -%s( |\t|$)`, f), out, "flag %s", f)
 	}
 }

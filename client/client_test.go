@@ -314,6 +314,8 @@ func TestJSONOutput(t *testing.T) {
 		for range 3 {
 			var p map[string]any
 			require.NoError(t, dec.Decode(&p))
+			assert.Equal(t, "probe", p["type"])
+			assert.EqualValues(t, 1, p["schema_version"])
 			assert.Equal(t, "127.0.0.1:"+c.port, p["target"])
 			assert.Equal(t, "127.0.0.1:"+c.port, p["address"])
 			assert.Equal(t, "ipv4", p["family"])
@@ -331,12 +333,15 @@ func TestJSONOutput(t *testing.T) {
 		}
 		var s map[string]any
 		require.NoError(t, dec.Decode(&s))
-		assert.Equal(t, true, s["summary"])
+		assert.Equal(t, "summary", s["type"])
+		assert.EqualValues(t, 1, s["schema_version"])
+		assert.Equal(t, c.ok, s["ok"])
 		assert.EqualValues(t, 3, s["probes"])
 		if c.ok {
-			assert.EqualValues(t, 3, s["ok"])
+			assert.EqualValues(t, 3, s["ok_probes"])
 		} else {
-			assert.EqualValues(t, 3, s["failed"])
+			assert.EqualValues(t, 3, s["failed_probes"])
+			assert.NotContains(t, s, "p50_ms", "no latency without a successful probe")
 			assert.Equal(t, map[string]any{"refused": float64(3)}, s["classes"])
 		}
 		assert.False(t, dec.More())
@@ -379,9 +384,9 @@ func TestEach(t *testing.T) {
 	assert.Empty(t, errOut, "with -json the failures are in the objects, so stdout stays parseable")
 	objs := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, objs, 5, out)
-	var rows []eachRow
+	var rows []EachRow
 	for _, o := range objs[:4] {
-		var r eachRow
+		var r EachRow
 		require.NoError(t, json.Unmarshal([]byte(o), &r))
 		rows = append(rows, r)
 	}
@@ -393,7 +398,8 @@ func TestEach(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("can't connect to 127.0.0.3:%s: refused", port), rows[2].Error)
 	assert.Equal(t, 2, rows[2].Probes)
 	assert.Equal(t, 0, rows[2].OKProbes)
+	assert.Equal(t, 2, rows[2].FailedProbes)
 	assert.Equal(t, "name", rows[3].Via)
 	assert.True(t, rows[3].OK)
-	assert.Equal(t, `{"summary":true,"target":"three.smile.test:`+port+`","targets":4,"ok":3,"failed":1}`, objs[4])
+	assert.Equal(t, `{"schema_version":1,"type":"each_summary","target":"three.smile.test:`+port+`","ok":false,"targets":4,"ok_targets":3,"failed_targets":1}`, objs[4])
 }

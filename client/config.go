@@ -28,6 +28,7 @@ type Config struct {
 	Verbose     bool             // -v: the dialer's decisions on stderr
 	Each        bool             // -each: probe every address of the name separately
 	Resolver    string           // -resolver: DNS server IP:PORT, "" for the system's
+	JUnit       string           // -junit: the JUnit XML report's path, "" for none
 	Version     bool             // -version: print the version instead of probing
 }
 
@@ -55,10 +56,11 @@ func newFlagSet(cfg *Config) *flag.FlagSet {
 	fs.IntVar(&cfg.Count, "count", 1, "probe `N` times")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 1, "probes in flight at once")
 	fs.DurationVar(&cfg.Interval, "interval", 0, "pause between probes of one worker")
-	fs.BoolVar(&cfg.JSON, "json", false, "one JSON object per probe and a summary object")
+	fs.BoolVar(&cfg.JSON, "json", false, "one JSON object per probe (-each: per target) and a summary object; see docs/json.md")
 	fs.BoolVar(&cfg.Verbose, "v", false, "say on stderr which address was dialled, over which family")
 	fs.BoolVar(&cfg.Each, "each", false, "probe every A and AAAA address of HOST separately (and the name itself)")
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for resolving HOST (default: the system's)")
+	fs.StringVar(&cfg.JUnit, "junit", "", "also write a JUnit XML report to `FILE`: one test case per target and family")
 	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
 	return fs
 }

@@ -80,7 +80,7 @@ func TestFallsBackToTheOtherFamily(t *testing.T) {
 
 	code, out, _, _ = runClient(t, "-json", "-resolver", dns, "-timeout", "3s", name, port)
 	assert.Equal(t, 0, code)
-	var p probeJSON
+	var p Probe
 	require.NoError(t, json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &p))
 	require.Len(t, p.Attempts, 2, out)
 	assert.Equal(t, "[::1]:"+port, p.Attempts[0].Address)
@@ -105,7 +105,7 @@ func TestEveryAddressNamed(t *testing.T) {
 
 		code, out, _, _ := runClient(t, "-json", "-resolver", dns, "-timeout", "1s", name, port)
 		assert.Equal(t, 1, code)
-		var p probeJSON
+		var p Probe
 		require.NoError(t, json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &p))
 		assert.Equal(t, "timeout", p.Class, "the class of the first address tried")
 		assert.Equal(t, "connect", p.Stage)
@@ -138,7 +138,7 @@ func TestEmptyAnswerFails(t *testing.T) {
 
 	code, out, _, _ = runClient(t, "-json", "127.0.0.1", port)
 	assert.Equal(t, 1, code)
-	var p probeJSON
+	var p Probe
 	require.NoError(t, json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &p))
 	assert.False(t, p.OK)
 	assert.Equal(t, "empty", p.Class)
@@ -147,7 +147,7 @@ func TestEmptyAnswerFails(t *testing.T) {
 
 	code, out, _, _ = runClient(t, "-each", "-json", "127.0.0.1", port)
 	assert.Equal(t, 1, code)
-	var row eachRow
+	var row EachRow
 	require.NoError(t, json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &row))
 	assert.False(t, row.OK)
 	assert.Equal(t, "empty", row.Class)

@@ -2,39 +2,20 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/smile-sockets/smile/internal/latency"
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
-// eachRow is one line of the -each table and one -json object.
-type eachRow struct {
-	Target   string `json:"target"`
-	Address  string `json:"address,omitempty"`
-	Family   string `json:"family,omitempty"`
-	Via      string `json:"via"` // "address" or "name"
-	OK       bool   `json:"ok"`
-	Probes   int    `json:"probes"`
-	OKProbes int    `json:"ok_probes"`
-	Class    string `json:"class,omitempty"`
-	Stage    string `json:"stage,omitempty"` // where the last failure happened: resolve, connect, read, expect
-	Error    string `json:"error,omitempty"`
-	// Attempts are the addresses of the name row's last failure, each
-	// with its outcome.
-	Attempts  []attemptJSON `json:"attempts,omitempty"`
-	ConnectMS float64       `json:"connect_ms"`
-	TotalMS   float64       `json:"total_ms"`
-}
-
 // runEach probes every address of the host separately, then the name
 // itself through the normal dialer, so one unreachable address (one node,
 // one family) cannot hide behind a working one.
-func runEach(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writer) int {
+func runEach(ctx context.Context, p *prober, cfg *Config, rep *junitReport, stdout, stderr io.Writer) int {
 	type job struct{ target, network, via string }
 	var jobs []job
 	port := cfg.Target.Port
@@ -44,7 +25,9 @@ func runEach(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writ
 		cancel()
 		if err != nil {
 			r := result{target: cfg.Target.String(), err: err, class: classDNS, phase: "resolve"}
-			return reportEach(stdout, stderr, cfg, []eachRow{rowOf(&r, "name", &stats{probes: 1, last: r})})
+			rows := []EachRow{rowOf(&r, "name", &stats{probes: 1, last: r})}
+			rep.addRows(rows, []time.Duration{0})
+			return reportEach(stdout, stderr, cfg, rows)
 		}
 		for _, a := range netaddr.Unique(addrs) {
 			network := "tcp6"
@@ -58,7 +41,8 @@ func runEach(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writ
 	if cfg.Target.Kind != netaddr.Name {
 		jobs[len(jobs)-1].via = "address"
 	}
-	rows := make([]eachRow, len(jobs))
+	rows := make([]EachRow, len(jobs))
+	took := make([]time.Duration, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Add(1)
@@ -67,15 +51,19 @@ func runEach(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writ
 			st := p.repeat(ctx, j.target, j.network, nil)
 			rows[i] = rowOf(&st.last, j.via, st)
 			rows[i].Target = j.target
+			took[i] = st.elapsed
 		}()
 	}
 	wg.Wait()
+	rep.addRows(rows, took)
 	return reportEach(stdout, stderr, cfg, rows)
 }
 
-func rowOf(last *result, via string, st *stats) eachRow {
-	row := eachRow{Target: last.target, Address: st.addr, Family: st.family, Via: via,
-		Probes: st.probes, OKProbes: st.okCount(), OK: st.probes > 0 && st.okCount() == st.probes}
+// rowOf is the -each row of a target's probes, st, whose last failure (or
+// last probe) is last.
+func rowOf(last *result, via string, st *stats) EachRow {
+	row := EachRow{Header: NewHeader(TypeEach), Target: last.target, Via: via, Address: st.addr, Family: familyJSON(st.family),
+		OK: st.probes > 0 && st.okCount() == st.probes, Probes: st.probes, OKProbes: st.okCount(), FailedProbes: st.probes - st.okCount()}
 	if !row.OK {
 		row.Class, row.Error, row.Stage, row.Attempts = last.class, last.message(), last.phase, attemptsJSON(last.attempts)
 	}
@@ -85,7 +73,7 @@ func rowOf(last *result, via string, st *stats) eachRow {
 	return row
 }
 
-func reportEach(stdout, stderr io.Writer, cfg *Config, rows []eachRow) int {
+func reportEach(stdout, stderr io.Writer, cfg *Config, rows []EachRow) int {
 	failed := 0
 	for _, r := range rows {
 		if !r.OK {
@@ -93,18 +81,12 @@ func reportEach(stdout, stderr io.Writer, cfg *Config, rows []eachRow) int {
 		}
 	}
 	if cfg.JSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
+		enc := newEncoder(stdout)
 		for _, r := range rows {
 			_ = enc.Encode(r)
 		}
-		_ = enc.Encode(struct {
-			Summary bool   `json:"summary"`
-			Target  string `json:"target"`
-			Targets int    `json:"targets"`
-			OK      int    `json:"ok"`
-			Failed  int    `json:"failed"`
-		}{true, cfg.Target.String(), len(rows), len(rows) - failed, failed})
+		_ = enc.Encode(EachSummary{Header: NewHeader(TypeEachSummary), Target: cfg.Target.String(), OK: failed == 0,
+			Targets: len(rows), OKTargets: len(rows) - failed, FailedTargets: failed})
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TARGET\tVIA\tADDRESS\tFAMILY\tRESULT\tPROBES\tCONNECT\tTOTAL")
@@ -113,7 +95,7 @@ func reportEach(stdout, stderr io.Writer, cfg *Config, rows []eachRow) int {
 			if !r.OK {
 				res = r.Class
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%.3fms\t%.3fms\n", r.Target, r.Via, dash(r.Address), dash(r.Family), res, r.OKProbes, r.Probes, r.ConnectMS, r.TotalMS)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%.3fms\t%.3fms\n", r.Target, r.Via, dash(r.Address), dash(familyText[r.Family]), res, r.OKProbes, r.Probes, r.ConnectMS, r.TotalMS)
 		}
 		_ = tw.Flush()
 		fmt.Fprintf(stdout, "%d targets: %d ok, %d failed\n", len(rows), len(rows)-failed, failed)
@@ -135,3 +117,6 @@ func dash(s string) string {
 	}
 	return s
 }
+
+// familyText is a family as the -each table spells it for a person.
+var familyText = map[string]string{FamilyIPv4: "IPv4", FamilyIPv6: "IPv6"}

@@ -1,60 +1,48 @@
 package client
 
 import (
+	"encoding/json"
+	"io"
 	"strings"
 
 	"github.com/smile-sockets/smile/internal/latency"
 )
 
-// probeJSON is one probe as -json prints it.
-type probeJSON struct {
-	Target    string  `json:"target"`
-	Address   string  `json:"address,omitempty"`
-	Family    string  `json:"family,omitempty"`
-	ConnectMS float64 `json:"connect_ms"`
-	TotalMS   float64 `json:"total_ms"`
-	Bytes     int     `json:"bytes"`
-	Greeting  *string `json:"greeting,omitempty"`
-	OK        bool    `json:"ok"`
-	Class     string  `json:"class,omitempty"`
-	Stage     string  `json:"stage,omitempty"` // where it failed: resolve, connect, read, expect
-	Error     string  `json:"error,omitempty"`
-	// Attempts are the addresses of a name, each with its outcome, when
-	// more than one was dialled.
-	Attempts []attemptJSON `json:"attempts,omitempty"`
+// newEncoder writes one JSON object a line, with <, > and & as they are:
+// the output is for scripts, not for HTML.
+func newEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
-// attemptJSON is one address a probe dialled.
-type attemptJSON struct {
-	Address string  `json:"address"`
-	Family  string  `json:"family"`
-	StartMS float64 `json:"start_ms"` // since the probe started
-	MS      float64 `json:"ms"`       // how long the attempt took
-	Outcome string  `json:"outcome"`  // connected, abandoned, not tried, or a failure's class
-}
+// familyJSON is the JSON spelling of a family as the dialer names it
+// (IPv4, IPv6, or "" when no address was dialled).
+func familyJSON(family string) string { return strings.ToLower(family) }
 
-func attemptsJSON(attempts []attempt) []attemptJSON {
+func attemptsJSON(attempts []attempt) []Attempt {
 	if len(attempts) < 2 {
 		return nil
 	}
-	out := make([]attemptJSON, len(attempts))
+	out := make([]Attempt, len(attempts))
 	for i := range attempts {
 		a := &attempts[i]
-		out[i] = attemptJSON{Address: a.target(), Family: strings.ToLower(a.family()),
-			StartMS: latency.MS(a.start), MS: latency.MS(a.took), Outcome: a.outcome()}
+		out[i] = Attempt{Address: a.target(), Family: Family(a.addr.Addr()),
+			StartMS: latency.MS(a.start), DurationMS: latency.MS(a.took), Outcome: a.outcome()}
 	}
 	return out
 }
 
-func toJSON(r *result) probeJSON {
-	j := probeJSON{Target: r.target, Address: r.addr, Family: strings.ToLower(r.family),
-		ConnectMS: latency.MS(r.connect), TotalMS: latency.MS(r.total), Bytes: len(r.data), OK: r.ok(), Class: r.class}
+// probeJSON is r as -json prints it.
+func probeJSON(r *result) Probe {
+	j := Probe{Header: NewHeader(TypeProbe), Target: r.target, Address: r.addr, Family: familyJSON(r.family),
+		OK: r.ok(), ConnectMS: latency.MS(r.connect), TotalMS: latency.MS(r.total), Bytes: len(r.data)}
 	if r.ok() || r.class == classMismatch {
 		g := string(r.data)
 		j.Greeting = &g
 	}
 	if !r.ok() {
-		j.Error, j.Stage = r.message(), r.phase
+		j.Class, j.Stage, j.Error = r.class, r.phase, r.message()
 	}
 	j.Attempts = attemptsJSON(r.attempts)
 	return j

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -63,7 +62,7 @@ func (p *prober) repeat(ctx context.Context, target, network string, onResult fu
 const flushEvery = 100 * time.Millisecond
 
 // runProbes is probe mode: -count, -concurrency, -json.
-func runProbes(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writer) int {
+func runProbes(ctx context.Context, p *prober, cfg *Config, rep *junitReport, stdout, stderr io.Writer) int {
 	target := cfg.Target.String()
 	if cfg.JSON {
 		// One write(2) per batch of lines, not per probe, which would cost
@@ -72,24 +71,25 @@ func runProbes(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Wr
 		defer lw.Close() // before anything else is written: the summary goes through lw too
 		stdout = lw
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
+	enc := newEncoder(stdout)
 	printed := 0
 	st := p.repeat(ctx, target, cfg.network(), func(r *result) {
+		rep.add(r)
 		switch {
 		case cfg.JSON:
-			_ = enc.Encode(toJSON(r))
+			_ = enc.Encode(probeJSON(r))
 		case !r.ok() && printed < maxFailureLines:
 			printed++
 			fmt.Fprintf(stderr, "smile-client: %s\n", r.message())
 		}
 	})
+	s := summaryOf(target, st, cfg.Count)
 	if cfg.JSON {
-		_ = enc.Encode(summaryOf(target, st))
+		_ = enc.Encode(s)
 	} else {
-		printSummary(stdout, target, st)
+		printSummary(stdout, &s)
 	}
-	if st.okCount() != cfg.Count {
+	if !s.OK {
 		return exitFailure
 	}
 	return exitOK

@@ -122,7 +122,7 @@ func TestSummaryPercentilesAreNearestRank(t *testing.T) {
 		for sc.Scan() {
 			var o map[string]any
 			require.NoError(t, json.Unmarshal(sc.Bytes(), &o))
-			if o["summary"] == true {
+			if o["type"] == "summary" {
 				summary.P50MS, summary.P90MS, summary.MaxMS = o["p50_ms"].(float64), o["p90_ms"].(float64), o["max_ms"].(float64)
 				continue
 			}

@@ -25,20 +25,37 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 	if code, done := cli.Prelude("smile-client", err, err == nil && cfg.Version, usage, stdout, stderr); done {
 		return code
 	}
+	var rep *junitReport
+	if cfg.JUnit != "" {
+		if rep, err = openJUnit(cfg.JUnit, junitSuiteName(cfg)); err != nil {
+			fmt.Fprintf(stderr, "smile-client: %v\n", err)
+			return exitUsage
+		}
+	}
 	p := newProber(cfg, stderr)
-	if cfg.Each {
-		return runEach(ctx, p, cfg, stdout, stderr)
+	var code int
+	switch {
+	case cfg.Each:
+		code = runEach(ctx, p, cfg, rep, stdout, stderr)
+	case cfg.Count == 1 && cfg.Concurrency == 1 && !cfg.JSON:
+		code = runOnce(ctx, p, cfg, rep, stdout, stderr)
+	default:
+		code = runProbes(ctx, p, cfg, rep, stdout, stderr)
 	}
-	if cfg.Count == 1 && cfg.Concurrency == 1 && !cfg.JSON {
-		return runOnce(ctx, p, cfg, stdout, stderr)
+	if rep != nil {
+		if err := rep.write(); err != nil {
+			fmt.Fprintf(stderr, "smile-client: %v\n", err)
+			return exitFailure
+		}
 	}
-	return runProbes(ctx, p, cfg, stdout, stderr)
+	return code
 }
 
 // runOnce is the tutorial's client: one connection, the greeting printed
 // line by line.
-func runOnce(ctx context.Context, p *prober, cfg *Config, stdout, stderr io.Writer) int {
+func runOnce(ctx context.Context, p *prober, cfg *Config, rep *junitReport, stdout, stderr io.Writer) int {
 	res := p.probe(ctx, cfg.Target.String(), cfg.network(), nil)
+	rep.add(&res)
 	if !res.ok() {
 		fmt.Fprintf(stderr, "smile-client: %s\n", res.message())
 		return exitFailure

@@ -52,23 +52,18 @@ func (s *stats) add(r *result) {
 	s.last.data = nil
 }
 
-// summaryJSON closes every -json output.
-type summaryJSON struct {
-	Summary bool   `json:"summary"`
-	Target  string `json:"target"`
-	latency.Stats
-	Classes map[string]int `json:"classes,omitempty"`
+// summaryOf is the summary of target's probes, the last line of -json:
+// ok when all of the count asked for ran and succeeded, as the exit code
+// says.
+func summaryOf(target string, st *stats, count int) Summary {
+	return Summary{Header: NewHeader(TypeSummary), Target: target, OK: st.okCount() == count,
+		Stats: st.totals.Stats(st.probes-st.okCount(), st.elapsed), Classes: st.classes}
 }
 
-func summaryOf(target string, st *stats) summaryJSON {
-	return summaryJSON{Summary: true, Target: target, Stats: st.totals.Stats(st.probes-st.okCount(), st.elapsed), Classes: st.classes}
-}
-
-func printSummary(w io.Writer, target string, st *stats) {
-	s := summaryOf(target, st)
-	fmt.Fprintf(w, "--- %s smile statistics ---\n", target)
-	fmt.Fprintf(w, "%d probes: %d ok, %d failed in %.3fs (%.1f/s)\n", s.Probes, s.OK, s.Failed, s.Seconds, s.Rate)
-	if s.OK > 0 {
+func printSummary(w io.Writer, s *Summary) {
+	fmt.Fprintf(w, "--- %s smile statistics ---\n", s.Target)
+	fmt.Fprintf(w, "%d probes: %d ok, %d failed in %.3fs (%.1f/s)\n", s.Probes, s.OKProbes, s.FailedProbes, s.ElapsedMS/1000, s.Rate)
+	if s.OKProbes > 0 {
 		fmt.Fprintf(w, "latency p50 %.3fms p90 %.3fms p99 %.3fms max %.3fms\n", s.P50MS, s.P90MS, s.P99MS, s.MaxMS)
 	}
 	if len(s.Classes) > 0 {

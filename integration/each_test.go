@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/client"
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // TestEach probes every address of the server's name separately: Docker's
@@ -49,22 +52,23 @@ func TestEach(t *testing.T) {
 			assert.Equal(t, c.exit, res.exit, "%v", res)
 			objs := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 			require.Len(t, objs, 4, "%v", res)
-			var row struct {
-				Address, Family, Class string
-				OK                     bool
-				Probes                 int
-				OKProbes               int `json:"ok_probes"`
-			}
+			smiletest.JSONLines(t, res.stdout)
+			var row client.EachRow
 			require.NoError(t, json.Unmarshal([]byte(objs[1]), &row))
+			assert.Equal(t, client.TypeEach, row.Type)
 			assert.Equal(t, v6t, row.Address)
-			assert.Equal(t, "IPv6", row.Family)
+			assert.Equal(t, client.FamilyIPv6, row.Family)
 			assert.Equal(t, c.v6 == "ok", row.OK)
 			assert.Equal(t, 3, row.Probes)
 			if c.v6 != "ok" {
 				assert.Equal(t, c.v6, row.Class)
 				assert.Zero(t, row.OKProbes)
+				assert.Equal(t, 3, row.FailedProbes)
 			}
-			assert.Contains(t, objs[3], `"summary":true`)
+			var sum client.EachSummary
+			require.NoError(t, json.Unmarshal([]byte(objs[3]), &sum))
+			assert.Equal(t, client.TypeEachSummary, sum.Type)
+			assert.Equal(t, c.exit == 0, sum.OK)
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/smile-sockets/smile/internal/matrix"
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // faultEnv is where a row's fault goes: the server of the row, and the
@@ -174,6 +175,7 @@ func checkEach(t *testing.T, row matrix.PathFault, a matrix.Addrs, res result) {
 	assert.Equal(t, wantExit, res.exit, "%v", res)
 	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 	require.Len(t, lines, 4, "three rows and the summary: %v", res)
+	smiletest.JSONLines(t, res.stdout)
 	vias := [3]string{"address", "address", "name"}
 	addresses := [3]string{a.Target(matrix.ColIPv4), a.Target(matrix.ColIPv6), ""}
 	for i, w := range row.Each() {

@@ -22,6 +22,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/smile-sockets/smile/client"
 )
 
 // cluster is what kubectl would report about a kind cluster running the
@@ -195,32 +197,35 @@ func (c *cluster) record(t *testing.T, dir string) {
 }
 
 // jobLog is what smile-client -each -json prints in one container of the
-// Job: a line per address and one for the name, then the summary.
+// Job: a line per address and one for the name, then the summary, written
+// with the client's own JSON types.
 func (c *cluster) jobLog(container string) []byte {
 	target := map[string]string{"pods": "smile-server-headless", "service": "smile-server"}[container] + ".smile.svc.cluster.local:7890"
 	var b strings.Builder
+	enc := json.NewEncoder(&b)
 	n, ok := 0, 0
 	for _, key := range sortedKeys(c.probes) {
 		ip, found := strings.CutPrefix(key, container+"/")
 		if !found {
 			continue
 		}
-		addr, family := ip+":7890", "IPv4"
-		if strings.Contains(ip, ":") {
-			addr, family = "["+ip+"]:7890", "IPv6"
-		}
-		row := map[string]any{"target": addr, "address": addr, "family": family, "via": "address", "ok": c.probes[key] == "ok", "probes": 1}
-		if c.probes[key] != "ok" {
-			row["class"], row["error"] = c.probes[key], "can't connect to "+addr+": "+c.probes[key]
-		} else {
+		a := netip.MustParseAddr(ip)
+		addr := netip.AddrPortFrom(a, 7890).String()
+		row := client.EachRow{Header: client.NewHeader(client.TypeEach), Target: addr, Via: "address", Address: addr,
+			Family: client.Family(a), OK: c.probes[key] == "ok", Probes: 1}
+		if row.OK {
+			row.OKProbes, row.ConnectMS, row.TotalMS = 1, 0.2, 0.4
 			ok++
+		} else {
+			row.FailedProbes, row.Class, row.Stage, row.Error = 1, c.probes[key], "connect", "can't connect to "+addr+": "+c.probes[key]
 		}
 		n++
-		line, _ := json.Marshal(row)
-		b.Write(append(line, '\n'))
+		_ = enc.Encode(row)
 	}
-	fmt.Fprintf(&b, `{"target":%q,"via":"name","ok":true,"probes":1,"ok_probes":1}`+"\n", target)
-	fmt.Fprintf(&b, `{"summary":true,"target":%q,"targets":%d,"ok":%d,"failed":%d}`+"\n", target, n+1, ok+1, n-ok)
+	_ = enc.Encode(client.EachRow{Header: client.NewHeader(client.TypeEach), Target: target, Via: "name", OK: true,
+		Probes: 1, OKProbes: 1, ConnectMS: 0.2, TotalMS: 0.4})
+	_ = enc.Encode(client.EachSummary{Header: client.NewHeader(client.TypeEachSummary), Target: target, OK: n == ok,
+		Targets: n + 1, OKTargets: ok + 1, FailedTargets: n - ok})
 	return []byte(b.String())
 }
 

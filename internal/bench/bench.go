@@ -74,10 +74,12 @@ func ServeSequential(ln net.Listener, greeting []byte, r *net.Resolver, timeout 
 	}
 }
 
-// Summary is a load run's outcome, with the field names of smile-client's
-// -json summary object so that both are read the same way.
+// Summary is a load run's outcome, with the header and field names of
+// smile-client's -json summary object (docs/json.md) so that both are read
+// the same way.
 type Summary struct {
-	Summary bool `json:"summary"`
+	SchemaVersion int    `json:"schema_version"`
+	Type          string `json:"type"` // "summary"
 	latency.Stats
 	// FirstError is the first failure, for the report.
 	FirstError string `json:"first_error,omitempty"`
@@ -133,7 +135,7 @@ func DialLoop(ctx context.Context, addr string, count, workers int, sources []ne
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	return Summary{Summary: true, Stats: latency.Summarize(lat, failed, elapsed), FirstError: firstErr}
+	return Summary{SchemaVersion: 1, Type: "summary", Stats: latency.Summarize(lat, failed, elapsed), FirstError: firstErr}
 }
 
 func probe(ctx context.Context, d *net.Dialer, addr string, buf []byte, readTimeout time.Duration, greeting []byte) error {

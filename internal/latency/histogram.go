@@ -74,7 +74,7 @@ func (h *Histogram) Percentile(p float64) time.Duration {
 
 // Stats is Summarize for a histogram of the successful probes.
 func (h *Histogram) Stats(failed int, elapsed time.Duration) Stats {
-	s := Stats{Probes: h.n + failed, OK: h.n, Failed: failed, Seconds: elapsed.Seconds()}
+	s := Stats{Probes: h.n + failed, OKProbes: h.n, FailedProbes: failed, ElapsedMS: MS(elapsed)}
 	if elapsed > 0 {
 		s.Rate = float64(s.Probes) / elapsed.Seconds()
 	}

@@ -20,23 +20,25 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 func MS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Stats is the outcome of a run of probes, with the field names of
-// smile-client's -json summary object, which the bench harness reads.
+// smile-client's -json summary object (docs/json.md), which the bench
+// harness reads. The percentiles are absent when no probe succeeded: a
+// latency of 0 would be one nobody measured.
 type Stats struct {
-	Probes  int     `json:"probes"`
-	OK      int     `json:"ok"`
-	Failed  int     `json:"failed"`
-	Seconds float64 `json:"seconds"`
-	Rate    float64 `json:"rate"`
-	P50MS   float64 `json:"p50_ms"`
-	P90MS   float64 `json:"p90_ms"`
-	P99MS   float64 `json:"p99_ms"`
-	MaxMS   float64 `json:"max_ms"`
+	Probes       int     `json:"probes"`
+	OKProbes     int     `json:"ok_probes"`
+	FailedProbes int     `json:"failed_probes"`
+	ElapsedMS    float64 `json:"elapsed_ms"` // the run's wall time
+	Rate         float64 `json:"rate_per_s"` // probes per second
+	P50MS        float64 `json:"p50_ms,omitempty"`
+	P90MS        float64 `json:"p90_ms,omitempty"`
+	P99MS        float64 `json:"p99_ms,omitempty"`
+	MaxMS        float64 `json:"max_ms,omitempty"`
 }
 
 // Summarize computes Stats from the sorted latencies of the successful
 // probes, the number that failed and the run's wall time.
 func Summarize(sorted []time.Duration, failed int, elapsed time.Duration) Stats {
-	s := Stats{Probes: len(sorted) + failed, OK: len(sorted), Failed: failed, Seconds: elapsed.Seconds()}
+	s := Stats{Probes: len(sorted) + failed, OKProbes: len(sorted), FailedProbes: failed, ElapsedMS: MS(elapsed)}
 	if elapsed > 0 {
 		s.Rate = float64(s.Probes) / elapsed.Seconds()
 	}

@@ -73,7 +73,7 @@ func runClient(client, tmp string, args ...string) (bench.Summary, error) {
 		b = b[i+1:]
 	}
 	var s bench.Summary
-	if err := json.Unmarshal(b, &s); err != nil || !s.Summary {
+	if err := json.Unmarshal(b, &s); err != nil || s.Type != "summary" {
 		if err == nil {
 			err = errors.New("last line is not a summary")
 		}
@@ -100,16 +100,16 @@ func firstFailure(path string) string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var p struct {
-			OK      json.RawMessage `json:"ok"` // false on a probe, a count on the summary
-			Error   string          `json:"error"`
-			Classes map[string]int  `json:"classes"`
-			Summary bool            `json:"summary"`
+			Type    string         `json:"type"`
+			OK      bool           `json:"ok"`
+			Error   string         `json:"error"`
+			Classes map[string]int `json:"classes"`
 		}
 		switch {
 		case json.Unmarshal(sc.Bytes(), &p) != nil:
-		case p.Summary:
+		case p.Type == "summary":
 			classes = p.Classes
-		case first == "" && string(p.OK) == "false":
+		case p.Type == "probe" && first == "" && !p.OK:
 			first = p.Error
 		}
 	}
@@ -126,7 +126,7 @@ func runJSON(cmd *exec.Cmd) (bench.Summary, error) {
 	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
 		return s, fmt.Errorf("no summary from the dial loop (exit: %w, decode: %w): %s", runErr, err, stderr.String())
 	}
-	if runErr != nil && s.Failed == 0 {
+	if runErr != nil && s.FailedProbes == 0 {
 		return s, runErr
 	}
 	return s, nil

@@ -165,9 +165,9 @@ func runRounds(rows []*row, rounds int) (sent map[*proc]int, failures int) {
 		}
 		s, err := rw.loader.run(rw.target.addr, min(2000, rw.probes))
 		sent[rw.target] += s.Probes
-		if err != nil || s.Failed > 0 {
+		if err != nil || s.FailedProbes > 0 {
 			failures++
-			fmt.Fprintf(os.Stderr, "smilebench: warm-up %s: %d failed: %v %s\n", rw, s.Failed, err, s.FirstError)
+			fmt.Fprintf(os.Stderr, "smilebench: warm-up %s: %d failed: %v %s\n", rw, s.FailedProbes, err, s.FirstError)
 		}
 	}
 	for r := 1; r <= rounds; r++ {
@@ -182,10 +182,10 @@ func runRounds(rows []*row, rounds int) (sent map[*proc]int, failures int) {
 			close(stop)
 			rw.target.addRSS(r, <-peak)
 			sent[rw.target] += s.Probes
-			if err != nil || s.Failed > 0 || s.OK != rw.probes {
+			if err != nil || s.FailedProbes > 0 || s.OKProbes != rw.probes {
 				failures++
 				fmt.Fprintf(os.Stderr, "smilebench: round %d %s: %d ok, %d failed of %d: %v %s\n",
-					r, rw, s.OK, s.Failed, rw.probes, err, s.FirstError)
+					r, rw, s.OKProbes, s.FailedProbes, rw.probes, err, s.FirstError)
 			}
 			rw.results = append(rw.results, s)
 			line = append(line, fmt.Sprintf("%s %.0f/s", rw.name, s.Rate))

@@ -66,7 +66,7 @@ func dialRole(addr string, count, workers int, sources string, readTimeout time.
 	}
 	s := bench.DialLoop(context.Background(), addr, count, workers, src, readTimeout, []byte(bench.Greeting))
 	_ = json.NewEncoder(os.Stdout).Encode(s)
-	if s.Failed > 0 {
+	if s.FailedProbes > 0 {
 		return 1
 	}
 	return 0
