@@ -82,7 +82,8 @@ func usage(w io.Writer) {
 Connects to a smile server (default localhost 7890), prints its greeting.
 host is dotted IPv4, a name, or IPv6 with or without brackets; host:port
 and [IPv6]:port work as one argument. Every flag can also be set as
-SMILE_<FLAG> (e.g. SMILE_TIMEOUT=2s).
+SMILE_<FLAG> (e.g. SMILE_TIMEOUT=2s). -json and -junit FILE write for
+scripts and CI: docs/json.md describes both.
 
 Flags:
 `)
