@@ -49,6 +49,9 @@ func runEach(ctx context.Context, p *prober, cfg *Config, rep *junitReport, stdo
 		go func() {
 			defer wg.Done()
 			st := p.repeat(ctx, j.target, j.network, nil)
+			if st.probes == 0 { // interrupted before the first probe
+				st.last = result{target: j.target, err: ctx.Err(), class: classOther, phase: "connect"}
+			}
 			rows[i] = rowOf(&st.last, j.via, st)
 			rows[i].Target = j.target
 			took[i] = st.elapsed

@@ -143,7 +143,7 @@ func (j *junitReport) write() error {
 	for _, n := range names {
 		c := j.cases[n]
 		tc := junitTestcase{Name: n, Classname: "smile-client", Time: seconds(c.took)}
-		if c.failed > 0 {
+		if c.failed > 0 || c.probes == 0 { // none: interrupted before the first
 			text := c.message
 			if c.probes > 1 {
 				text += fmt.Sprintf("\n%d of %d probes failed", c.failed, c.probes)

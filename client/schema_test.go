@@ -224,3 +224,32 @@ func jsonFields(t reflect.Type) []string {
 	sort.Strings(names)
 	return slices.Compact(names)
 }
+
+// TestInterruptedRunFollowsTheSchema: a run interrupted before its first
+// probe (the first SIGINT cancels Run's context) still writes objects
+// that follow the schema, each row a failure with its class, and fails.
+func TestInterruptedRunFollowsTheSchema(t *testing.T) {
+	port := smileServer(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, c := range []struct {
+		args  []string
+		types []string
+	}{
+		{[]string{"-each", "-json", "127.0.0.1", port}, []string{"each", "each_summary"}},
+		{[]string{"-json", "-count", "3", "127.0.0.1", port}, []string{"summary"}},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var out, errOut strings.Builder
+			assert.Equal(t, 1, Run(ctx, c.args, noEnv, &out, &errOut))
+			objs := smiletest.JSONLines(t, out.String())
+			var types []string
+			for _, o := range objs {
+				types = append(types, fmt.Sprint(o["type"]))
+				assert.Equal(t, false, o["ok"])
+			}
+			assert.Equal(t, c.types, types, out.String())
+		})
+	}
+}

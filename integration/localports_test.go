@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // TestLocalPortsExhausted gives a client container one local port and two
@@ -28,6 +30,7 @@ func TestLocalPortsExhausted(t *testing.T) {
 	assert.Equal(t, 1, res.exit, "%v", res)
 	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 	require.Len(t, lines, 3, "two probes and the summary: %v", res)
+	smiletest.JSONLines(t, res.stdout)
 	var classes []string
 	for _, l := range lines[:2] {
 		var p struct{ Class, Stage, Error string }
