@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -87,12 +88,18 @@ var Timestamps = Rule{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\
 // _ms.
 var MillisecondFields = Rule{regexp.MustCompile(`("[a-z_]*_ms"):-?[0-9.e+-]+`), `$1:N`}
 
+// writing serialises rewrites of pages, which parallel tests of one
+// package may ask for at once.
+var writing sync.Mutex
+
 // CheckSample compares the sample block name of the page at path with got,
 // a run's output, after applying rules to both; on a difference it fails
 // the test and shows both. With SMILE_UPDATE_DOCS=1 it writes got into the
 // page instead, verbatim.
 func CheckSample(t testing.TB, path, name, got string, rules ...Rule) {
 	t.Helper()
+	writing.Lock()
+	defer writing.Unlock()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	if os.Getenv(UpdateEnv) == "1" {

@@ -1,6 +1,9 @@
 package doccheck
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -42,4 +45,24 @@ func TestNormalize(t *testing.T) {
 		Normalize("2026-12-03T08:00:00.000Z INFO SERVER started on port 7890\n2026-12-03T09:10:11.123Z INFO x 2026-12-03T08:00:00.000Z\n", Timestamps))
 	assert.Equal(t, `{"target":"a","connect_ms":N,"total_ms":N,"probes":1}`,
 		Normalize(`{"target":"a","connect_ms":0.213,"total_ms":12,"probes":1}`, MillisecondFields))
+}
+
+// TestCheckSampleUpdates: with SMILE_UPDATE_DOCS=1 the run's output is
+// written into the page verbatim, and a later check passes when only what
+// the rules ignore differs.
+func TestCheckSampleUpdates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "page.md")
+	require.NoError(t, os.WriteFile(path, []byte(page), 0o600))
+
+	t.Setenv(UpdateEnv, "1")
+	CheckSample(t, path, "log", "2026-12-03T09:00:00.000Z INFO three\n")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	got, err := Sample(string(b), "log")
+	require.NoError(t, err)
+	assert.Equal(t, "2026-12-03T09:00:00.000Z INFO three\n", got)
+	assert.Regexp(t, regexp.MustCompile(`(?s)^# Page\n.*\n\nAfter\.\n$`), string(b), "the rest of the page stays")
+
+	t.Setenv(UpdateEnv, "")
+	CheckSample(t, path, "log", "2026-12-03T10:11:12.345Z INFO three\n", Timestamps)
 }
