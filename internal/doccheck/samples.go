@@ -86,7 +86,7 @@ var Timestamps = Rule{regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\
 
 // MillisecondFields is the value of every JSON field whose name ends in
 // _ms.
-var MillisecondFields = Rule{regexp.MustCompile(`("[a-z_]*_ms"):-?[0-9.e+-]+`), `$1:N`}
+var MillisecondFields = Rule{regexp.MustCompile(`("[a-z0-9_]*_ms"):-?[0-9.e+-]+`), `$1:N`}
 
 // writing serialises rewrites of pages, which parallel tests of one
 // package may ask for at once.

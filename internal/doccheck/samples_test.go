@@ -45,6 +45,8 @@ func TestNormalize(t *testing.T) {
 		Normalize("2026-12-03T08:00:00.000Z INFO SERVER started on port 7890\n2026-12-03T09:10:11.123Z INFO x 2026-12-03T08:00:00.000Z\n", Timestamps))
 	assert.Equal(t, `{"target":"a","connect_ms":N,"total_ms":N,"probes":1}`,
 		Normalize(`{"target":"a","connect_ms":0.213,"total_ms":12,"probes":1}`, MillisecondFields))
+	assert.Equal(t, `{"p50_ms":N,"p99_ms":N,"ok_probes":2}`,
+		Normalize(`{"p50_ms":0.19,"p99_ms":0.42,"ok_probes":2}`, MillisecondFields), "names with digits")
 }
 
 // TestCheckSampleUpdates: with SMILE_UPDATE_DOCS=1 the run's output is
