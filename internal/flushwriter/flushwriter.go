@@ -123,6 +123,15 @@ func (fw *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Kick asks the flusher to write what is buffered now rather than at the
+// next tick, without waiting for it: for a line someone waits to see, such
+// as a server's start line.
+func (fw *Writer) Kick() {
+	fw.mu.Lock()
+	fw.kickLocked()
+	fw.mu.Unlock()
+}
+
 // kickLocked asks the flusher to write now rather than at the next tick.
 func (fw *Writer) kickLocked() {
 	if !fw.kicked {

@@ -195,3 +195,14 @@ func TestLinesUpTo(t *testing.T) {
 		assert.Equal(t, c.want, linesUpTo([]byte(c.in), c.limit), "%q limit %d", c.in, c.limit)
 	}
 }
+
+// TestKickWritesBeforeTheTick: Kick has what is buffered written now, not
+// at the next tick, and does not wait for it.
+func TestKickWritesBeforeTheTick(t *testing.T) {
+	var out syncBuffer
+	fw := New(&out, 4096, time.Hour)
+	_, _ = fw.Write([]byte("started\n"))
+	fw.Kick()
+	require.Eventually(t, func() bool { s, _ := out.snapshot(); return s == "started\n" }, 2*time.Second, time.Millisecond)
+	require.NoError(t, fw.Close())
+}
