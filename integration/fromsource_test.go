@@ -25,11 +25,12 @@ import (
 // (requireGoImage), passed with the module proxy settings of `go env` as
 // build arguments; everything else is what the user runs.
 //
-// Not parallel: compiling the standard library in a container takes both
-// cores of a small machine for most of a minute, and the suite's timing
-// checks (drains, grace periods) must not run under that load; sequential
-// tests run before the parallel ones start.
+// The longest test of the suite (compiling the standard library in a
+// container takes most of a minute of both cores of a small machine), so
+// it runs beside the others rather than before them: a sequential test
+// holds back every parallel one.
 func TestFromSource(t *testing.T) {
+	t.Parallel()
 	requireDocker(t)
 	start := time.Now()
 	goImage, err := requireGoImage()

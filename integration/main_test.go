@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -84,6 +85,8 @@ func TestMain(m *testing.M) {
 	if _, ok := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !ok {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
+	flag.Parse()
+	prebuild()
 	code := m.Run()
 	if refs := builtImages.all(); len(refs) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -109,6 +112,27 @@ func TestMain(m *testing.M) {
 		_ = suite.docker.Close()
 	}
 	os.Exit(code)
+}
+
+// prebuild starts the suite's image builds before any test runs, each at
+// once and side by side, when the whole suite runs (no -run): the images
+// every test shares, the other architecture's (TestImageArchitecture) and
+// the stand-in Go image (TestFromSource). The tests then wait only for
+// what they need, each under its own sync.Once, rather than start their
+// builds one after another as test slots come free; every test is
+// parallel (TestEveryTestIsParallel), so no test waits for another's
+// build. A run of selected tests builds on demand, only what they need.
+func prebuild() {
+	if testing.Short() || flag.Lookup("test.run").Value.String() != "" || os.Getenv(childEnv) != "" {
+		return
+	}
+	suite.dockerOnce.Do(connect)
+	if suite.unreachable != nil {
+		return
+	}
+	go suite.imagesOnce.Do(buildImages)
+	go func() { _, _ = requireGoImage() }()
+	go func() { _, _, _, _ = requireOtherArchImages() }()
 }
 
 // requireImages returns the server and client images of this run, building
