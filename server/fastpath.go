@@ -45,10 +45,11 @@ type fastListener struct {
 }
 
 // newFastListener wraps a TCP listener; ok is false for any other
-// listener, which keeps its own Accept.
+// listener, which keeps its own Accept, and for one with SO_LINGER set
+// (lingers), whose sockets' close may wait.
 func newFastListener(ln net.Listener, idle func()) (l *fastListener, ok bool) {
 	tl, isTCP := ln.(*net.TCPListener)
-	if !isTCP {
+	if !isTCP || lingers(tl) {
 		return nil, false
 	}
 	f, err := dupSocket(tl)
