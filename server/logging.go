@@ -30,12 +30,16 @@ const logBuffer = 256 << 10
 // writes what is logged now without waiting for the next tick or for
 // stdout: the start lines, which health checks and scripts wait for.
 func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, flush, close func()) {
-	lw := flushwriter.NewLossy(stdout, logBuffer, flushEvery, func(l flushwriter.Loss) {
+	out := pollableStdout(stdout)
+	lw := flushwriter.NewLossy(out, logBuffer, flushEvery, func(l flushwriter.Loss) {
 		log.Warn("log lines dropped: stdout did not take them", lossAttrs(l)...)
 	})
 	log = NewLogger(lw, format)
 	return log, lw.Kick, func() {
 		_ = lw.Close()
+		if c, ok := out.(io.Closer); ok && out != stdout {
+			_ = c.Close() // the descriptor pollableStdout opened
+		}
 		if l := lw.Lost(); l.Lines > 0 {
 			msg := fmt.Sprintf("smile-server: %d log lines (%d bytes) dropped: stdout did not take them", l.Lines, l.Bytes)
 			if l.Err != nil {
