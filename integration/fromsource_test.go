@@ -37,9 +37,9 @@ func TestFromSource(t *testing.T) {
 	t.Parallel()
 	requireDocker(t)
 	dot := requireDotBuild()
+	removeIntermediates(t, dot.out) // a failed build's too
 	require.NoError(t, dot.err)
 	t.Logf("stand-in Go image and docker build . (from the start of the suite): done after %v", dot.took.Round(100*time.Millisecond))
-	removeIntermediates(t, dot.out)
 
 	dir := cleanCopy(t)
 	tag := "it-" + runID + "-src"
