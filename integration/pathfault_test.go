@@ -98,21 +98,29 @@ func TestPathFaults(t *testing.T) {
 				env.holder = netfaultHolder(t, nw)
 			}
 			setFault(env, row)
-			timeout := row.ClientTimeout().String()
-			flags := []string{"-timeout", timeout, "-read-timeout", timeout}
-			for col, name := range matrix.PathColumns {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					if col == matrix.ColEach {
-						res := runFaultClient(t, env, row, append(flags, "-each", "-json", env.a.Name, port)...)
-						checkEach(t, row, env.a, res)
-						return
-					}
-					host := map[int]string{matrix.ColIPv4: env.a.V4, matrix.ColIPv6: env.a.V6, matrix.ColName: env.a.Name}[col]
-					res := runFaultClient(t, env, row, append(flags, host, port)...)
-					checkCell(t, row, col, env.a, res)
-				})
+			checkColumns(t, row, env.a, func(t *testing.T, args ...string) result {
+				t.Helper()
+				return runFaultClient(t, env, row, args...)
+			})
+		})
+	}
+}
+
+// checkColumns runs a client for every column of a path-fault row, in
+// parallel subtests, with the row's timeouts, and checks each cell.
+func checkColumns(t *testing.T, row matrix.PathFault, a matrix.Addrs, client func(t *testing.T, args ...string) result) {
+	t.Helper()
+	timeout := row.ClientTimeout().String()
+	flags := []string{"-timeout", timeout, "-read-timeout", timeout}
+	for col, name := range matrix.PathColumns {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if col == matrix.ColEach {
+				checkEach(t, row, a, client(t, append(flags, "-each", "-json", a.Name, port)...))
+				return
 			}
+			host := map[int]string{matrix.ColIPv4: a.V4, matrix.ColIPv6: a.V6, matrix.ColName: a.Name}[col]
+			checkCell(t, row, col, a, client(t, append(flags, host, port)...))
 		})
 	}
 }

@@ -50,7 +50,11 @@ func (s Span) Words() string {
 // failure to connect, or a connection that never brings a greeting.
 type Want struct {
 	Class     string // "" when greeted
-	Detail    string // the words after the class, if the client adds any
+	// Detail are the words after the class, if the client adds any;
+	// {dst} stands for the address dialled, {router} and {loop} for the
+	// address of the router or the routing loop's other router that sent
+	// an ICMP error (see Addrs).
+	Detail    string
 	Connected bool   // the handshake completed: "connected, but no greeting"
 	Took      Span
 }
@@ -65,9 +69,11 @@ func (w Want) OK() bool { return w.Class == "" }
 // name falls back to its next address.
 func (w Want) FailedToConnect() bool { return !w.OK() && !w.Connected }
 
-func (w Want) classText() string {
+// classText is the class and its detail as the client prints them, with
+// the addresses of the family dialled.
+func (w Want) classText(a Addrs, v6 bool) string {
 	if w.Detail != "" {
-		return w.Class + ": " + w.Detail
+		return w.Class + ": " + a.render(w.Detail, v6)
 	}
 	return w.Class
 }
@@ -81,6 +87,7 @@ const (
 	InClient          // netfault in the namespace the row's clients share
 	PauseServer       // docker pause: the kernel still completes handshakes
 	StopServer        // docker stop: the address stays routed, nobody answers ARP/ND
+	AtRouter          // netfault in the router's namespace (docs/router.md)
 )
 
 // PathFault is one row of the README's path-fault table and of its "What
@@ -203,11 +210,25 @@ func (r PathFault) Each() [3]Want {
 }
 
 // Addrs are the server's addresses and name a row's messages are rendered
-// with.
-type Addrs struct{ V4, V6, Name string }
+// with, and those of the routers on the way that may answer for it.
+type Addrs struct {
+	V4, V6, Name     string
+	Router4, Router6 string // the router's address towards the client
+	Loop4, Loop6     string // the other router of a routing loop
+}
 
 // DocAddrs are the README's: documentation addresses and a plain name.
-var DocAddrs = Addrs{V4: "192.0.2.10", V6: "2001:db8::10", Name: "srv"}
+var DocAddrs = Addrs{V4: "192.0.2.10", V6: "2001:db8::10", Name: "srv",
+	Router4: "198.51.100.1", Router6: "2001:db8:a::1", Loop4: "198.51.100.2", Loop6: "2001:db8:a::2"}
+
+// render puts the family's addresses into a Detail.
+func (a Addrs) render(detail string, v6 bool) string {
+	dst, router, loop := a.V4, a.Router4, a.Loop4
+	if v6 {
+		dst, router, loop = a.V6, a.Router6, a.Loop6
+	}
+	return strings.NewReplacer("{dst}", dst, "{router}", router, "{loop}", loop).Replace(detail)
+}
 
 // Target is host:port as the column names the server.
 func (a Addrs) Target(col int) string {
@@ -244,13 +265,14 @@ func (r PathFault) Stderr(col int, a Addrs) string {
 	if dialled != target {
 		where += " (" + dialled + ")"
 	}
+	v6 := strings.HasPrefix(dialled, "[")
 	switch {
 	case w.OK():
 		return ""
 	case w.Connected:
-		return fmt.Sprintf("smile-client: connected to %s, but no greeting: %s\n", where, w.classText())
+		return fmt.Sprintf("smile-client: connected to %s, but no greeting: %s\n", where, w.classText(a, v6))
 	}
-	return fmt.Sprintf("smile-client: can't connect to %s: %s\n", where, w.classText())
+	return fmt.Sprintf("smile-client: can't connect to %s: %s\n", where, w.classText(a, v6))
 }
 
 // Prints is what the README's "What a failure means" table quotes: the
