@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,14 +142,38 @@ func common(t *testing.T, name string) []testcontainers.ContainerCustomizer {
 // so nothing is left behind on failure.
 func run(t *testing.T, image string, opts ...testcontainers.ContainerCustomizer) *testcontainers.DockerContainer {
 	t.Helper()
+	return runAll(t, spec{image, opts})[0]
+}
+
+// spec is a container to start: its image and options.
+type spec struct {
+	image string
+	opts  []testcontainers.ContainerCustomizer
+}
+
+// runAll starts containers at once, each as run does, and returns them in
+// order: a test's containers that don't depend on each other start in the
+// time of the slowest.
+func runAll(t *testing.T, specs ...spec) []*testcontainers.DockerContainer {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	ctr, err := testcontainers.Run(ctx, image, opts...)
-	testcontainers.CleanupContainer(nonFatal{t}, ctr)
-	// Registered after the removal, so it runs before it.
-	t.Cleanup(func() { logOnFailure(t, ctr) })
-	require.NoError(t, err, "starting a container of %s", image)
-	return ctr
+	ctrs := make([]*testcontainers.DockerContainer, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, sp := range specs {
+		wg.Go(func() { ctrs[i], errs[i] = testcontainers.Run(ctx, sp.image, sp.opts...) })
+	}
+	wg.Wait()
+	for _, ctr := range ctrs {
+		testcontainers.CleanupContainer(nonFatal{t}, ctr)
+		// Registered after the removal, so it runs before it.
+		t.Cleanup(func() { logOnFailure(t, ctr) })
+	}
+	for i, err := range errs {
+		require.NoError(t, err, "starting a container of %s", specs[i].image)
+	}
+	return ctrs
 }
 
 // logOnFailure puts a container's output into the log of a test that

@@ -40,17 +40,19 @@ func TestRouter(t *testing.T) {
 			for i, arg := range row.Netfault {
 				args[i] = place.Replace(arg)
 			}
-			s.startRouter(t, args...)
-			if row.Loop {
-				s.host(t, s.a, routedLoop, hostOpts{sysctls: forwarding})
-			}
-			srv := startServer(t, serverOpts{args: append([]string{"-resolve=false"}, row.Server...),
-				holder: s.host(t, s.b, routedServer, hostOpts{}), started: 1})
 			o := hostOpts{extraHosts: []string{a.Name + ":" + a.V4, a.Name + ":" + a.V6}, advmss: row.AdvMSS}
 			if row.ClientMTU > 0 {
 				o.faults = []string{"mtu", "-to", strconv.Itoa(row.ClientMTU), place.Replace(matrix.PlaceClient4)}
 			}
-			clients := s.host(t, s.a, routedClient, o)
+			// The router and the hosts of both sites at once.
+			specs := []spec{s.host(t, s.b, routedServer, hostOpts{}), s.host(t, s.a, routedClient, o), s.router(t, args...)}
+			if row.Loop {
+				specs = append(specs, s.host(t, s.a, routedLoop, hostOpts{sysctls: forwarding}))
+			}
+			hosts := runAll(t, specs...)
+			srv := startServer(t, serverOpts{args: append([]string{"-resolve=false"}, row.Server...),
+				holder: hosts[0].GetContainerID(), started: 1})
+			clients := hosts[1].GetContainerID()
 			if row.NAT {
 				// Registered before the cells, so it runs once they are done.
 				t.Cleanup(func() { checkNAT(t, s, srv.GetContainerID()) })

@@ -70,8 +70,14 @@ var routerSysctls = func() map[string]string {
 // holds the namespace.
 func (s *sites) startRouter(t *testing.T, faults ...string) {
 	t.Helper()
+	runAll(t, s.router(t, faults...))
+}
+
+// router is startRouter's container, to start with others (runAll).
+func (s *sites) router(t *testing.T, faults ...string) spec {
+	t.Helper()
 	b4, b6 := s.routerAddrs(s.b)
-	s.holder(t, "router", s.a, routerHost, routerSysctls, nil, faults,
+	return s.holder(t, "router", s.a, routerHost, routerSysctls, nil, faults,
 		// Connected to site B before it starts, with a fixed address:
 		// testcontainers would connect a second network without one.
 		testcontainers.WithAdditionalLifecycleHooks(testcontainers.ContainerLifecycleHooks{
@@ -95,10 +101,16 @@ type hostOpts struct {
 	faults     []string // netfault faults before the route, joined by "+"
 }
 
-// host starts a host in site nw at host number i whose routes to the
+// startHost starts a host in site nw at host number i whose routes to the
 // other site go through the router, and returns its ID for programs to
 // join (inNamespace, serverOpts.holder, clientOpts.namespace).
-func (s *sites) host(t *testing.T, nw *testNet, i int, o hostOpts) string {
+func (s *sites) startHost(t *testing.T, nw *testNet, i int, o hostOpts) string {
+	t.Helper()
+	return runAll(t, s.host(t, nw, i, o))[0].GetContainerID()
+}
+
+// host is startHost's container, to start with others (runAll).
+func (s *sites) host(t *testing.T, nw *testNet, i int, o hostOpts) spec {
 	t.Helper()
 	r4, r6 := s.routerAddrs(nw)
 	far := s.other(nw)
@@ -111,13 +123,13 @@ func (s *sites) host(t *testing.T, nw *testNet, i int, o hostOpts) string {
 	if len(o.faults) > 0 {
 		faults = append(append(append([]string(nil), o.faults...), "+"), route...)
 	}
-	return s.holder(t, "host", nw, i, o.sysctls, o.extraHosts, faults).GetContainerID()
+	return s.holder(t, "host", nw, i, o.sysctls, o.extraHosts, faults)
 }
 
-// holder starts the fault helper in its own namespace on nw at host number
-// i, with NET_ADMIN there, applying faults before it holds the namespace.
+// holder is the fault helper in its own namespace on nw at host number i,
+// with NET_ADMIN there, applying faults before it holds the namespace.
 func (s *sites) holder(t *testing.T, what string, nw *testNet, i int, sysctls map[string]string, extraHosts, faults []string,
-	more ...testcontainers.ContainerCustomizer) *testcontainers.DockerContainer {
+	more ...testcontainers.ContainerCustomizer) spec {
 	t.Helper()
 	image := requireNetfault(t)
 	cmd := append(append([]string(nil), faults...), "+", "hold")
@@ -133,5 +145,5 @@ func (s *sites) holder(t *testing.T, what string, nw *testNet, i int, sysctls ma
 		}),
 		testcontainers.WithWaitStrategy(wait.ForLog("holding the network namespace").WithStartupTimeout(time.Minute)),
 	)
-	return run(t, image, append(opts, more...)...)
+	return spec{image, append(opts, more...)}
 }
