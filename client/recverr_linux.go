@@ -16,12 +16,14 @@ import (
 // IP_RECVERR (IPV6_RECVERR) set, so that an ICMP error that answers the
 // SYN is queued on the socket with its sender (docs/router.md, "Who
 // answered"): the failure then names who refused, the server's own host
-// or a router on the way. It also ends the connect at the first such
-// error: the kernel keeps an error that arrives while connect(2) still
-// holds the socket as a soft one, and fails the connect only at the next
-// answer, to the SYN's retransmission a second later (measured in
-// docs/router.md). It connects without TCP keep-alive: a greeting is read
-// to EOF within -read-timeout, long before a keep-alive probe.
+// or a router on the way. The option also makes an ICMPv6 error end the
+// connect at once: without it Linux 6.18 ended it only a second later, at
+// the SYN's retransmission (measured in docs/router.md). A wake-up with
+// no error and no connection reads the queue too, for an error the
+// kernel kept as a soft one (it does when the error arrives while
+// connect(2) still holds the socket). It connects without TCP keep-alive:
+// a greeting is read to EOF within -read-timeout, long before a
+// keep-alive probe.
 //
 // It dials itself rather than through net.Dialer, which closes the socket
 // of a failed connect before its error queue can be read, and waits for

@@ -150,11 +150,7 @@ func checkCell(t *testing.T, row matrix.PathFault, col int, a matrix.Addrs, res 
 	if w.OK() {
 		assert.Equal(t, 0, res.exit, "%v", res)
 		assert.Empty(t, res.stderr, "%v", res)
-		greeting := "Smile from the server"
-		if len(row.Server) == 2 && row.Server[0] == "-greeting" {
-			greeting = row.Server[1]
-		}
-		assert.Equal(t, greeting+"\n", res.stdout, "%v", res)
+		assert.Equal(t, row.Greeting()+"\n", res.stdout, "%v", res)
 	} else {
 		assert.Equal(t, 1, res.exit, "%v", res)
 		assert.Equal(t, row.Stderr(col, a), res.stderr, "%v", res)

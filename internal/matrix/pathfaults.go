@@ -272,10 +272,21 @@ func (r PathFault) Stderr(col int, a Addrs) string {
 }
 
 // Prints is what the README's "What a failure means" table quotes: the
-// shown column's stderr, or the greeting.
+// shown column's stderr, or the greeting (a long one cut short with "…").
 func (r PathFault) Prints() string {
 	if s := r.Stderr(r.Shows, DocAddrs); s != "" {
 		return strings.TrimSuffix(s, "\n")
+	}
+	if g := r.Greeting(); len(g) > 60 {
+		return g[:40] + "…"
+	}
+	return r.Greeting()
+}
+
+// Greeting is what the row's server sends.
+func (r PathFault) Greeting() string {
+	if len(r.Server) == 2 && r.Server[0] == "-greeting" {
+		return r.Server[1]
 	}
 	return "Smile from the server"
 }

@@ -106,16 +106,22 @@ func TestReadmeFailureMeanings(t *testing.T) {
 // prints want's body rows when they differ.
 func checkReadmeTable(t *testing.T, header string, want [][]string) {
 	t.Helper()
-	body, err := ReadmeTable(readme(t), header)
-	require.NoError(t, err)
-	got := append([][]string{Cells(headerLine(t, header))}, body...)
+	checkTable(t, "README.md", readme(t), header, want)
+}
+
+// checkTable is checkReadmeTable for the document doc, called name.
+func checkTable(t *testing.T, name, doc, header string, want [][]string) {
+	t.Helper()
+	body, err := ReadmeTable(doc, header)
+	require.NoError(t, err, name)
+	got := append([][]string{Cells(headerLine(t, name, doc, header))}, body...)
 	var plain [][]string
 	for _, r := range want {
 		plain = append(plain, Cells("| "+strings.Join(r, " | ")+" |"))
 	}
-	same := assert.Len(t, got, len(plain), "README table %q: rows, header included", header)
+	same := assert.Len(t, got, len(plain), "%s table %q: rows, header included", name, header)
 	for i := range min(len(got), len(plain)) {
-		same = assert.Equal(t, plain[i], got[i], "README table %q, row %d (%q)", header, i, plain[i][0]) && same
+		same = assert.Equal(t, plain[i], got[i], "%s table %q, row %d (%q)", name, header, i, plain[i][0]) && same
 	}
 	if same {
 		return
@@ -127,14 +133,14 @@ func checkReadmeTable(t *testing.T, header string, want [][]string) {
 	t.Logf("the rows the data gives under %q:\n%s", header, b.String())
 }
 
-// headerLine is the README line that starts with header.
-func headerLine(t *testing.T, header string) string {
+// headerLine is the line of doc that starts with header.
+func headerLine(t *testing.T, name, doc, header string) string {
 	t.Helper()
-	for _, line := range strings.Split(readme(t), "\n") {
+	for _, line := range strings.Split(doc, "\n") {
 		if strings.HasPrefix(line, header) {
 			return line
 		}
 	}
-	t.Fatalf("README.md has no line starting %q", header)
+	t.Fatalf("%s has no line starting %q", name, header)
 	return ""
 }

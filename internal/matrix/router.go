@@ -103,7 +103,7 @@ var RouterFaults = []RouterFault{
 	{PathFault: PathFault{Fault: "NAT (masquerade)", Where: AtRouter, Timeout: RouterTimeout,
 		Netfault: []string{"masquerade"},
 		V4:       Greeted, V6: Greeted, Shows: ColIPv4,
-		Means: "The greeting arrives; the server's log names the router's address instead of the client's (\"Connection received from … (192.0.2.1)\"): every client behind that router looks like one peer to the server.",
+		Means: "The greeting arrives, but the server's log names the router, not the client: `Connection received from 192.0.2.1 (192.0.2.1)` (its address on the server's side, logged with `-resolve=false`). Every client behind that router is one peer to the server.",
 		Next:  "The NAT rules of the router named in the server's log when clients must be told apart; nothing otherwise."},
 		NAT: true},
 	{PathFault: PathFault{Fault: "flow state lost after the handshake", Where: AtRouter, Timeout: RouterTimeout,
