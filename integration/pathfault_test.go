@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,19 +111,40 @@ func TestPathFaults(t *testing.T) {
 // parallel subtests, with the row's timeouts, and checks each cell.
 func checkColumns(t *testing.T, row matrix.PathFault, a matrix.Addrs, client func(t *testing.T, args ...string) result) {
 	t.Helper()
-	timeout := row.ClientTimeout().String()
-	flags := []string{"-timeout", timeout, "-read-timeout", timeout}
-	for col, name := range matrix.PathColumns {
-		t.Run(name, func(t *testing.T) {
+	for col, args := range columnArgs(row, a) {
+		t.Run(matrix.PathColumns[col], func(t *testing.T) {
 			t.Parallel()
-			if col == matrix.ColEach {
-				checkEach(t, row, a, client(t, append(flags, "-each", "-json", a.Name, port)...))
-				return
-			}
-			host := map[int]string{matrix.ColIPv4: a.V4, matrix.ColIPv6: a.V6, matrix.ColName: a.Name}[col]
-			checkCell(t, row, col, a, client(t, append(flags, host, port)...))
+			checkColumn(t, row, col, a, client(t, args...))
 		})
 	}
+}
+
+// columnArgs are the client's arguments for each column of a path-fault
+// row: the row's timeouts, and the server named as the column names it.
+func columnArgs(row matrix.PathFault, a matrix.Addrs) [][]string {
+	timeout := row.ClientTimeout().String()
+	flags := []string{"-timeout", timeout, "-read-timeout", timeout}
+	args := make([][]string, len(matrix.PathColumns))
+	for col := range matrix.PathColumns {
+		switch col {
+		case matrix.ColEach:
+			args[col] = append(slices.Clone(flags), "-each", "-json", a.Name, port)
+		default:
+			host := map[int]string{matrix.ColIPv4: a.V4, matrix.ColIPv6: a.V6, matrix.ColName: a.Name}[col]
+			args[col] = append(slices.Clone(flags), host, port)
+		}
+	}
+	return args
+}
+
+// checkColumn checks one cell of a path-fault row.
+func checkColumn(t *testing.T, row matrix.PathFault, col int, a matrix.Addrs, res result) {
+	t.Helper()
+	if col == matrix.ColEach {
+		checkEach(t, row, a, res)
+		return
+	}
+	checkCell(t, row, col, a, res)
 }
 
 // runFaultClient runs smile-client for one cell: on the row's network, or
