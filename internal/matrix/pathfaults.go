@@ -34,7 +34,7 @@ func (s Span) Bounds(timeout time.Duration) (lo, hi time.Duration) {
 	return -time.Hour, slack
 }
 
-// Words say the span in the README's table.
+// Words say the span in the path-fault table of docs/path-faults.md.
 func (s Span) Words() string {
 	return [...]string{"at once", "after `-timeout`", "after `-read-timeout`", "after ARP/ND gives up (≈3 s)"}[s]
 }
@@ -83,8 +83,8 @@ const (
 	AtRouter          // netfault in the router's namespace (docs/router.md)
 )
 
-// PathFault is one row of the README's path-fault table and of its "What
-// a failure means" table.
+// PathFault is one row of the path-fault table of docs/path-faults.md and
+// of its "What a failure means" table.
 type PathFault struct {
 	Fault  string
 	Server []string // the server's arguments
@@ -117,7 +117,7 @@ const DefaultTimeout = 2 * time.Second
 // BigGreeting is larger than the 1280 bytes the black hole lets through.
 var BigGreeting = strings.Repeat("Smile from the server, in a big packet. ", 60)[:2000]
 
-// PathFaults is the README's path-fault table: a fault between client and
+// PathFaults is the path-fault table of docs/path-faults.md: a fault between client and
 // server × how the client names the server.
 var PathFaults = []PathFault{
 	{Fault: "none", V4: Greeted, V6: Greeted, Shows: ColIPv4,
@@ -142,7 +142,7 @@ var PathFaults = []PathFault{
 	{Fault: "reject with ICMP(v6) unreachable", Where: InServer, Netfault: []string{"reject-syn", "-with", "icmp-unreachable"},
 		V4: Want{Class: "unreachable", Detail: "host unreachable, reported by {dst} (the server itself)", Took: AtOnce},
 		V6: Want{Class: "unreachable", Detail: "host unreachable, reported by {dst} (the server itself)", Took: AtOnce}, Shows: ColIPv4,
-		Means: "The server's own host answered the SYN with ICMP host unreachable (ICMPv6 address unreachable): the client names who sent the error, here the server's address (a router on the way is named as such, see docs/router.md).",
+		Means: "The server's own host answered the SYN with ICMP host unreachable (ICMPv6 address unreachable): the client names who sent the error, here the server's address (a router on the way is named as such: [across a router](router.md)).",
 		Next:  "REJECT rules on the server's host (`nft list ruleset`, `iptables -S`)."},
 	{Fault: "reject with ICMP(v6) admin-prohibited", Where: InServer, Netfault: []string{"reject-syn", "-with", "icmp-admin-prohibited"},
 		V4: Want{Class: "unreachable", Detail: "prohibited by a firewall at {dst} (the server itself)", Took: AtOnce},
@@ -213,7 +213,8 @@ type Addrs struct {
 	Loop4, Loop6     string // the other router of a routing loop
 }
 
-// DocAddrs are the README's: documentation addresses and a plain name.
+// DocAddrs are those of docs/path-faults.md and docs/router.md:
+// documentation addresses and a plain name.
 var DocAddrs = Addrs{V4: "192.0.2.10", V6: "2001:db8::10", Name: "srv",
 	Router4: "198.51.100.1", Router6: "2001:db8:a::1", Loop4: "198.51.100.2", Loop6: "2001:db8:a::2"}
 
@@ -271,8 +272,9 @@ func (r PathFault) Stderr(col int, a Addrs) string {
 	return fmt.Sprintf("smile-client: can't connect to %s: %s\n", where, w.classText(a, v6))
 }
 
-// Prints is what the README's "What a failure means" table quotes: the
-// shown column's stderr, or the greeting (a long one cut short with "…").
+// Prints is what the "What a failure means" tables of docs/path-faults.md
+// and docs/router.md quote: the shown column's stderr, or the greeting (a
+// long one cut short with "…").
 func (r PathFault) Prints() string {
 	if s := r.Stderr(r.Shows, DocAddrs); s != "" {
 		return strings.TrimSuffix(s, "\n")
@@ -291,7 +293,7 @@ func (r PathFault) Greeting() string {
 	return "Smile from the server"
 }
 
-// Cell is the row's entry in the README's path-fault table for a column.
+// Cell is the row's entry in the path-fault table for a column.
 func (r PathFault) Cell(col int) string {
 	one := func(w Want) string {
 		switch {

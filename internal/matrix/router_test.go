@@ -1,18 +1,9 @@
 package matrix
 
-import (
-	"os"
-	"testing"
+import "testing"
 
-	"github.com/stretchr/testify/require"
-)
-
-func routerDoc(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../../docs/router.md")
-	require.NoError(t, err)
-	return string(b)
-}
+// routerPage is the page of the router's tables.
+const routerPage = "../../docs/router.md"
 
 // TestRouterDocTable keeps docs/router.md's "Across a router" table and
 // the cells the integration suite runs (TestRouter) identical; on a
@@ -26,7 +17,7 @@ func TestRouterDocTable(t *testing.T) {
 		}
 		want = append(want, cells)
 	}
-	checkTable(t, "docs/router.md", routerDoc(t), "| fault at the router | dotted IPv4 |", want)
+	checkDocTable(t, routerPage, "| fault at the router | dotted IPv4 |", want)
 }
 
 // TestRouterDocFailureMeanings does the same for its "What a failure
@@ -38,5 +29,5 @@ func TestRouterDocFailureMeanings(t *testing.T) {
 	for _, row := range RouterFaults {
 		want = append(want, []string{row.Fault, "`" + row.Prints() + "`", row.Means, row.Next})
 	}
-	checkTable(t, "docs/router.md", routerDoc(t), "| fault at the router | smile-client prints |", want)
+	checkDocTable(t, routerPage, "| fault at the router | smile-client prints |", want)
 }
