@@ -21,6 +21,7 @@ import (
 // process was started with, from its flags and its environment; flags
 // given to the health check itself win.
 func TestHealthcheckFindsItsServer(t *testing.T) {
+	needProc(t)
 	bin := filepath.Join(t.TempDir(), "greeter")
 	b, err := os.ReadFile(serverBinary(t))
 	require.NoError(t, err)
@@ -95,6 +96,7 @@ func TestHealthConfigMergesTheServersSettings(t *testing.T) {
 // one container is the server's too. Needs root, to run the two as other
 // users.
 func TestHealthcheckWithTheServersProcHidden(t *testing.T) {
+	needProc(t)
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil || os.Geteuid() != 0 {
 		t.Skip("needs root and setpriv (util-linux) to run the server and the check as two other users")

@@ -56,17 +56,7 @@ func lingeringClose(conn net.Conn, wait bool) error {
 		_ = conn.Close()
 		return err
 	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return conn.Close()
-	}
-	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	dropped := 0
-	_ = raw.Read(func(fd uintptr) bool {
-		n, more := dropRaw(int(fd), lingerMax-dropped)
-		dropped += n
-		return !more || !wait // wait for more, or the FIN, or the deadline
-	})
+	dropUntilFIN(conn, tc, wait)
 	return conn.Close()
 }
 

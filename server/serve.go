@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
@@ -223,15 +221,4 @@ func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// isTemporary reports accept errors that say nothing about the listener
-// itself: descriptor exhaustion, memory pressure, a peer that gave up.
-func isTemporary(err error) bool {
-	for _, e := range []error{unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.ECONNABORTED, unix.EPROTO, unix.EPERM, unix.EINTR} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }

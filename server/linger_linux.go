@@ -1,0 +1,23 @@
+package server
+
+import (
+	"net"
+	"time"
+)
+
+// dropUntilFIN drops what the peer sends, without copying it (dropRaw),
+// until its FIN, lingerMax bytes or lingerTimeout; without wait, only what
+// has already arrived.
+func dropUntilFIN(_ net.Conn, tc halfCloser, wait bool) {
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	dropped := 0
+	_ = raw.Read(func(fd uintptr) bool {
+		n, more := dropRaw(int(fd), lingerMax-dropped)
+		dropped += n
+		return !more || !wait // wait for more, or the FIN, or the deadline
+	})
+}
