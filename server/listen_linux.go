@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,7 +57,7 @@ func dropNewSYNs(ln net.Listener) error {
 func kernelBacklog(ln net.Listener, asked int) int {
 	n := asked
 	_ = control(ln, func(fd int) error {
-		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		info, err := tcpInfo(fd)
 		if err == nil && info.Sacked > 0 {
 			n = int(info.Sacked)
 		}
@@ -69,7 +71,7 @@ func kernelBacklog(ln net.Listener, asked int) int {
 func queueLen(ln net.Listener) int {
 	n := -1
 	_ = control(ln, func(fd int) error {
-		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		info, err := tcpInfo(fd)
 		if err == nil {
 			n = int(info.Unacked)
 		}
@@ -82,4 +84,22 @@ func queueLen(ln net.Listener) int {
 // from the start.
 func newSocket(family int) (int, error) {
 	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+}
+
+// tcpInfo reads fd's TCP_INFO, and fails when the answer is too short to
+// hold the counts a listener keeps (tcpi_unacked, tcpi_sacked): qemu-user,
+// for one, copies only the first 4 bytes of it, and zeros read as counts
+// would have the drain owe nothing to a full queue.
+func tcpInfo(fd int) (*unix.TCPInfo, error) {
+	var info unix.TCPInfo
+	n := uint32(unix.SizeofTCPInfo)
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
+		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&n)), 0)
+	if errno != 0 {
+		return nil, os.NewSyscallError("getsockopt", errno)
+	}
+	if need := uint32(unsafe.Offsetof(info.Sacked) + unsafe.Sizeof(info.Sacked)); n < need {
+		return nil, fmt.Errorf("TCP_INFO of %d bytes, short of the %d that hold a listener's counts", n, need)
+	}
+	return &info, nil
 }
