@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // TestTerminalGetsEscapedBytes runs the real client with stdout on a
@@ -49,6 +51,7 @@ func TestTerminalGetsEscapedBytes(t *testing.T) {
 // reads, the first SIGINT stops probing but the summary cannot be
 // written; a second one ends the real client at once with exit 1.
 func TestSecondInterruptWithAStalledStdout(t *testing.T) {
+	smiletest.NeedSignals(t)
 	bin := clientBinary(t)
 	_, port := peer(t, "tcp4", "127.0.0.1:0", writes(greeting))
 	r, w, err := os.Pipe()
