@@ -65,13 +65,7 @@ func TestSecondInterruptWithAStalledStdout(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	// Its first line says it is running, past the signal handling it sets
-	// up first (a slow start, under emulation, takes longer than any fixed
-	// wait); then nobody reads, the pipe fills up and writes block.
-	first, err := bufio.NewReader(r).ReadString('\n')
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(first, "{"), "a JSON line: %q", first)
-	time.Sleep(500 * time.Millisecond)
+	waitPipeFull(t, r) // nobody reads: the pipe fills up, writes block
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	select {
