@@ -14,9 +14,10 @@ import (
 	"github.com/smile-sockets/smile/internal/matrix"
 )
 
-// TestClassify maps every error the dialer and reader produce to its
-// class, including those a loopback test cannot provoke without sending
-// packets elsewhere (unreachable networks and hosts, a firewall's reject).
+// TestClassify maps the errors of Go's own making to their classes; the
+// system's errors, including those a loopback test cannot provoke without
+// sending packets elsewhere (unreachable networks and hosts, a firewall's
+// reject), are TestClassifyOSErrors'.
 func TestClassify(t *testing.T) {
 	cases := []struct {
 		err  error
@@ -60,12 +61,12 @@ func TestClassifyOSErrors(t *testing.T) {
 	}
 }
 
-// TestReadmeClassTable keeps the README's class table to exactly the
-// classes the client gives, in order.
-func TestReadmeClassTable(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+// TestDocsClassTable keeps the class table of docs/usage.md to exactly
+// the classes the client gives, in order.
+func TestDocsClassTable(t *testing.T) {
+	b, err := os.ReadFile("../docs/usage.md")
 	require.NoError(t, err)
-	rows, err := matrix.ReadmeTable(string(b), "| class | means |")
+	rows, err := matrix.DocTable(string(b), "| class | means |")
 	require.NoError(t, err)
 	var got []string
 	for _, r := range rows {
