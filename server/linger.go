@@ -67,8 +67,3 @@ type halfCloser interface {
 	SyscallConn() (syscall.RawConn, error)
 	SetReadDeadline(time.Time) error
 }
-
-// discardSink is where recv(2) is told to put the bytes a lingering close
-// drops. With MSG_TRUNC nothing is written here, so one buffer serves every
-// connection; no connection ever reads it.
-var discardSink [64 << 10]byte

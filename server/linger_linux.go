@@ -21,3 +21,8 @@ func dropUntilFIN(_ net.Conn, tc halfCloser, wait bool) {
 		return !more || !wait // wait for more, or the FIN, or the deadline
 	})
 }
+
+// discardSink is where recv(2) is told to put the bytes a lingering close
+// drops. With MSG_TRUNC nothing is written here, so one buffer serves every
+// connection; no connection ever reads it.
+var discardSink [64 << 10]byte

@@ -3,12 +3,10 @@ package server
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/netaddr"
@@ -101,21 +99,4 @@ func closeAll(ls []*boundListener) {
 	for _, l := range ls {
 		_ = l.Close()
 	}
-}
-
-// control runs f on ln's socket descriptor.
-func control(ln net.Listener, f func(fd int) error) error {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return errors.New("listener has no socket")
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := raw.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }

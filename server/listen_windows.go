@@ -74,7 +74,7 @@ func listenSocket(ap netip.AddrPort, o sockOpts) (*boundListener, error) {
 		return nil, fmt.Errorf("can't bind to %s: %w", display, errors.Unwrap(err))
 	}
 	bound := netip.AddrPortFrom(ap.Addr(), ln.Addr().(*net.TCPAddr).AddrPort().Port())
-	return &boundListener{Listener: ln, addr: bound, mode: mode, backlog: defaultBacklog()}, nil
+	return &boundListener{Listener: ln, addr: bound, mode: mode, backlog: kernelBacklog(ln, o.backlog)}, nil
 }
 
 func boolInt(b bool) int {
