@@ -60,6 +60,12 @@ func classify(err error) string {
 // classText is the class with the words that tell its causes apart, as
 // the one-line error ends: "unreachable: network is unreachable".
 func classText(class string, err error) string {
+	// An ICMP error says what it was and who sent it: "unreachable:
+	// prohibited by a firewall at 198.51.100.1 (on the way)".
+	var ie *icmpError
+	if (class == classUnreachable || class == classOther) && errors.As(err, &ie) {
+		return class + ": " + ie.words()
+	}
 	switch class {
 	case classUnreachable:
 		if isAny(err, prohibitedErrs) {

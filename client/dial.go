@@ -107,7 +107,7 @@ func (p *prober) dial(ctx context.Context, target, network string, start time.Ti
 			p.say("%s dialling %s over %s", since(start), a.target(), a.family())
 		}
 		go func() {
-			conn, err := greetingDialer.DialContext(actx, a.network(), a.target())
+			conn, err := dialTCP(actx, a.network(), a.addr)
 			results <- done{i, conn, err}
 		}()
 	}
@@ -183,7 +183,7 @@ func (p *prober) dialOne(ctx context.Context, a *attempt, start time.Time) (net.
 	if p.vout != nil {
 		p.say("%s dialling %s over %s", since(start), a.target(), a.family())
 	}
-	conn, err := greetingDialer.DialContext(ctx, a.network(), a.target())
+	conn, err := dialTCP(ctx, a.network(), a.addr)
 	a.took = time.Since(start) - a.start
 	if err != nil {
 		a.err, a.class, a.state = err, classify(err), "failed"
@@ -274,8 +274,3 @@ func attemptsText(attempts []attempt) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// greetingDialer dials without TCP keep-alive: a greeting is read to EOF
-// within -read-timeout, long before a keep-alive probe could be sent, and
-// Go's default would cost every probe four setsockopt(2) calls.
-var greetingDialer = net.Dialer{KeepAlive: -1}

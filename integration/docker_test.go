@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -141,14 +142,66 @@ func common(t *testing.T, name string) []testcontainers.ContainerCustomizer {
 // so nothing is left behind on failure.
 func run(t *testing.T, image string, opts ...testcontainers.ContainerCustomizer) *testcontainers.DockerContainer {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	return runAll(t, spec{image, opts})[0]
+}
+
+// spec is a container to start: its image and options.
+type spec struct {
+	image string
+	opts  []testcontainers.ContainerCustomizer
+}
+
+// runAll starts containers at once, each as run does, and returns them in
+// order: a test's containers that don't depend on each other start in the
+// time of the slowest.
+func runAll(t *testing.T, specs ...spec) []*testcontainers.DockerContainer {
+	t.Helper()
+	return runAtMost(t, len(specs), specs...)
+}
+
+// runAtMost is runAll with at most n containers starting or running at
+// once: for containers whose run time the test measures, since Docker's
+// start and finish stamps of a process drift apart from its real run time
+// when many containers start together (0.75 s with fifty).
+func runAtMost(t *testing.T, n int, specs ...spec) []*testcontainers.DockerContainer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+time.Duration(len(specs)/max(n, 1))*time.Minute)
 	defer cancel()
-	ctr, err := testcontainers.Run(ctx, image, opts...)
-	testcontainers.CleanupContainer(nonFatal{t}, ctr)
-	// Registered after the removal, so it runs before it.
-	t.Cleanup(func() { logOnFailure(t, ctr) })
-	require.NoError(t, err, "starting a container of %s", image)
-	return ctr
+	ctrs := make([]*testcontainers.DockerContainer, len(specs))
+	errs := make([]error, len(specs))
+	slots := make(chan struct{}, max(n, 1))
+	var wg sync.WaitGroup
+	for i, sp := range specs {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			ctrs[i], errs[i] = testcontainers.Run(ctx, sp.image, sp.opts...)
+		})
+	}
+	wg.Wait()
+	// Removed at once too, and killed rather than stopped: what a test
+	// checks is over by then, and a test with a hundred containers
+	// otherwise spends half a minute removing them. A failure fails the
+	// test without FailNow (see nonFatal).
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, ctr := range ctrs {
+			wg.Go(func() {
+				if err := testcontainers.TerminateContainer(ctr, testcontainers.StopTimeout(0)); err != nil {
+					t.Errorf("removing a container of %s: %v", ctr.Image, err)
+				}
+			})
+		}
+		wg.Wait()
+	})
+	for _, ctr := range ctrs {
+		// Registered after the removal, so it runs before it.
+		t.Cleanup(func() { logOnFailure(t, ctr) })
+	}
+	for i, err := range errs {
+		require.NoError(t, err, "starting a container of %s", specs[i].image)
+	}
+	return ctrs
 }
 
 // logOnFailure puts a container's output into the log of a test that
@@ -186,6 +239,12 @@ type serverOpts struct {
 // startServer starts a smile-server container and waits for its start lines.
 func startServer(t *testing.T, o serverOpts) *testcontainers.DockerContainer {
 	t.Helper()
+	return runAll(t, serverSpec(t, o))[0]
+}
+
+// serverSpec is startServer's container, to start with others (runAll).
+func serverSpec(t *testing.T, o serverOpts) spec {
+	t.Helper()
 	image, _ := requireImages(t)
 	opts := append(common(t, containerName(t, "server")), testcontainers.WithCmd(o.args...), noHealthcheck)
 	if o.holder != "" {
@@ -200,7 +259,7 @@ func startServer(t *testing.T, o serverOpts) *testcontainers.DockerContainer {
 		opts = append(opts, testcontainers.WithWaitStrategy(
 			wait.ForLog("SERVER started").WithOccurrence(o.started).WithStartupTimeout(30*time.Second)))
 	}
-	return run(t, image, opts...)
+	return spec{image, opts}
 }
 
 // result is how one container run ended.
@@ -245,6 +304,14 @@ type clientOpts struct {
 // runClientWith is runClient placed as o says.
 func runClientWith(t *testing.T, nw *testNet, o clientOpts, args ...string) (result, peer) {
 	t.Helper()
+	sp, p := clientSpec(t, nw, o, args...)
+	return exited(t, runAll(t, sp)[0]), p
+}
+
+// clientSpec is runClientWith's container, to start with others (runAll),
+// and who it will be.
+func clientSpec(t *testing.T, nw *testNet, o clientOpts, args ...string) (spec, peer) {
+	t.Helper()
 	_, image := requireImages(t)
 	p := peer{name: containerName(t, "client")}
 	opts := append(common(t, p.name),
@@ -264,8 +331,7 @@ func runClientWith(t *testing.T, nw *testNet, o clientOpts, args ...string) (res
 			hc.ExtraHosts, hc.Sysctls = o.extraHosts, o.sysctls
 		}))
 	}
-	ctr := run(t, image, opts...)
-	return exited(t, ctr), p
+	return spec{image, opts}, p
 }
 
 // inNamespace runs a container in another container's network namespace.

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,23 +99,52 @@ func TestPathFaults(t *testing.T) {
 				env.holder = netfaultHolder(t, nw)
 			}
 			setFault(env, row)
-			timeout := row.ClientTimeout().String()
-			flags := []string{"-timeout", timeout, "-read-timeout", timeout}
-			for col, name := range matrix.PathColumns {
-				t.Run(name, func(t *testing.T) {
-					t.Parallel()
-					if col == matrix.ColEach {
-						res := runFaultClient(t, env, row, append(flags, "-each", "-json", env.a.Name, port)...)
-						checkEach(t, row, env.a, res)
-						return
-					}
-					host := map[int]string{matrix.ColIPv4: env.a.V4, matrix.ColIPv6: env.a.V6, matrix.ColName: env.a.Name}[col]
-					res := runFaultClient(t, env, row, append(flags, host, port)...)
-					checkCell(t, row, col, env.a, res)
-				})
-			}
+			checkColumns(t, row, env.a, func(t *testing.T, args ...string) result {
+				t.Helper()
+				return runFaultClient(t, env, row, args...)
+			})
 		})
 	}
+}
+
+// checkColumns runs a client for every column of a path-fault row, in
+// parallel subtests, with the row's timeouts, and checks each cell.
+func checkColumns(t *testing.T, row matrix.PathFault, a matrix.Addrs, client func(t *testing.T, args ...string) result) {
+	t.Helper()
+	for col, args := range columnArgs(row, a) {
+		t.Run(matrix.PathColumns[col], func(t *testing.T) {
+			t.Parallel()
+			checkColumn(t, row, col, a, client(t, args...))
+		})
+	}
+}
+
+// columnArgs are the client's arguments for each column of a path-fault
+// row: the row's timeouts, and the server named as the column names it.
+func columnArgs(row matrix.PathFault, a matrix.Addrs) [][]string {
+	timeout := row.ClientTimeout().String()
+	flags := []string{"-timeout", timeout, "-read-timeout", timeout}
+	args := make([][]string, len(matrix.PathColumns))
+	for col := range matrix.PathColumns {
+		switch col {
+		case matrix.ColEach:
+			args[col] = append(slices.Clone(flags), "-each", "-json", a.Name, port)
+		default:
+			host := map[int]string{matrix.ColIPv4: a.V4, matrix.ColIPv6: a.V6, matrix.ColName: a.Name}[col]
+			args[col] = append(slices.Clone(flags), host, port)
+		}
+	}
+	return args
+}
+
+// checkColumn checks one cell of a path-fault row.
+func checkColumn(t *testing.T, row matrix.PathFault, col int, a matrix.Addrs, res result) {
+	t.Helper()
+	if col == matrix.ColEach {
+		checkEach(t, row, a, res)
+		return
+	}
+	checkCell(t, row, col, a, res)
 }
 
 // runFaultClient runs smile-client for one cell: on the row's network, or
@@ -142,11 +172,7 @@ func checkCell(t *testing.T, row matrix.PathFault, col int, a matrix.Addrs, res 
 	if w.OK() {
 		assert.Equal(t, 0, res.exit, "%v", res)
 		assert.Empty(t, res.stderr, "%v", res)
-		greeting := "Smile from the server"
-		if len(row.Server) == 2 && row.Server[0] == "-greeting" {
-			greeting = row.Server[1]
-		}
-		assert.Equal(t, greeting+"\n", res.stdout, "%v", res)
+		assert.Equal(t, row.Greeting()+"\n", res.stdout, "%v", res)
 	} else {
 		assert.Equal(t, 1, res.exit, "%v", res)
 		assert.Equal(t, row.Stderr(col, a), res.stderr, "%v", res)

@@ -11,15 +11,10 @@ import (
 type Span int
 
 const (
-	AtOnce Span = iota // a reject or a greeting: well under a second
-	// WithinRetransmit: a reject that the client's kernel takes to heart
-	// only for the SYN's first retransmission, 1 s later. Linux 6.18 does
-	// that with an ICMPv6 error that answers the first SYN (the -v lines
-	// show the failure at +1.02 s); elsewhere it may come at once.
-	WithinRetransmit
-	AfterTimeout     // nothing answered: the client's -timeout
-	AfterReadTimeout // connected, nothing read: the client's -read-timeout
-	AfterNeighbour   // ARP/ND gave up: about 3 s, inside -timeout
+	AtOnce           Span = iota // a reject or a greeting: well under a second
+	AfterTimeout                 // nothing answered: the client's -timeout
+	AfterReadTimeout             // connected, nothing read: the client's -read-timeout
+	AfterNeighbour               // ARP/ND gave up: about 3 s, inside -timeout
 )
 
 // Bounds returns the shortest and longest time a probe of this span may
@@ -33,8 +28,6 @@ func (s Span) Bounds(timeout time.Duration) (lo, hi time.Duration) {
 		return timeout * 3 / 4, timeout + slack
 	case AfterNeighbour:
 		return 2 * time.Second, timeout + slack
-	case WithinRetransmit:
-		return -time.Hour, time.Second + slack
 	}
 	// Docker's start and finish stamps of a quick process can even be a
 	// few milliseconds out of order: no lower bound.
@@ -43,15 +36,19 @@ func (s Span) Bounds(timeout time.Duration) (lo, hi time.Duration) {
 
 // Words say the span in the path-fault table of docs/path-faults.md.
 func (s Span) Words() string {
-	return [...]string{"at once", "within ≈1 s (a SYN retransmission)", "after `-timeout`", "after `-read-timeout`", "after ARP/ND gives up (≈3 s)"}[s]
+	return [...]string{"at once", "after `-timeout`", "after `-read-timeout`", "after ARP/ND gives up (≈3 s)"}[s]
 }
 
 // Want is what dialling one address of the server gives: a greeting, a
 // failure to connect, or a connection that never brings a greeting.
 type Want struct {
-	Class     string // "" when greeted
-	Detail    string // the words after the class, if the client adds any
-	Connected bool   // the handshake completed: "connected, but no greeting"
+	Class string // "" when greeted
+	// Detail are the words after the class, if the client adds any;
+	// {dst} stands for the address dialled, {router} and {loop} for the
+	// address of the router or the routing loop's other router that sent
+	// an ICMP error (see Addrs).
+	Detail    string
+	Connected bool // the handshake completed: "connected, but no greeting"
 	Took      Span
 }
 
@@ -65,9 +62,11 @@ func (w Want) OK() bool { return w.Class == "" }
 // name falls back to its next address.
 func (w Want) FailedToConnect() bool { return !w.OK() && !w.Connected }
 
-func (w Want) classText() string {
+// classText is the class and its detail as the client prints them, with
+// the addresses of the family dialled.
+func (w Want) classText(a Addrs, v6 bool) string {
 	if w.Detail != "" {
-		return w.Class + ": " + w.Detail
+		return w.Class + ": " + a.render(w.Detail, v6)
 	}
 	return w.Class
 }
@@ -81,6 +80,7 @@ const (
 	InClient          // netfault in the namespace the row's clients share
 	PauseServer       // docker pause: the kernel still completes handshakes
 	StopServer        // docker stop: the address stays routed, nobody answers ARP/ND
+	AtRouter          // netfault in the router's namespace (docs/router.md)
 )
 
 // PathFault is one row of the path-fault table of docs/path-faults.md and
@@ -140,12 +140,14 @@ var PathFaults = []PathFault{
 		Means: "A reset came back: nothing listens on that address and port, or a firewall rejects with a TCP reset; both look the same on the wire.",
 		Next:  "Whether the server runs and listens on that address and family (`ss -ltn`, its start line), then REJECT rules with `tcp-reset`."},
 	{Fault: "reject with ICMP(v6) unreachable", Where: InServer, Netfault: []string{"reject-syn", "-with", "icmp-unreachable"},
-		V4: Want{Class: "unreachable", Detail: "no route to host", Took: AtOnce}, V6: Want{Class: "unreachable", Detail: "no route to host", Took: WithinRetransmit}, Shows: ColIPv4,
-		Means: "A router or firewall answered the SYN with ICMP host unreachable (ICMPv6 address unreachable).",
-		Next:  "REJECT rules on the server and the routers on the way; `traceroute -T -p 7890` shows which hop answers."},
+		V4: Want{Class: "unreachable", Detail: "host unreachable, reported by {dst} (the server itself)", Took: AtOnce},
+		V6: Want{Class: "unreachable", Detail: "host unreachable, reported by {dst} (the server itself)", Took: AtOnce}, Shows: ColIPv4,
+		Means: "The server's own host answered the SYN with ICMP host unreachable (ICMPv6 address unreachable): the client names who sent the error, here the server's address (a router on the way is named as such: [across a router](router.md)).",
+		Next:  "REJECT rules on the server's host (`nft list ruleset`, `iptables -S`)."},
 	{Fault: "reject with ICMP(v6) admin-prohibited", Where: InServer, Netfault: []string{"reject-syn", "-with", "icmp-admin-prohibited"},
-		V4: Want{Class: "unreachable", Detail: "no route to host", Took: AtOnce}, V6: Want{Class: "unreachable", Detail: "prohibited by a firewall (permission denied)", Took: WithinRetransmit}, Shows: ColIPv6,
-		Means: "A firewall rejected the SYN with ICMP communication administratively prohibited. Linux reports it for IPv4 like a host unreachable, for IPv6 as permission denied.",
+		V4: Want{Class: "unreachable", Detail: "prohibited by a firewall at {dst} (the server itself)", Took: AtOnce},
+		V6: Want{Class: "unreachable", Detail: "prohibited by a firewall at {dst} (the server itself)", Took: AtOnce}, Shows: ColIPv6,
+		Means: "A firewall on the server's own host rejected the SYN with ICMP communication administratively prohibited. The errno alone can't tell (Linux gives IPv4 the host-unreachable errno, IPv6 permission denied): the ICMP type and sender the client reads can.",
 		Next:  "REJECT rules with `admin-prohibited` (firewalld's default), on the server and on the way."},
 	{Fault: "client has no route to the IPv6 subnet", Where: InClient, Netfault: []string{"unroute", "{v6}"},
 		V4: Greeted, V6: Want{Class: "unreachable", Detail: "network is unreachable", Took: AtOnce}, Shows: ColIPv6,
@@ -168,7 +170,8 @@ var PathFaults = []PathFault{
 		Means: "The server's kernel completed the handshake from its listen queue, but the process never wrote: it is frozen, overloaded or stuck.",
 		Next:  "The server process: its log, CPU, `docker ps`/`kubectl get pod` state, the listen queue (`ss -ltn`)."},
 	{Fault: "server host down (stopped, address routed)", Where: StopServer, Timeout: 5 * time.Second,
-		V4: Want{Class: "unreachable", Detail: "no route to host", Took: AfterNeighbour}, V6: Want{Class: "unreachable", Detail: "no route to host", Took: AfterNeighbour}, Shows: ColName,
+		V4: Want{Class: "unreachable", Detail: "host unreachable, reported by this host", Took: AfterNeighbour},
+		V6: Want{Class: "unreachable", Detail: "host unreachable, reported by this host", Took: AfterNeighbour}, Shows: ColName,
 		Means: "Nobody on the server's own subnet answers ARP (IPv4) or neighbour discovery (IPv6) for the address: the host or container is down.",
 		Next:  "Whether the server's host is up and still has that address; the neighbour table (`ip neigh`) of the last router."},
 }
@@ -203,11 +206,26 @@ func (r PathFault) Each() [3]Want {
 }
 
 // Addrs are the server's addresses and name a row's messages are rendered
-// with.
-type Addrs struct{ V4, V6, Name string }
+// with, and those of the routers on the way that may answer for it.
+type Addrs struct {
+	V4, V6, Name     string
+	Router4, Router6 string // the router's address towards the client
+	Loop4, Loop6     string // the other router of a routing loop
+}
 
-// DocAddrs are those of docs/path-faults.md: documentation addresses and a plain name.
-var DocAddrs = Addrs{V4: "192.0.2.10", V6: "2001:db8::10", Name: "srv"}
+// DocAddrs are those of docs/path-faults.md and docs/router.md:
+// documentation addresses and a plain name.
+var DocAddrs = Addrs{V4: "192.0.2.10", V6: "2001:db8::10", Name: "srv",
+	Router4: "198.51.100.1", Router6: "2001:db8:a::1", Loop4: "198.51.100.2", Loop6: "2001:db8:a::2"}
+
+// render puts the family's addresses into a Detail.
+func (a Addrs) render(detail string, v6 bool) string {
+	dst, router, loop := a.V4, a.Router4, a.Loop4
+	if v6 {
+		dst, router, loop = a.V6, a.Router6, a.Loop6
+	}
+	return strings.NewReplacer("{dst}", dst, "{router}", router, "{loop}", loop).Replace(detail)
+}
 
 // Target is host:port as the column names the server.
 func (a Addrs) Target(col int) string {
@@ -244,20 +262,33 @@ func (r PathFault) Stderr(col int, a Addrs) string {
 	if dialled != target {
 		where += " (" + dialled + ")"
 	}
+	v6 := strings.HasPrefix(dialled, "[")
 	switch {
 	case w.OK():
 		return ""
 	case w.Connected:
-		return fmt.Sprintf("smile-client: connected to %s, but no greeting: %s\n", where, w.classText())
+		return fmt.Sprintf("smile-client: connected to %s, but no greeting: %s\n", where, w.classText(a, v6))
 	}
-	return fmt.Sprintf("smile-client: can't connect to %s: %s\n", where, w.classText())
+	return fmt.Sprintf("smile-client: can't connect to %s: %s\n", where, w.classText(a, v6))
 }
 
-// Prints is what the "What a failure means" table of docs/path-faults.md quotes: the
-// shown column's stderr, or the greeting.
+// Prints is what the "What a failure means" tables of docs/path-faults.md
+// and docs/router.md quote: the shown column's stderr, or the greeting (a
+// long one cut short with "…").
 func (r PathFault) Prints() string {
 	if s := r.Stderr(r.Shows, DocAddrs); s != "" {
 		return strings.TrimSuffix(s, "\n")
+	}
+	if g := r.Greeting(); len(g) > 60 {
+		return g[:40] + "…"
+	}
+	return r.Greeting()
+}
+
+// Greeting is what the row's server sends.
+func (r PathFault) Greeting() string {
+	if len(r.Server) == 2 && r.Server[0] == "-greeting" {
+		return r.Server[1]
 	}
 	return "Smile from the server"
 }

@@ -44,9 +44,23 @@ Puts one fault into the network namespace netfault runs in.
                                      ICMP error (a path MTU black hole)
   unroute ADDR                       remove every route that reaches ADDR, the default
                                      route of its family included
+  route [-advmss N] PREFIX GW [PREFIX GW ...]
+                                     route each PREFIX through the gateway GW (replacing a
+                                     route there), advertising the TCP MSS N if given
+  mtu -to N ADDR [ADDR ...]          set the MTU of the links that hold the addresses
+  drop-forward [-family F]           drop every packet forwarded through the namespace
+  drop-too-big [-family F]           drop ICMP "fragmentation needed" and ICMPv6 "packet
+                                     too big", forwarded and sent by the namespace itself
+  masquerade [-family F]             rewrite the source of forwarded TCP to the address
+                                     of the link it leaves by (NAT)
+  lose-state [-family F] [-port N]   forward the handshake, then forget the flow: what the
+                                     port sends after its SYN-ACK is tracked apart (a
+                                     conntrack zone of its own), so it is new or invalid
+                                     to the firewall, which drops it
   hold                               keep the namespace alive until SIGTERM or SIGINT
 
-F is ipv4, ipv6 or all (default all); the port defaults to 7890.
+F is ipv4, ipv6 or all (default all); the port defaults to 7890. Several
+faults go in one run separated by "+", applied in order: hold must be last.
 `
 
 // Run is the whole program behind main: it applies the fault named by
@@ -59,49 +73,117 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	f, err := Parse(args)
+	faults, err := ParseAll(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "netfault: %v\n", err)
 		return exitUsage
 	}
-	if f.Kind == "hold" {
-		fmt.Fprintln(stdout, "netfault: holding the network namespace")
-		<-ctx.Done()
-		return exitOK
+	for _, f := range faults {
+		if f.Kind == "hold" {
+			fmt.Fprintln(stdout, "netfault: holding the network namespace")
+			<-ctx.Done()
+			return exitOK
+		}
+		if err := f.Apply(); err != nil {
+			fmt.Fprintf(stderr, "netfault: %s: %v\n", f, err)
+			return exitFailure
+		}
+		fmt.Fprintf(stdout, "netfault: %s\n", f)
 	}
-	if err := f.Apply(); err != nil {
-		fmt.Fprintf(stderr, "netfault: %s: %v\n", f, err)
-		return exitFailure
-	}
-	fmt.Fprintf(stdout, "netfault: %s\n", f)
 	return exitOK
+}
+
+// ParseAll reads the faults of one run, separated by "+": a router's or a
+// host's whole setup, then hold, in one container.
+func ParseAll(args []string) ([]Fault, error) {
+	var faults []Fault
+	for {
+		i := slices.Index(args, "+")
+		if i < 0 {
+			i = len(args)
+		}
+		if i == 0 {
+			return nil, errors.New(`a fault is missing around "+"`)
+		}
+		if len(faults) > 0 && faults[len(faults)-1].Kind == "hold" {
+			return nil, errors.New("hold must be the last fault")
+		}
+		f, err := Parse(args[:i])
+		if err != nil {
+			return nil, err
+		}
+		faults = append(faults, f)
+		if i == len(args) {
+			return faults, nil
+		}
+		args = args[i+1:]
+	}
 }
 
 // Fault is one parsed fault.
 type Fault struct {
-	Kind   string     // drop-syn, reject-syn, drop-sent, drop-larger, unroute, hold
-	Family string     // ipv4, ipv6 or all
-	Port   uint16     // the server's port
-	With   string     // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
-	Than   int        // drop-larger: the largest packet that passes, in bytes
-	Addr   netip.Addr // unroute: the destination to make unreachable
+	Kind   string       // drop-syn, reject-syn, drop-sent, drop-larger, unroute, hold
+	Family string       // ipv4, ipv6 or all
+	Port   uint16       // the server's port
+	With   string       // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
+	Hook   string       // drop-syn, reject-syn: input (the host's own firewall) or forward (a router's)
+	Than   int          // drop-larger: the largest packet that passes, in bytes
+	Addr   netip.Addr   // unroute: the destination to make unreachable
+	Routes []Route      // route: the prefixes and their gateways
+	AdvMSS int          // route: the MSS to advertise, 0 for the kernel's
+	MTU    int          // mtu: the links' new MTU
+	Links  []netip.Addr // mtu: addresses of the links to change
+}
+
+// Route is one route the route fault adds.
+type Route struct {
+	Dst netip.Prefix
+	Via netip.Addr
 }
 
 // String says what the fault does, for the one line netfault prints.
 func (f Fault) String() string {
 	switch f.Kind {
 	case "drop-syn":
-		return fmt.Sprintf("dropping %s SYNs to port %d", f.familyWord(), f.Port)
+		return fmt.Sprintf("dropping %s%s SYNs to port %d", f.forwarded(), f.familyWord(), f.Port)
 	case "reject-syn":
-		return fmt.Sprintf("rejecting %s SYNs to port %d with %s", f.familyWord(), f.Port, f.With)
+		return fmt.Sprintf("rejecting %s%s SYNs to port %d with %s", f.forwarded(), f.familyWord(), f.Port, f.With)
 	case "drop-sent":
 		return fmt.Sprintf("dropping what port %d sends over %s after its SYN-ACK", f.Port, f.familyWord())
 	case "drop-larger":
 		return fmt.Sprintf("dropping outgoing %s packets over %d bytes", f.familyWord(), f.Than)
 	case "unroute":
 		return "removing the routes to " + f.Addr.String()
+	case "route":
+		parts := make([]string, len(f.Routes))
+		for i, r := range f.Routes {
+			parts[i] = r.Dst.String() + " via " + r.Via.String()
+		}
+		s := "routing " + strings.Join(parts, ", ")
+		if f.AdvMSS > 0 {
+			s += fmt.Sprintf(", advertising MSS %d", f.AdvMSS)
+		}
+		return s
+	case "mtu":
+		return fmt.Sprintf("setting the MTU of the links of %s to %d", joinAddrs(f.Links), f.MTU)
+	case "drop-forward":
+		return fmt.Sprintf("dropping every forwarded %s packet", f.familyWord())
+	case "drop-too-big":
+		return fmt.Sprintf("dropping %s \"too big\" errors, forwarded and sent", f.familyWord())
+	case "masquerade":
+		return fmt.Sprintf("masquerading forwarded %s TCP", f.familyWord())
+	case "lose-state":
+		return fmt.Sprintf("forgetting forwarded %s flows of port %d after their SYN-ACK", f.familyWord(), f.Port)
 	}
 	return f.Kind
+}
+
+// forwarded is "forwarded " for a fault at the forward hook.
+func (f Fault) forwarded() string {
+	if f.Hook == "forward" {
+		return "forwarded "
+	}
+	return ""
 }
 
 func (f Fault) familyWord() string {
@@ -119,24 +201,40 @@ func Parse(args []string) (Fault, error) {
 	port := fs.Int("port", 7890, "")
 	var positional int // how many positional arguments the fault takes
 	switch f.Kind {
-	case "drop-syn", "drop-sent":
+	case "drop-sent", "drop-forward", "drop-too-big", "masquerade", "lose-state":
 		fs.StringVar(&f.Family, "family", "all", "")
+	case "drop-syn":
+		fs.StringVar(&f.Family, "family", "all", "")
+		fs.StringVar(&f.Hook, "hook", "", "")
 	case "reject-syn":
 		fs.StringVar(&f.Family, "family", "all", "")
 		fs.StringVar(&f.With, "with", "", "")
+		fs.StringVar(&f.Hook, "hook", "", "")
 	case "drop-larger":
 		fs.StringVar(&f.Family, "family", "all", "")
 		fs.IntVar(&f.Than, "than", 0, "")
 	case "unroute":
 		positional = 1
+	case "route":
+		fs.IntVar(&f.AdvMSS, "advmss", 0, "")
+		positional = -2
+	case "mtu":
+		fs.IntVar(&f.MTU, "to", 0, "")
+		positional = -1
 	case "hold":
 	default:
-		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute or hold)", f.Kind)
+		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, "+
+			"drop-forward, drop-too-big, masquerade, lose-state or hold)", f.Kind)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, fmt.Errorf("%s: %w", f.Kind, err)
 	}
-	if fs.NArg() != positional {
+	switch {
+	case positional == -1 && fs.NArg() == 0:
+		return f, fmt.Errorf("%s takes one or more addresses after its flags", f.Kind)
+	case positional == -2 && (fs.NArg() == 0 || fs.NArg()%2 != 0):
+		return f, fmt.Errorf("%s takes pairs of PREFIX GW after its flags, got %q", f.Kind, strings.Join(fs.Args(), " "))
+	case positional >= 0 && fs.NArg() != positional:
 		return f, fmt.Errorf("%s takes %d arguments after its flags, got %q", f.Kind, positional, strings.Join(fs.Args(), " "))
 	}
 	if *port < 1 || *port > 65535 {
@@ -147,6 +245,9 @@ func Parse(args []string) (Fault, error) {
 	case "ipv4", "ipv6", "all":
 	default:
 		return f, fmt.Errorf("bad -family %q: want ipv4, ipv6 or all", f.Family)
+	}
+	if f.Hook != "" && f.Hook != "input" && f.Hook != "forward" {
+		return f, fmt.Errorf("bad -hook %q: want input or forward", f.Hook)
 	}
 	switch f.Kind {
 	case "reject-syn":
@@ -164,14 +265,57 @@ func Parse(args []string) (Fault, error) {
 			return f, fmt.Errorf("bad address %q: %w", fs.Arg(0), err)
 		}
 		f.Addr = a.Unmap()
+	case "route":
+		if f.AdvMSS < 0 || f.AdvMSS > 65495 {
+			return f, fmt.Errorf("bad -advmss %d: must be 0-65495", f.AdvMSS)
+		}
+		for i := 0; i < fs.NArg(); i += 2 {
+			dst, err := netip.ParsePrefix(fs.Arg(i))
+			if err != nil {
+				return f, fmt.Errorf("bad prefix %q: %w", fs.Arg(i), err)
+			}
+			via, err := netip.ParseAddr(fs.Arg(i + 1))
+			if err != nil {
+				return f, fmt.Errorf("bad gateway %q: %w", fs.Arg(i+1), err)
+			}
+			if dst.Addr().Is4() != via.Is4() {
+				return f, fmt.Errorf("route %s via %s: the gateway is of the other family", dst, via)
+			}
+			f.Routes = append(f.Routes, Route{Dst: dst.Masked(), Via: via})
+		}
+	case "mtu":
+		// IPv6 needs 1280 on every link; 68 is IPv4's least.
+		if f.MTU < 1280 || f.MTU > 65535 {
+			return f, fmt.Errorf("bad -to %d: must be 1280-65535", f.MTU)
+		}
+		for _, s := range fs.Args() {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return f, fmt.Errorf("bad address %q: %w", s, err)
+			}
+			f.Links = append(f.Links, a.Unmap())
+		}
 	}
 	return f, nil
 }
 
+func joinAddrs(addrs []netip.Addr) string {
+	s := make([]string, len(addrs))
+	for i, a := range addrs {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ", ")
+}
+
 // Apply puts the fault into the current network namespace.
 func (f Fault) Apply() error {
-	if f.Kind == "unroute" {
+	switch f.Kind {
+	case "unroute":
 		return unroute(f.Addr)
+	case "route":
+		return addRoutes(f.Routes, f.AdvMSS)
+	case "mtu":
+		return setMTU(f.Links, f.MTU)
 	}
 	return addRule(f)
 }

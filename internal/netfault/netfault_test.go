@@ -26,6 +26,21 @@ func TestParse(t *testing.T) {
 			"rejecting IPv4 and IPv6 SYNs to port 7890 with icmp-admin-prohibited"},
 		{[]string{"drop-sent"}, Fault{Kind: "drop-sent", Family: "all", Port: 7890}, "dropping what port 7890 sends over IPv4 and IPv6 after its SYN-ACK"},
 		{[]string{"drop-larger", "-than", "1280"}, Fault{Kind: "drop-larger", Family: "all", Port: 7890, Than: 1280}, "dropping outgoing IPv4 and IPv6 packets over 1280 bytes"},
+		{[]string{"reject-syn", "-with", "tcp-reset", "-hook", "forward", "-family", "ipv6"},
+			Fault{Kind: "reject-syn", Family: "ipv6", Port: 7890, With: "tcp-reset", Hook: "forward"},
+			"rejecting forwarded IPv6 SYNs to port 7890 with tcp-reset"},
+		{[]string{"route", "-advmss", "1460", "172.30.6.0/24", "172.30.5.254", "fd00:6::/64", "fd00:5::fe"},
+			Fault{Kind: "route", Family: "all", Port: 7890, AdvMSS: 1460, Routes: []Route{
+				{netip.MustParsePrefix("172.30.6.0/24"), netip.MustParseAddr("172.30.5.254")},
+				{netip.MustParsePrefix("fd00:6::/64"), netip.MustParseAddr("fd00:5::fe")}}},
+			"routing 172.30.6.0/24 via 172.30.5.254, fd00:6::/64 via fd00:5::fe, advertising MSS 1460"},
+		{[]string{"mtu", "-to", "1280", "172.30.5.254", "fd00:5::fe"},
+			Fault{Kind: "mtu", Family: "all", Port: 7890, MTU: 1280, Links: []netip.Addr{netip.MustParseAddr("172.30.5.254"), netip.MustParseAddr("fd00:5::fe")}},
+			"setting the MTU of the links of 172.30.5.254, fd00:5::fe to 1280"},
+		{[]string{"drop-forward", "-family", "ipv4"}, Fault{Kind: "drop-forward", Family: "ipv4", Port: 7890}, "dropping every forwarded IPv4 packet"},
+		{[]string{"drop-too-big"}, Fault{Kind: "drop-too-big", Family: "all", Port: 7890}, `dropping IPv4 and IPv6 "too big" errors, forwarded and sent`},
+		{[]string{"masquerade"}, Fault{Kind: "masquerade", Family: "all", Port: 7890}, "masquerading forwarded IPv4 and IPv6 TCP"},
+		{[]string{"lose-state"}, Fault{Kind: "lose-state", Family: "all", Port: 7890}, "forgetting forwarded IPv4 and IPv6 flows of port 7890 after their SYN-ACK"},
 		{[]string{"unroute", "fd00::10"}, Fault{Kind: "unroute", Family: "all", Port: 7890, Addr: netip.MustParseAddr("fd00::10")}, "removing the routes to fd00::10"},
 	}
 	for _, c := range cases {
@@ -36,6 +51,18 @@ func TestParse(t *testing.T) {
 			assert.Equal(t, c.says, f.String())
 		})
 	}
+}
+
+// TestParseAll reads a router's setup: faults in order, hold last.
+func TestParseAll(t *testing.T) {
+	faults, err := ParseAll([]string{"drop-forward", "-family", "ipv6", "+", "masquerade", "+", "hold"})
+	require.NoError(t, err)
+	var kinds []string
+	for _, f := range faults {
+		kinds = append(kinds, f.Kind)
+	}
+	assert.Equal(t, []string{"drop-forward", "masquerade", "hold"}, kinds)
+	assert.Equal(t, "ipv6", faults[0].Family)
 }
 
 func TestBadInvocations(t *testing.T) {
@@ -52,6 +79,14 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"unroute"}, "netfault: unroute takes 1 arguments"},
 		{[]string{"unroute", "not-an-address"}, `netfault: bad address "not-an-address"`},
 		{[]string{"drop-syn", "extra"}, "netfault: drop-syn takes 0 arguments"},
+		{[]string{"drop-syn", "-hook", "prerouting"}, `netfault: bad -hook "prerouting"`},
+		{[]string{"route", "172.30.6.0/24"}, "netfault: route takes pairs of PREFIX GW"},
+		{[]string{"route", "172.30.6.0/24", "fd00::1"}, "gateway is of the other family"},
+		{[]string{"route", "172.30.6.0/33", "172.30.5.1"}, `netfault: bad prefix "172.30.6.0/33"`},
+		{[]string{"mtu", "-to", "1000", "172.30.5.1"}, "netfault: bad -to 1000"},
+		{[]string{"mtu", "-to", "1280"}, "netfault: mtu takes one or more addresses"},
+		{[]string{"drop-forward", "+"}, `netfault: a fault is missing around "+"`},
+		{[]string{"hold", "+", "drop-forward"}, "netfault: hold must be the last fault"},
 	} {
 		var out, errOut bytes.Buffer
 		assert.Equal(t, exitUsage, Run(context.Background(), c.args, &out, &errOut), "%q", c.args)

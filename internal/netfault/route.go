@@ -44,3 +44,50 @@ func unroute(addr netip.Addr) error {
 	}
 	return nil
 }
+
+// addRoutes routes each prefix through its gateway, replacing a route to
+// the same prefix, with the TCP MSS to advertise when advmss > 0: a host
+// whose link is small but whose MSS is that of a bigger one, as behind a
+// router that does not clamp it.
+func addRoutes(routes []Route, advmss int) error {
+	for _, r := range routes {
+		route := &netlink.Route{Dst: ipNet(r.Dst), Gw: net.IP(r.Via.AsSlice()), AdvMSS: advmss}
+		if err := netlink.RouteReplace(route); err != nil {
+			return fmt.Errorf("routing %s via %s: %w", r.Dst, r.Via, err)
+		}
+	}
+	return nil
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// setMTU sets the MTU of every link that holds one of the addresses.
+func setMTU(addrs []netip.Addr, mtu int) error {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return fmt.Errorf("listing links: %w", err)
+	}
+	for _, a := range addrs {
+		found := false
+		for _, l := range links {
+			held, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+			if err != nil {
+				return fmt.Errorf("listing the addresses of %s: %w", l.Attrs().Name, err)
+			}
+			for _, h := range held {
+				if ip, ok := netip.AddrFromSlice(h.IP); ok && ip.Unmap() == a {
+					found = true
+					if err := netlink.LinkSetMTU(l, mtu); err != nil {
+						return fmt.Errorf("setting the MTU of %s: %w", l.Attrs().Name, err)
+					}
+				}
+			}
+		}
+		if !found {
+			return errors.New("no link holds " + a.String())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package integration
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/smile-sockets/smile/internal/matrix"
+)
+
+// Host numbers of the router rows' containers (the router is routerHost).
+const (
+	routedClient = 10  // site A: the clients' namespace
+	routedLoop   = 20  // site A: the routing loop's second router
+	routedServer = 200 // site B
+)
+
+// clientsAtOnce is how many of TestRouter's clients run at once: as many
+// as the suite's -parallel 8 lets other matrices run, whose timings hold.
+const clientsAtOnce = 8
+
+// TestRouter runs every cell of docs/router.md's "Across a router" table:
+// for each row two sites, a router between them with the row's faults,
+// a server in site B and, for each column, a client in site A naming it
+// that way. Every row's containers start at once, in two steps (the
+// routers and hosts, then the servers that join the hosts), so setting
+// up thirteen topologies costs about what one does; then the rows' cells
+// run in parallel.
+func TestRouter(t *testing.T) {
+	t.Parallel()
+	requireImages(t)
+	requireNetfault(t)
+	start := time.Now()
+	t.Cleanup(func() {
+		t.Logf("router matrix: %d rows in %v", len(matrix.RouterFaults), time.Since(start).Round(time.Millisecond))
+	})
+	type routed struct {
+		s       *sites
+		a       matrix.Addrs
+		first   int // its first container in hosts: the server's host, the clients' host, the router[, the loop]
+		clients string
+		server  *testcontainers.DockerContainer
+	}
+	rows := make([]routed, len(matrix.RouterFaults))
+	var hosts []spec
+	var nets []*testNet
+	for i, row := range matrix.RouterFaults {
+		s := newSites(t)
+		nets = append(nets, s.a, s.b)
+		a, place := routedAddrs(s, "smile-routed-"+randomHex(3))
+		args := make([]string, len(row.Netfault))
+		for j, arg := range row.Netfault {
+			args[j] = place.Replace(arg)
+		}
+		o := hostOpts{extraHosts: []string{a.Name + ":" + a.V4, a.Name + ":" + a.V6}, advmss: row.AdvMSS}
+		if row.ClientMTU > 0 {
+			o.faults = []string{"mtu", "-to", strconv.Itoa(row.ClientMTU), place.Replace(matrix.PlaceClient4)}
+		}
+		rows[i] = routed{s: s, a: a, first: len(hosts)}
+		hosts = append(hosts, s.host(t, s.b, routedServer, hostOpts{}), s.host(t, s.a, routedClient, o), s.router(t, args...))
+		if row.Loop {
+			hosts = append(hosts, s.host(t, s.a, routedLoop, hostOpts{sysctls: forwarding}))
+		}
+	}
+	removeNetworksAtOnce(t, nets...)
+	t.Logf("%d pairs of networks in %v", len(rows), time.Since(start).Round(time.Millisecond))
+	started := runAll(t, hosts...)
+	servers := make([]spec, len(rows))
+	for i, row := range matrix.RouterFaults {
+		rows[i].clients = started[rows[i].first+1].GetContainerID()
+		servers[i] = serverSpec(t, serverOpts{args: append([]string{"-resolve=false"}, row.Server...),
+			holder: started[rows[i].first].GetContainerID(), started: 1})
+	}
+	for i, srv := range runAll(t, servers...) {
+		rows[i].server = srv
+	}
+	t.Logf("%d topologies up in %v", len(rows), time.Since(start).Round(time.Millisecond))
+
+	// Every cell's client at once, then each row's cells checked.
+	var clients []spec
+	for i, row := range matrix.RouterFaults {
+		for _, args := range columnArgs(row.PathFault, rows[i].a) {
+			sp, _ := clientSpec(t, rows[i].s.a, clientOpts{namespace: rows[i].clients}, args...)
+			clients = append(clients, sp)
+		}
+	}
+	ran := runAtMost(t, clientsAtOnce, clients...)
+	t.Logf("%d clients ran in %v", len(ran), time.Since(start).Round(time.Millisecond))
+	for i, row := range matrix.RouterFaults {
+		r := rows[i]
+		t.Run(row.Fault, func(t *testing.T) {
+			for col, name := range matrix.PathColumns {
+				t.Run(name, func(t *testing.T) {
+					res := exited(t, ran[i*len(matrix.PathColumns)+col])
+					t.Logf("%v", res)
+					checkColumn(t, row.PathFault, col, r.a, res)
+				})
+			}
+			if row.NAT {
+				checkNAT(t, r.s, r.server.GetContainerID())
+			}
+		})
+	}
+}
+
+// routedAddrs are the addresses of a router row, as its messages name them
+// and as its faults' placeholders stand for them.
+func routedAddrs(s *sites, name string) (matrix.Addrs, *strings.Replacer) {
+	server4, server6 := s.b.host(routedServer)
+	client4, client6 := s.a.host(routedClient)
+	router4, router6 := s.routerAddrs(s.a)
+	loop4, loop6 := s.a.host(routedLoop)
+	a := matrix.Addrs{V4: server4.String(), V6: server6.String(), Name: name,
+		Router4: router4.String(), Router6: router6.String(), Loop4: loop4.String(), Loop6: loop6.String()}
+	return a, strings.NewReplacer(
+		matrix.PlaceServer4, a.V4, matrix.PlaceServer6, a.V6,
+		matrix.PlaceClient4, client4.String(), matrix.PlaceClient6, client6.String(),
+		matrix.PlaceRouter4, a.Router4, matrix.PlaceRouter6, a.Router6,
+		matrix.PlaceLoop4, a.Loop4, matrix.PlaceLoop6, a.Loop6)
+}
+
+// checkNAT asserts that the server logged every connection as coming from
+// the router's address in its own site, never from the client's.
+func checkNAT(t *testing.T, s *sites, server string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stdout, _, err := containerLogs(ctx, server)
+	if !assert.NoError(t, err) {
+		return
+	}
+	b4, b6 := s.routerAddrs(s.b)
+	c4, c6 := s.a.host(routedClient)
+	var peers []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if _, from, ok := strings.Cut(line, "Connection received from "); ok {
+			peers = append(peers, from)
+		}
+	}
+	assert.NotEmpty(t, peers, "the server logged no connection: %s", stdout)
+	for _, p := range peers {
+		assert.Contains(t, []string{b4.String() + " (" + b4.String() + ")", b6.String() + " (" + b6.String() + ")"}, p,
+			"the server must log the router's address, not the client's %v or %v", c4, c6)
+	}
+}
