@@ -6,8 +6,6 @@ import (
 	"net"
 	"os"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Error classes: every failure is exactly one of these, so scripts and
@@ -28,7 +26,8 @@ const (
 var classes = []string{classDNS, classRefused, classTimeout, classReset, classUnreachable,
 	classTooLarge, classMismatch, classEmpty, classOther}
 
-// classify maps an error to its class. A firewall's reject always gets
+// classify maps an error to its class, from the system's own errors
+// (classify_unix.go, classify_windows.go). A firewall's reject always gets
 // one: ICMP unreachable and administratively prohibited arrive as
 // EHOSTUNREACH or ENETUNREACH, ICMPv6 administratively prohibited as
 // EACCES, a local packet filter's reject as EPERM: all unreachable. A
@@ -45,16 +44,14 @@ func classify(err error) string {
 		return classEmpty
 	case errors.As(err, &dnsErr), errors.As(err, &addrErr):
 		return classDNS
-	case errors.Is(err, unix.ECONNREFUSED):
+	case isAny(err, refusedErrs):
 		return classRefused
-	case errors.Is(err, unix.ECONNRESET), errors.Is(err, unix.EPIPE), errors.Is(err, unix.ECONNABORTED):
+	case isAny(err, resetErrs):
 		return classReset
-	case errors.Is(err, unix.ENETUNREACH), errors.Is(err, unix.EHOSTUNREACH),
-		errors.Is(err, unix.EAFNOSUPPORT), errors.Is(err, unix.ENETDOWN), errors.Is(err, unix.EHOSTDOWN),
-		errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+	case isAny(err, unreachableErrs), isAny(err, prohibitedErrs):
 		return classUnreachable
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
-		errors.As(err, &ne) && ne.Timeout(), errors.Is(err, unix.ETIMEDOUT):
+		errors.As(err, &ne) && ne.Timeout(), isAny(err, timedOutErrs):
 		return classTimeout
 	}
 	return classOther
@@ -71,12 +68,12 @@ func classText(class string, err error) string {
 	}
 	switch class {
 	case classUnreachable:
-		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		if isAny(err, prohibitedErrs) {
 			return class + ": prohibited by a firewall (" + rootCause(err) + ")"
 		}
 		return class + ": " + rootCause(err)
 	case classOther:
-		if errors.Is(err, unix.EADDRNOTAVAIL) {
+		if isAny(err, noLocalAddrErrs) {
 			return class + ": no local port or address free to connect from (" + rootCause(err) + ")"
 		}
 		return class + ": " + rootCause(err)
@@ -113,4 +110,14 @@ func rootCause(err error) string {
 		}
 		err = u
 	}
+}
+
+// isAny reports whether err is any of errs.
+func isAny(err error, errs []error) bool {
+	for _, e := range errs {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os/exec"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ func TestMemoryIsBoundedByMaxBytes(t *testing.T) {
 		if err != nil {
 			require.ErrorAs(t, err, &exit)
 		}
-		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss, cmd.ProcessState.ExitCode(), errb.String()
+		return maxRSSKiB(t, cmd.ProcessState), cmd.ProcessState.ExitCode(), errb.String()
 	}
 	// ru_maxrss of a child can carry the parent's resident size from
 	// before exec (Go forks with CLONE_VM), which is large under -race:
@@ -59,7 +58,7 @@ func TestMemoryIsBoundedByMaxBytes(t *testing.T) {
 	floorCmd := exec.Command(bin, "-version")
 	floorCmd.Env, floorCmd.Stderr = []string{}, &floorErr
 	require.NoError(t, floorCmd.Run(), floorErr.String())
-	floor := floorCmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	floor := maxRSSKiB(t, floorCmd.ProcessState)
 	small, code, errOut := peakRSS("-max-bytes", "1000000")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "too-large: more than 1000000 bytes (-max-bytes)")

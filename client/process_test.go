@@ -3,7 +3,6 @@ package client
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -15,26 +14,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
-)
 
-// openPTY returns a new pseudo-terminal's controlling side and its
-// terminal, which a child process can have as stdout.
-func openPTY(t *testing.T) (ptm, pts *os.File) {
-	t.Helper()
-	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { _ = ptm.Close() })
-	require.NoError(t, unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0))
-	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
-	require.NoError(t, err)
-	pts, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pts.Close() })
-	return ptm, pts
-}
+	"github.com/smile-sockets/smile/internal/smiletest"
+)
 
 // TestTerminalGetsEscapedBytes runs the real client with stdout on a
 // pseudo-terminal against a server whose greeting carries escape
@@ -69,6 +51,7 @@ func TestTerminalGetsEscapedBytes(t *testing.T) {
 // reads, the first SIGINT stops probing but the summary cannot be
 // written; a second one ends the real client at once with exit 1.
 func TestSecondInterruptWithAStalledStdout(t *testing.T) {
+	smiletest.NeedSignals(t)
 	bin := clientBinary(t)
 	_, port := peer(t, "tcp4", "127.0.0.1:0", writes(greeting))
 	r, w, err := os.Pipe()
@@ -82,7 +65,7 @@ func TestSecondInterruptWithAStalledStdout(t *testing.T) {
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	time.Sleep(500 * time.Millisecond) // the pipe fills up, writes block
+	waitPipeFull(t, r) // nobody reads: the pipe fills up, writes block
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	select {

@@ -5,19 +5,13 @@ import (
 	"io"
 	"os"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 )
 
 // isTerminal reports whether w is a terminal, where bytes from the server
 // must not reach raw.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return ok && isTerminalFd(f.Fd())
 }
 
 // escapeControls makes server bytes safe for a terminal: control

@@ -3,15 +3,20 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/smile-sockets/smile/internal/imagearch"
 )
@@ -21,7 +26,8 @@ import (
 // arm64 one) with the daemon's own builder, the classic one here, and
 // proves that the check `make images` runs reads the binary, not the label:
 // an image labelled for that architecture but holding this host's binary
-// fails it.
+// fails it. The images of the other architecture greet in containers where
+// this host runs its binaries.
 func TestImageArchitecture(t *testing.T) {
 	t.Parallel()
 	requireDocker(t)
@@ -34,6 +40,7 @@ func TestImageArchitecture(t *testing.T) {
 	for _, image := range []string{"smile-server:" + tag, "smile-client:" + tag} {
 		assert.NoError(t, imagearch.Check(ctx, image, other))
 	}
+	t.Run("the images greet", func(t *testing.T) { greetWith(t, other, "smile-server:"+tag, "smile-client:"+tag) })
 
 	requireImages(t) // bin/linux-<host arch> exists
 	root, err := filepath.Abs("..")
@@ -85,4 +92,35 @@ func requireOtherArchImages() (arch, tag, out string, err error) {
 		otherArch.out, otherArch.err = makeImages(ctx, root, "GOARCH="+otherArch.arch, "TAG="+otherArch.tag)
 	})
 	return otherArch.arch, otherArch.tag, otherArch.out, otherArch.err
+}
+
+// binfmtEntry is the binfmt_misc entry that runs each architecture's
+// binaries on a host of the other, under qemu-user (.ci/qemu-arm64
+// registers the arm64 one).
+var binfmtEntry = map[string]string{"arm64": "qemu-aarch64", "amd64": "qemu-x86_64"}
+
+// greetWith runs a server and a client of arch, from the images given,
+// on a network of their own: the client must be greeted. It needs this
+// host to run arch's binaries (binfmt_misc); without that it skips, or
+// fails in CI.
+func greetWith(t *testing.T, arch, serverImage, clientImage string) {
+	entry := "/proc/sys/fs/binfmt_misc/" + binfmtEntry[arch]
+	if b, err := os.ReadFile(entry); err != nil || !strings.HasPrefix(string(b), "enabled") {
+		if inCI() {
+			t.Fatalf("linux/%s binaries do not run on this host (%s): run .ci/qemu-arm64 as root", arch, entry)
+		}
+		t.Skipf("linux/%s binaries do not run on this host (no %s): .ci/qemu-arm64 registers qemu-user", arch, entry)
+	}
+	nw := newNetwork(t)
+	run(t, serverImage, append(common(t, containerName(t, "server")), noHealthcheck,
+		testcontainers.WithCmd("-resolve=false"),
+		network.WithNetwork([]string{"greeter"}, nw.DockerNetwork),
+		testcontainers.WithWaitStrategy(wait.ForLog("SERVER started").WithStartupTimeout(time.Minute)))...)
+	ctr := run(t, clientImage, append(common(t, containerName(t, "client")),
+		testcontainers.WithCmd("greeter"),
+		network.WithNetwork(nil, nw.DockerNetwork),
+		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(time.Minute)))...)
+	r := exited(t, ctr)
+	assert.Equal(t, 0, r.exit, r)
+	assert.Equal(t, "Smile from the server\n", r.stdout, r)
 }

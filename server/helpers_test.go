@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -84,3 +85,13 @@ func (s *server) stop() int {
 }
 
 func noEnv(string) (string, bool) { return "", false }
+
+// needProc skips a test that finds the server's process through /proc,
+// which only Linux has; elsewhere the health check uses its own flags and
+// environment (TestHealthcheck).
+func needProc(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skipf("finds the server's process through /proc, which this system does not have: %v", err)
+	}
+}

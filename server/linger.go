@@ -56,17 +56,7 @@ func lingeringClose(conn net.Conn, wait bool) error {
 		_ = conn.Close()
 		return err
 	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
-		return conn.Close()
-	}
-	_ = tc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	dropped := 0
-	_ = raw.Read(func(fd uintptr) bool {
-		n, more := dropRaw(int(fd), lingerMax-dropped)
-		dropped += n
-		return !more || !wait // wait for more, or the FIN, or the deadline
-	})
+	dropUntilFIN(conn, tc, wait)
 	return conn.Close()
 }
 
@@ -77,8 +67,3 @@ type halfCloser interface {
 	SyscallConn() (syscall.RawConn, error)
 	SetReadDeadline(time.Time) error
 }
-
-// discardSink is where recv(2) is told to put the bytes a lingering close
-// drops. With MSG_TRUNC nothing is written here, so one buffer serves every
-// connection; no connection ever reads it.
-var discardSink [64 << 10]byte

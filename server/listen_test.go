@@ -27,7 +27,7 @@ func TestListenNameBindsEveryAddress(t *testing.T) {
 	if hasV6 {
 		dns.AddHost("half6.smile.test", "127.0.0.1", "2001:db8::1") // documentation prefix: on no interface here
 	}
-	opts := sockOpts{reuseAddr: true, backlog: 8, resolver: resolver.New(dns.Addr)}
+	opts := sockOpts{reuseAddr: true, backlog: defaultBacklog(), resolver: resolver.New(dns.Addr)}
 	port := smiletest.FreePort(t)
 	listen := func(name string) ([]*boundListener, error) {
 		spec, err := netaddr.ParseListen(fmt.Sprintf("%s:%d", name, port))

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
@@ -89,9 +87,9 @@ func New(o Options, log *slog.Logger) *Server {
 // what the kernel had queued, closes ln and returns. Greetings still being
 // written continue; Wait waits for them. ln belongs to Serve: cancel ctx
 // to stop it, rather than closing ln (a TCP listener is served through a
-// descriptor of Serve's own, see fastpath.go). A TCP listener with
-// SO_LINGER set is served without that fast path, so that a close that
-// lingers waits only in its own connection's goroutine.
+// descriptor of Serve's own on Linux, see fastpath_linux.go). A TCP
+// listener with SO_LINGER set is served without that fast path, so that a
+// close that lingers waits only in its own connection's goroutine.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if fl, ok := newFastListener(ln, s.lingerSet.sweep); ok {
 		ln = fl
@@ -225,15 +223,4 @@ func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
-}
-
-// isTemporary reports accept errors that say nothing about the listener
-// itself: descriptor exhaustion, memory pressure, a peer that gave up.
-func isTemporary(err error) bool {
-	for _, e := range []error{unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM, unix.ECONNABORTED, unix.EPROTO, unix.EPERM, unix.EINTR} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }

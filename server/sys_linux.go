@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The raw system calls of the greeting's fast path (fastpath.go), in one
+// The raw system calls of the greeting's fast path (fastpath_linux.go), in one
 // place. The sockets they touch are non-blocking, so none of them waits,
 // and RawSyscall spares the scheduler's bookkeeping around each. Every
 // one replaces something the net package does per connection that a
@@ -127,7 +127,7 @@ func epollAddRaw(epfd, fd int) error {
 }
 
 // epollWaitRaw collects the ready sockets of the linger set without
-// waiting: nothing waits for them (lingerset.go).
+// waiting: nothing waits for them (lingerset_linux.go).
 func epollWaitRaw(epfd int, evs []unix.EpollEvent) int {
 	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
 	if errno != 0 {

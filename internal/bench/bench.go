@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package bench holds the reference programs smile is measured against:
 // the smallest correct greeting server, the tutorial's sequential server
 // that names each peer before the next accept, and a minimal dial-read-close

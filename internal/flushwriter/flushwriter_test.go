@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 type syncBuffer struct {
@@ -117,26 +115,6 @@ func TestAWriteErrorIsNotSticky(t *testing.T) {
 			}
 		})
 	}
-}
-
-// stalledPipe is a pipe whose buffer is already full and that nobody
-// reads: the next write(2) to w blocks.
-func stalledPipe(t *testing.T) (r, w *os.File) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
-	fd := int(w.Fd())
-	require.NoError(t, unix.SetNonblock(fd, true))
-	junk := make([]byte, 4096)
-	for {
-		if _, err := unix.Write(fd, junk); err != nil {
-			require.ErrorIs(t, err, unix.EAGAIN)
-			break
-		}
-	}
-	require.NoError(t, unix.SetNonblock(fd, false))
-	return r, w
 }
 
 // TestLossyNeverWaitsForAStalledOutput: with a pipe nobody reads, writes

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netfault puts real faults on the path between a smile client and
 // server: packet filters (drop, reject with a TCP reset or an ICMP/ICMPv6
 // error, drop what a port sends, drop big packets) and route removal, in the

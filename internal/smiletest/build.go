@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -22,8 +23,9 @@ type build struct {
 }
 
 // Build compiles the main package in dir (relative to the test's working
-// directory, "." for the package under test) into a temporary file and
-// returns its path; later calls with the same dir return the same file.
+// directory, "." for the package under test) for the test binary's own
+// GOOS and GOARCH into a temporary file and returns its path; later calls
+// with the same dir return the same file.
 func Build(t testing.TB, dir string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -53,8 +55,15 @@ func goBuild(dir string) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(tmp, filepath.Base(abs))
+	if runtime.GOOS == "windows" {
+		path += ".exe"
+	}
 	cmd := exec.Command("go", "build", "-o", path, ".")
 	cmd.Dir = abs
+	// For the system and architecture of this test binary, whatever the
+	// environment says: an arm64 test run under emulation (make
+	// unit-arm64) runs arm64 programs.
+	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w: %s", abs, err, out)
 	}

@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/nettest"
-	"golang.org/x/sys/unix"
 )
 
 // Peer is how a test client behaves: well-behaved (Greet) or a slow
@@ -36,14 +34,7 @@ func (p Peer) Dial(addr string) (*net.TCPConn, error) {
 		// Loopback's 64 KiB segments let the server's send buffer grow to
 		// megabytes; small segments and window keep it near 16 KiB, so a
 		// large greeting to a peer that never reads really blocks.
-		d.Control = func(_, _ string, raw syscall.RawConn) error {
-			var e1, e2 error
-			err := raw.Control(func(fd uintptr) {
-				e1 = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 4096)
-				e2 = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_MAXSEG, 536)
-			})
-			return errors.Join(err, e1, e2)
-		}
+		d.Control = stingy
 	}
 	network := p.Network
 	if network == "" {

@@ -3,6 +3,7 @@ package smiletest
 import (
 	"io"
 	"os/exec"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -66,6 +67,7 @@ func (p *Proc) Pid() int { return p.Cmd.Process.Pid }
 // the test fails if the process is still running 20 s later.
 func (p *Proc) Stop(t testing.TB) (code int, took time.Duration) {
 	t.Helper()
+	NeedSignals(t)
 	start := time.Now()
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
 	select {
@@ -88,4 +90,14 @@ func (p *Proc) Usage(t testing.TB) procfs.Usage {
 	u, err := procfs.ReadUsage(p.Pid())
 	require.NoError(t, err)
 	return u
+}
+
+// NeedSignals skips a test that signals a process (SIGTERM, SIGINT) where
+// Go cannot: a Windows process gets Ctrl-C through its console, not
+// os.Process.Signal.
+func NeedSignals(t testing.TB) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("signals a process, which Go cannot do to a Windows process")
+	}
 }

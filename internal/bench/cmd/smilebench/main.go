@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command smilebench measures the built smile-server and smile-client on
 // loopback against reference programs of its own, in interleaved rounds so
 // that drift on a shared machine cancels, and prints medians and ratios.

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command netfault puts one fault on the path in the network namespace it
 // runs in: see package netfault. The integration suite builds it into a
 // FROM scratch image and runs it next to a server or client container.

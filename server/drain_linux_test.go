@@ -73,6 +73,7 @@ func TestQueuedConnectionsAreServedOnShutdown(t *testing.T) {
 		// Go's net.Listen makes an MPTCP listener where the kernel has
 		// MPTCP, and MPTCP refuses socket filters: the fallback drain.
 		{"a listener without the filter", func(t *testing.T) net.Listener {
+			needTCPInfo(t) // the fallback drain counts the queue with TCP_INFO
 			var lc net.ListenConfig
 			lc.SetMultipathTCP(true)
 			l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")

@@ -20,7 +20,7 @@ const lingerSweep = 20 * time.Millisecond
 const lingerLook = time.Millisecond
 
 // lingerSet does the lingering close (linger.go) of every socket greeted
-// on the fast path (fastpath.go): the server has sent its FIN, and the set
+// on the fast path (fastpath_linux.go): the server has sent its FIN, and the set
 // drops what each peer still sends until the peer's FIN, then closes.
 // Nobody waits on the set: the accept loops sweep it each time their queue
 // is empty, and a timer does while sockets linger and no connection comes.
