@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/smile-sockets/smile/internal/errtext"
 )
 
 // Error classes: every failure is exactly one of these, so scripts and
@@ -99,12 +101,4 @@ func dnsDetail(err error) string {
 
 // rootCause is the innermost error text: "connection refused" rather than
 // Go's "dial tcp 127.0.0.1:7890: connect: connection refused".
-func rootCause(err error) string {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err.Error()
-		}
-		err = u
-	}
-}
+func rootCause(err error) string { return errtext.RootCause(err) }

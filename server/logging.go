@@ -27,13 +27,14 @@ const logBuffer = 256 << 10
 // greeting wait: when stdout stalls (a pipe nobody reads, a log driver that
 // blocks) lines that do not fit are dropped and counted, the count is
 // logged once stdout moves again, and close says it on stderr.
-func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, close func()) {
+func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, lost func() uint64, close func()) {
 	lw := flushwriter.NewLossy(stdout, logBuffer, flushEvery, func(l flushwriter.Loss) {
 		log.Warn("log lines dropped: stdout did not take them", lossAttrs(l)...)
 	})
 	log = NewLogger(lw, format)
 	go func() { _ = lw.Flush() }() // the start lines at once, without waiting on stdout
-	return log, func() {
+	lost = func() uint64 { return uint64(lw.Lost().Lines) }
+	return log, lost, func() {
 		_ = lw.Close()
 		if l := lw.Lost(); l.Lines > 0 {
 			msg := fmt.Sprintf("smile-server: %d log lines (%d bytes) dropped: stdout did not take them", l.Lines, l.Bytes)
