@@ -48,6 +48,29 @@ func addRule(f Fault) error {
 	return nil
 }
 
+// clearRules removes netfault's table, and with it every rule a fault
+// added, so that a test can lift a fault and watch the path heal. A
+// namespace without the table has nothing to clear: that is no error.
+func clearRules() error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("nftables: listing tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == table {
+			c.DelTable(t)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	return nil
+}
+
 // Exprs is the rule of a packet-filter fault: its matches, then its verdict.
 func Exprs(f Fault) []expr.Any {
 	var e []expr.Any

@@ -42,6 +42,7 @@ Puts one fault into the network namespace netfault runs in.
                                      ICMP error (a path MTU black hole)
   unroute ADDR                       remove every route that reaches ADDR, the default
                                      route of its family included
+  clear                              remove every packet-filter fault netfault put here
   hold                               keep the namespace alive until SIGTERM or SIGINT
 
 F is ipv4, ipv6 or all (default all); the port defaults to 7890.
@@ -77,7 +78,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // Fault is one parsed fault.
 type Fault struct {
-	Kind   string     // drop-syn, reject-syn, drop-sent, drop-larger, unroute, hold
+	Kind   string     // drop-syn, reject-syn, drop-sent, drop-larger, unroute, clear, hold
 	Family string     // ipv4, ipv6 or all
 	Port   uint16     // the server's port
 	With   string     // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
@@ -98,6 +99,8 @@ func (f Fault) String() string {
 		return fmt.Sprintf("dropping outgoing %s packets over %d bytes", f.familyWord(), f.Than)
 	case "unroute":
 		return "removing the routes to " + f.Addr.String()
+	case "clear":
+		return "removing every packet-filter fault"
 	}
 	return f.Kind
 }
@@ -127,9 +130,9 @@ func Parse(args []string) (Fault, error) {
 		fs.IntVar(&f.Than, "than", 0, "")
 	case "unroute":
 		positional = 1
-	case "hold":
+	case "clear", "hold":
 	default:
-		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute or hold)", f.Kind)
+		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute, clear or hold)", f.Kind)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, fmt.Errorf("%s: %w", f.Kind, err)
@@ -168,8 +171,11 @@ func Parse(args []string) (Fault, error) {
 
 // Apply puts the fault into the current network namespace.
 func (f Fault) Apply() error {
-	if f.Kind == "unroute" {
+	switch f.Kind {
+	case "unroute":
 		return unroute(f.Addr)
+	case "clear":
+		return clearRules()
 	}
 	return addRule(f)
 }

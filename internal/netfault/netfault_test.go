@@ -25,6 +25,7 @@ func TestParse(t *testing.T) {
 		{[]string{"drop-sent"}, Fault{Kind: "drop-sent", Family: "all", Port: 7890}, "dropping what port 7890 sends over IPv4 and IPv6 after its SYN-ACK"},
 		{[]string{"drop-larger", "-than", "1280"}, Fault{Kind: "drop-larger", Family: "all", Port: 7890, Than: 1280}, "dropping outgoing IPv4 and IPv6 packets over 1280 bytes"},
 		{[]string{"unroute", "fd00::10"}, Fault{Kind: "unroute", Family: "all", Port: 7890, Addr: netip.MustParseAddr("fd00::10")}, "removing the routes to fd00::10"},
+		{[]string{"clear"}, Fault{Kind: "clear", Family: "all", Port: 7890}, "removing every packet-filter fault"},
 	}
 	for _, c := range cases {
 		t.Run(c.says, func(t *testing.T) {
@@ -50,6 +51,7 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"unroute"}, "netfault: unroute takes 1 arguments"},
 		{[]string{"unroute", "not-an-address"}, `netfault: bad address "not-an-address"`},
 		{[]string{"drop-syn", "extra"}, "netfault: drop-syn takes 0 arguments"},
+		{[]string{"clear", "-family", "ipv6"}, "netfault: clear: flag provided but not defined: -family"},
 	} {
 		var out, errOut bytes.Buffer
 		assert.Equal(t, exitUsage, Run(context.Background(), c.args, &out, &errOut), "%q", c.args)
