@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,10 @@ import (
 // composeClients are the demo's client services, as in docker-compose.yml
 // and the Makefile's CLIENTS.
 var composeClients = []string{"client-ipv4", "client-hostname", "client-ipv6", "client-each"}
+
+// composeMeshNodes are the mesh demo's nodes (profile "mesh"), as in
+// docker-compose.yml and the Makefile's MESH_NODES.
+var composeMeshNodes = []string{"mesh-a", "mesh-b", "mesh-c", "mesh-d"}
 
 // composeCLI returns the compose command that exists: the `docker compose`
 // plugin (v2) or else docker-compose (v1.29), as the Makefile picks it.
@@ -50,6 +55,7 @@ type composeProject struct {
 	name     string   // -p
 	override string   // -f, after docker-compose.yml
 	env      []string // TAG, SMILE_NET4, SMILE_NET6 on top of the test's own
+	profiles []string // --profile, for every command
 }
 
 // newComposeProject prepares a project on dir's docker-compose.yml whose
@@ -62,7 +68,7 @@ func newComposeProject(t *testing.T, dir, name, tag string, buildArgs map[string
 		service["build"] = map[string]any{"args": buildArgs, "labels": labels}
 	}
 	services := map[string]any{"server": service}
-	for _, svc := range composeClients {
+	for _, svc := range append(slices.Clone(composeClients), composeMeshNodes...) {
 		services[svc] = service
 	}
 	// A network of an override replaces the file's, so it is the file's
@@ -88,7 +94,11 @@ func newComposeProject(t *testing.T, dir, name, tag string, buildArgs map[string
 func (c *composeProject) run(timeout time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	argv := append(append(c.cli[1:], "-p", c.name, "-f", "docker-compose.yml", "-f", c.override), args...)
+	argv := append(slices.Clone(c.cli[1:]), "-p", c.name, "-f", "docker-compose.yml", "-f", c.override)
+	for _, p := range c.profiles {
+		argv = append(argv, "--profile", p)
+	}
+	argv = append(argv, args...)
 	cmd := exec.CommandContext(ctx, c.cli[0], argv...)
 	cmd.Dir, cmd.Env = c.dir, c.env
 	var out bytes.Buffer
