@@ -156,25 +156,27 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	seen := map[string]bool{own.Node: true}
 	mat.Rows = append(mat.Rows, m.matrixRow(&own))
 	for _, r := range results {
-		switch {
-		case r.row != nil && !seen[r.row.Node]:
+		if r.row != nil && !seen[r.row.Node] {
 			seen[r.row.Node] = true
 			mat.Rows = append(mat.Rows, m.matrixRow(r.row))
-		case r.row == nil:
-			host := r.key
-			if len(r.addrs) > 0 {
-				host = m.hostOf(r.addrs[0]) // a name learnt meanwhile
-			}
-			if seen[host] {
-				continue
-			}
-			seen[host] = true
-			row := MatrixRow{Host: host, Stale: true, Error: r.err.Error(), Cells: []Cell{}}
-			for _, a := range r.addrs {
-				row.Addresses = append(row.Addresses, a.String())
-			}
-			mat.Rows = append(mat.Rows, row)
 		}
+	}
+	// A host is stale when none of its addresses gave a row: one that
+	// answered on another address (the other family) is not.
+	for _, r := range results {
+		if r.row != nil {
+			continue
+		}
+		host := m.hostOf(r.addrs[0]) // a name learnt meanwhile
+		if seen[host] {
+			continue
+		}
+		seen[host] = true
+		row := MatrixRow{Host: host, Stale: true, Error: r.err.Error(), Addresses: []string{}, Cells: []Cell{}}
+		for _, a := range r.addrs {
+			row.Addresses = append(row.Addresses, a.String())
+		}
+		mat.Rows = append(mat.Rows, row)
 	}
 	m.mu.Unlock()
 	slices.SortFunc(mat.Rows[1:], func(a, b MatrixRow) int { return cmp.Compare(a.Host, b.Host) })
