@@ -224,18 +224,21 @@ func (m *Mesh) learn(r *Row) {
 // learnOwners fetches the row of each address among probed that no node
 // has announced yet, so that this node's own row and metrics name hosts
 // even when nobody opens the page. Each address is fetched until some row
-// announces it: a cost per new peer, not per round.
-func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort) {
+// announces it: a cost per new peer, not per round. An address that gave
+// no row (a plain smile-server listed by -mesh, a peer without -http) is
+// tried again only after noRowRetry rounds.
+func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort, round uint64) {
 	if m.o.HTTPPort == 0 {
 		return
 	}
 	m.mu.Lock()
 	var unknown []netip.AddrPort
 	for _, a := range probed {
-		if _, ok := m.owners[a]; !ok {
-			if c := m.cells[a]; c != nil && c.class == "" {
-				unknown = append(unknown, a)
-			}
+		if _, ok := m.owners[a]; ok {
+			continue
+		}
+		if c := m.cells[a]; c != nil && c.class == "" && (c.noRowRound == 0 || round >= c.noRowRound+noRowRetry) {
+			unknown = append(unknown, a)
 		}
 	}
 	m.mu.Unlock()
@@ -249,13 +252,19 @@ func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort) {
 		}
 	})
 	m.mu.Lock()
-	for _, r := range rows {
+	for i, r := range rows {
 		if r != nil {
 			m.learn(r)
+		} else if c := m.cells[unknown[i]]; c != nil {
+			c.noRowRound = round
 		}
 	}
 	m.mu.Unlock()
 }
+
+// noRowRetry is how many rounds pass before an address that served no
+// row is asked again.
+const noRowRetry = 10
 
 // fetchEach runs f(0..n-1), fetchConcurrency at a time.
 func (m *Mesh) fetchEach(ctx context.Context, n int, f func(i int)) {
