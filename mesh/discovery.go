@@ -30,9 +30,6 @@ func ParseSpec(spec string, defaultPort int) ([]netaddr.HostPort, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bad -mesh %q: %w", spec, err)
 		}
-		if hp.Kind == netaddr.Wildcard || hp.Kind == netaddr.AnyIPv4 {
-			return nil, fmt.Errorf("bad -mesh %q: %s is a wildcard, not a peer", spec, hp.Text)
-		}
 		out = append(out, hp)
 	}
 	if len(out) == 0 {

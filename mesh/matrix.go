@@ -156,25 +156,27 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	seen := map[string]bool{own.Node: true}
 	mat.Rows = append(mat.Rows, m.matrixRow(&own))
 	for _, r := range results {
-		switch {
-		case r.row != nil && !seen[r.row.Node]:
+		if r.row != nil && !seen[r.row.Node] {
 			seen[r.row.Node] = true
 			mat.Rows = append(mat.Rows, m.matrixRow(r.row))
-		case r.row == nil:
-			host := r.key
-			if len(r.addrs) > 0 {
-				host = m.hostOf(r.addrs[0]) // a name learnt meanwhile
-			}
-			if seen[host] {
-				continue
-			}
-			seen[host] = true
-			row := MatrixRow{Host: host, Stale: true, Error: r.err.Error(), Cells: []Cell{}}
-			for _, a := range r.addrs {
-				row.Addresses = append(row.Addresses, a.String())
-			}
-			mat.Rows = append(mat.Rows, row)
 		}
+	}
+	// A host is stale when none of its addresses gave a row: one that
+	// answered on another address (the other family) is not.
+	for _, r := range results {
+		if r.row != nil {
+			continue
+		}
+		host := m.hostOf(r.addrs[0]) // a name learnt meanwhile
+		if seen[host] {
+			continue
+		}
+		seen[host] = true
+		row := MatrixRow{Host: host, Stale: true, Error: r.err.Error(), Addresses: []string{}, Cells: []Cell{}}
+		for _, a := range r.addrs {
+			row.Addresses = append(row.Addresses, a.String())
+		}
+		mat.Rows = append(mat.Rows, row)
 	}
 	m.mu.Unlock()
 	slices.SortFunc(mat.Rows[1:], func(a, b MatrixRow) int { return cmp.Compare(a.Host, b.Host) })
@@ -222,18 +224,21 @@ func (m *Mesh) learn(r *Row) {
 // learnOwners fetches the row of each address among probed that no node
 // has announced yet, so that this node's own row and metrics name hosts
 // even when nobody opens the page. Each address is fetched until some row
-// announces it: a cost per new peer, not per round.
-func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort) {
+// announces it: a cost per new peer, not per round. An address that gave
+// no row (a plain smile-server listed by -mesh, a peer without -http) is
+// tried again only after noRowRetry rounds.
+func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort, round uint64) {
 	if m.o.HTTPPort == 0 {
 		return
 	}
 	m.mu.Lock()
 	var unknown []netip.AddrPort
 	for _, a := range probed {
-		if _, ok := m.owners[a]; !ok {
-			if c := m.cells[a]; c != nil && c.class == "" {
-				unknown = append(unknown, a)
-			}
+		if _, ok := m.owners[a]; ok {
+			continue
+		}
+		if c := m.cells[a]; c != nil && c.class == "" && (c.noRowRound == 0 || round >= c.noRowRound+noRowRetry) {
+			unknown = append(unknown, a)
 		}
 	}
 	m.mu.Unlock()
@@ -247,13 +252,19 @@ func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort) {
 		}
 	})
 	m.mu.Lock()
-	for _, r := range rows {
+	for i, r := range rows {
 		if r != nil {
 			m.learn(r)
+		} else if c := m.cells[unknown[i]]; c != nil {
+			c.noRowRound = round
 		}
 	}
 	m.mu.Unlock()
 }
+
+// noRowRetry is how many rounds pass before an address that served no
+// row is asked again.
+const noRowRetry = 10
 
 // fetchEach runs f(0..n-1), fetchConcurrency at a time.
 func (m *Mesh) fetchEach(ctx context.Context, n int, f func(i int)) {

@@ -61,7 +61,7 @@ func (m *Mesh) runRound(ctx context.Context) {
 
 	targets := pick(peers, m.o.MaxPeers, round-1, m.offset)
 	m.probeAll(ctx, targets, round)
-	m.learnOwners(ctx, targets)
+	m.learnOwners(ctx, targets, round)
 
 	m.mu.Lock()
 	m.round = round

@@ -60,6 +60,9 @@ type cell struct {
 	since   time.Time
 	lastOK  time.Time
 	round   uint64
+	// noRowRound is the round in which the address last failed to serve
+	// a row announcing it; 0 when it has not.
+	noRowRound uint64
 }
 
 // record stores a probe's outcome; since moves only when the outcome
