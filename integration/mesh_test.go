@@ -341,7 +341,8 @@ type meshPhase struct {
 	name       string
 	act        func() time.Time // does it, and returns when it took effect
 	want       meshState
-	screenshot string // its name in bin/ (and docs/), "" for none
+	screenshot string // its name in bin/, "" for none
+	docs       bool   // docs/ shows it too
 	snapshot   string // the /matrix.json kept for deploy/kubernetes's script tests, "" for none
 }
 
@@ -383,19 +384,19 @@ func TestMesh(t *testing.T) {
 		return wantCell{"timeout", fmt.Sprintf("connected to %s, but no greeting: timeout", netip.AddrPortFrom(addr, 7890))}
 	})
 	phases := []meshPhase{
-		{"every node started", func() time.Time { return lastStarted }, allOK, "mesh-ok.png", "ok"},
+		{"every node started", func() time.Time { return lastStarted }, allOK, "mesh-ok.png", false, "ok"},
 		{"IPv6 SYNs dropped on node-c", func() time.Time {
 			return netfault(t, c.ctr.GetContainerID(), "drop-syn", "-family", "ipv6").ended
-		}, dropped, "mesh.png", "ipv6-dropped"},
-		{"node-c's filter removed", func() time.Time { return netfault(t, c.ctr.GetContainerID(), "clear").ended }, allOK, "", ""},
+		}, dropped, "mesh.png", true, "ipv6-dropped"},
+		{"node-c's filter removed", func() time.Time { return netfault(t, c.ctr.GetContainerID(), "clear").ended }, allOK, "", false, ""},
 		{"node-d paused", func() time.Time {
 			paused(&faultEnv{t: t, srv: d.ctr})
 			return time.Now()
-		}, frozen, "mesh-paused.png", "paused"},
+		}, frozen, "mesh-paused.png", true, "paused"},
 		{"node-d unpaused", func() time.Time {
 			require.NoError(t, unpause(d.ctr.GetContainerID()), "docker unpause")
 			return time.Now()
-		}, allOK, "", ""},
+		}, allOK, "", false, ""},
 	}
 
 	var summary []string
@@ -433,7 +434,7 @@ func TestMesh(t *testing.T) {
 		line += fmt.Sprintf("  page %6v", time.Since(at).Round(time.Millisecond))
 		summary = append(summary, line)
 		if ph.screenshot != "" {
-			saveScreenshot(t, ph.screenshot, screenshot(t, browser))
+			saveScreenshot(t, ph.screenshot, ph.docs, screenshot(t, browser))
 		}
 		if ph.snapshot != "" && os.Getenv("SMILE_UPDATE_DOCS") == "1" {
 			path := filepath.Join("..", "deploy", "kubernetes", "testdata", "matrix", ph.snapshot+".json")
