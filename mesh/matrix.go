@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/dnsname"
@@ -51,6 +52,10 @@ type MatrixRow struct {
 const (
 	fetchConcurrency = 32
 	defaultMaxRow    = 8 << 20
+	// matrixBudget bounds the bytes of rows one gathering holds: room for
+	// the page's hundreds of hosts, never the memory of a cluster of
+	// thousands, whose N² cells no page could show anyway.
+	matrixBudget = 256 << 20
 )
 
 // matrixCache holds the last matrix, so that a page open in many browsers
@@ -135,10 +140,18 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	}
 	slices.Sort(keys)
 	results := make([]fetched, len(keys))
+	var budget atomic.Int64
+	budget.Store(matrixBudget)
 	m.fetchEach(ctx, len(keys), func(i int) {
 		r := fetched{key: keys[i], addrs: groups[keys[i]]}
 		for _, a := range r.addrs {
-			r.row, r.err = m.fetchRow(ctx, a)
+			if budget.Load() <= 0 {
+				r.err = fmt.Errorf("not fetched: the matrix already holds %d MiB of rows", matrixBudget>>20)
+				break
+			}
+			var size int
+			r.row, size, r.err = m.fetchRow(ctx, a)
+			budget.Add(-int64(size))
 			if r.err == nil {
 				break
 			}
@@ -248,7 +261,7 @@ func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort, round u
 		_, known := m.owners[unknown[i]] // announced by a row fetched meanwhile
 		m.mu.Unlock()
 		if !known {
-			rows[i], _ = m.fetchRow(ctx, unknown[i])
+			rows[i], _, _ = m.fetchRow(ctx, unknown[i])
 		}
 	})
 	m.mu.Lock()
@@ -293,42 +306,48 @@ var rowClient = &http.Client{Transport: &http.Transport{
 }}
 
 // fetchRow gets the row a peer serves at /mesh.json on this node's -http
-// port, within -mesh-timeout and maxRow bytes, and checks it is one.
-func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort) (*Row, error) {
+// port, within -mesh-timeout and maxRow bytes, and checks it is one; size
+// is the bytes read.
+func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort) (row *Row, size int, err error) {
+	row, body, err := m.fetchRowBody(ctx, a)
+	return row, len(body), err
+}
+
+func (m *Mesh) fetchRowBody(ctx context.Context, a netip.AddrPort) (*Row, []byte, error) {
 	url := "http://" + netip.AddrPortFrom(a.Addr(), uint16(m.o.HTTPPort)).String() + "/mesh.json"
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", url, err)
+		return nil, nil, fmt.Errorf("%s: %w", url, err)
 	}
 	resp, err := rowClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("no row from %s: %s", url, fetchReason(err))
+		return nil, nil, fmt.Errorf("no row from %s: %s", url, fetchReason(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("no row from %s: HTTP %d", url, resp.StatusCode)
+		return nil, nil, fmt.Errorf("no row from %s: HTTP %d", url, resp.StatusCode)
 	}
 	limit := m.maxRow()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		return nil, fmt.Errorf("no row from %s: %s after %d bytes", url, fetchReason(err), len(body))
+		return nil, body, fmt.Errorf("no row from %s: %s after %d bytes", url, fetchReason(err), len(body))
 	}
 	if len(body) > limit {
-		return nil, fmt.Errorf("bad row from %s: too large: more than %d bytes", url, limit)
+		return nil, body, fmt.Errorf("bad row from %s: too large: more than %d bytes", url, limit)
 	}
 	var row Row
 	if err := json.Unmarshal(body, &row); err != nil {
-		return nil, fmt.Errorf("bad row from %s: not JSON: %s", url, oneLine(err.Error()))
+		return nil, body, fmt.Errorf("bad row from %s: not JSON: %s", url, oneLine(err.Error()))
 	}
 	switch {
 	case row.SchemaVersion != 1 || row.Type != "mesh_node":
-		return nil, fmt.Errorf("bad row from %s: schema_version %d, type %q: want 1, \"mesh_node\"", url, row.SchemaVersion, dnsname.Sanitize(row.Type))
+		return nil, body, fmt.Errorf("bad row from %s: schema_version %d, type %q: want 1, \"mesh_node\"", url, row.SchemaVersion, dnsname.Sanitize(row.Type))
 	case row.Node == "" || dnsname.Sanitize(row.Node) != row.Node:
-		return nil, fmt.Errorf("bad row from %s: node name %q is not a host name", url, dnsname.Sanitize(row.Node))
+		return nil, body, fmt.Errorf("bad row from %s: node name %q is not a host name", url, dnsname.Sanitize(row.Node))
 	}
-	return &row, nil
+	return &row, body, nil
 }
 
 func (m *Mesh) maxRow() int {

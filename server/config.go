@@ -76,7 +76,7 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.StringVar(&cfg.Mesh, "mesh", "", "greet every peer `SPEC` lists, every -mesh-interval: a name whose A and AAAA records are the peers (port: the first -listen port, or NAME:PORT), or HOST:PORT,HOST:PORT,…")
 	fs.DurationVar(&cfg.MeshInterval, "mesh-interval", mesh.DefaultInterval, "between mesh rounds (each jittered by up to a tenth)")
 	fs.IntVar(&cfg.MeshPeers, "mesh-peers", mesh.DefaultMaxPeers, "peer addresses probed per round `K`; more peers are covered in turns of K")
-	fs.DurationVar(&cfg.MeshTimeout, "mesh-timeout", mesh.DefaultTimeout, "bound on one mesh probe, and on fetching one peer's /mesh.json; at most half of -mesh-interval")
+	fs.DurationVar(&cfg.MeshTimeout, "mesh-timeout", mesh.DefaultTimeout, "bound on one mesh probe, and on fetching one peer's /mesh.json; at most half of -mesh-interval (default 2s, or half of a shorter -mesh-interval)")
 	fs.DurationVar(&cfg.MeshGrace, "mesh-grace", mesh.DefaultGrace, "drop a peer that the -mesh name no longer lists after this long")
 	fs.StringVar(&cfg.MeshNode, "mesh-node", "", "this node's `NAME` in the mesh (default: the host name)")
 	fs.BoolVar(&cfg.Healthcheck, "healthcheck", false, "check that the running server greets over loopback, exit 0 or 1")
@@ -164,6 +164,10 @@ func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error
 		if cfg.Resolver, err = resolver.ParseServer(cfg.Resolver); err != nil {
 			return nil, err
 		}
+	}
+	if _, fromEnv := env(envflag.Name("mesh-timeout")); !given["mesh-timeout"] && !fromEnv {
+		// Unset, the bound follows a short interval down.
+		cfg.MeshTimeout = min(cfg.MeshTimeout, cfg.MeshInterval/2)
 	}
 	if err := parseMesh(cfg); err != nil {
 		return nil, err
