@@ -6,15 +6,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestComposeMesh brings docker-compose.yml up with the mesh profile, as
-// `docker compose --profile mesh up` does, with the images of `make
-// images`: beside the demo, four mesh nodes under one alias, and the
-// matrix on mesh-a's page, published on the host's loopback, shows every
-// ordered pair greeted over both families. It is torn down even on
-// failure.
+// TestComposeMesh brings the mesh profile of docker-compose.yml up as
+// `make mesh-up` does (its four nodes alone, by name) with the images of
+// `make images`, and requires every ordered pair greeted over both
+// families on the page of mesh-a, published on the host's loopback only.
+// (TestCompose checks that a plain `up` leaves the profile out.) It is
+// torn down even on failure.
 func TestComposeMesh(t *testing.T) {
 	t.Parallel()
 	serverImage, _ := requireImages(t)
@@ -22,10 +23,11 @@ func TestComposeMesh(t *testing.T) {
 	require.NoError(t, err)
 	tag := serverImage[strings.LastIndex(serverImage, ":")+1:]
 	p := newComposeProject(t, root, "smile-it-mesh-"+runID, tag, nil)
-	p.profiles = []string{"mesh"}
+	p.profiles = []string{"mesh"}              // for down, which removes only what the profiles name
 	p.env = append(p.env, "SMILE_MESH_PORT=0") // a free port Docker picks
 	start := time.Now()
-	p.up(t, 3*time.Minute)
+	p.up(t, 3*time.Minute, composeMeshNodes...)
+	assert.Equal(t, composeMeshNodes, p.services(t), "the services `up` started")
 
 	out, err := p.run(time.Minute, "port", "mesh-a", meshHTTPPort)
 	require.NoError(t, err, out)

@@ -427,12 +427,12 @@ func TestMesh(t *testing.T) {
 		assert.LessOrEqual(t, probed, bound, "%s: the probes took %v to see it", ph.name, probed)
 		line := fmt.Sprintf("%-30s probes %6v  /matrix.json %6v", ph.name, probed.Round(time.Millisecond), seen.at.Sub(at).Round(time.Millisecond))
 
-		checkMeshMetrics(t, nodes, ph.want)
-
 		view, diff := awaitPage(browser, nodes, "http://"+a.http+"/", ph.want, 30*time.Second)
 		assert.Empty(t, diff, "%s: the page as drawn: %+v", ph.name, view)
 		line += fmt.Sprintf("  page %6v", time.Since(at).Round(time.Millisecond))
 		summary = append(summary, line)
+
+		checkMeshMetrics(t, nodes, ph.want)
 		if ph.screenshot != "" {
 			saveScreenshot(t, ph.screenshot, ph.docs, screenshot(t, browser))
 		}
