@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -51,6 +53,33 @@ func startFakePeer(t *testing.T, ip string, port, web int, h http.HandlerFunc) *
 	return p
 }
 
+// startBareNode runs a mesh node with its endpoints on ip:web, built from
+// the package's parts rather than smile-server, so that its bound on a
+// row can be lowered; it returns the base URL.
+func startBareNode(t *testing.T, name, ip string, port, web int, spec string) string {
+	t.Helper()
+	entries, err := mesh.ParseSpec(spec, port)
+	require.NoError(t, err)
+	self := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port))
+	m, err := mesh.New(mesh.Options{Spec: spec, Entries: entries, Interval: time.Second, MaxPeers: 100,
+		Timeout: 400 * time.Millisecond, Grace: time.Minute, Node: name, Skip: []netip.AddrPort{self},
+		Announce: []netip.AddrPort{self}, HTTPPort: web}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	mesh.SetMaxRowBytes(m, 64<<10)
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(web)))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); m.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		assert.NoError(t, mesh.ServeHTTP(ctx, ln, mesh.Handler(m, prometheus.NewRegistry(), slog.Default()), slog.Default()))
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return "http://" + ln.Addr().String()
+}
+
 // TestPeersWithBadRows: a peer whose /mesh.json is garbage, of another
 // kind, endless or slow is marked stale with the reason, its greeting
 // cells stay what the probes found, and gathering the matrix takes no
@@ -86,13 +115,12 @@ func TestPeersWithBadRows(t *testing.T) {
 		startFakePeer(t, ip, port, web, h)
 		spec += fmt.Sprintf(",%s:%d", ip, port)
 	}
-	startNode(t, "good", "127.0.0.41", port, web, spec)
-	base := fmt.Sprintf("http://127.0.0.41:%d", web)
+	base := startBareNode(t, "good", "127.0.0.41", port, web, spec)
 
 	url := func(ip string) string { return fmt.Sprintf("http://%s:%d/mesh.json", ip, web) }
 	wantStale := map[string]string{
 		"127.0.0.42": "bad row from " + url("127.0.0.42") + ": not JSON: invalid character 'h' looking for beginning of value",
-		"127.0.0.43": "bad row from " + url("127.0.0.43") + ": too large: more than 8388608 bytes",
+		"127.0.0.43": "bad row from " + url("127.0.0.43") + ": too large: more than 65536 bytes",
 		"127.0.0.44": "no row from " + url("127.0.0.44") + ": timeout",
 		"127.0.0.45": "bad row from " + url("127.0.0.45") + `: schema_version 2, type "x31m": want 1, "mesh_node"`,
 	}

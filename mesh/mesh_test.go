@@ -250,7 +250,12 @@ func TestMeshFollowsDNS(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(body), `destination="b"`)
 	assert.Contains(t, string(body), `smile_mesh_peers{source="a"} 0`+"\n")
-	assert.Contains(t, a.Out.String(), "mesh peer dropped: unlisted for longer than -mesh-grace")
+	for _, line := range []string{
+		fmt.Sprintf("INFO mesh peer 127.0.0.32:%d dropped: unlisted for longer than -mesh-grace 2s\n", port),
+		fmt.Sprintf("INFO mesh peer [::1]:%d dropped: unlisted for longer than -mesh-grace 2s\n", port),
+	} {
+		assert.True(t, a.Out.WaitFor(t, line, 5*time.Second), "%q not in the log:\n%s", line, a.Out)
+	}
 }
 
 // TestMeshNameThatDoesNotResolve: greetings go on, and the row, the
@@ -284,5 +289,6 @@ func TestMeshNameThatDoesNotResolve(t *testing.T) {
 	got, err := smiletest.Peer{}.Greet(fmt.Sprintf("127.0.0.35:%d", port))
 	require.NoError(t, err)
 	assert.Equal(t, server.DefaultGreeting, got)
-	assert.Contains(t, a.Out.String(), `mesh lookup failed mesh=nowhere.test err="can't resolve nowhere.test: dns: no such host" peers=0`)
+	line := `WARN mesh lookup failed mesh=nowhere.test err="can't resolve nowhere.test: dns: no such host" peers=0` + "\n"
+	assert.True(t, a.Out.WaitFor(t, line, 5*time.Second), "%q not in the log:\n%s", line, a.Out)
 }

@@ -1,6 +1,8 @@
 package mesh
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -45,36 +47,47 @@ func (m *Mesh) Describe(ch chan<- *prometheus.Desc) {
 	m.probes.Describe(ch)
 }
 
-// Collect is part of prometheus.Collector: the mesh's state as it is now.
+// Collect is part of prometheus.Collector: the mesh's state as it is now,
+// copied under the lock and sent after it, so that a slow scrape never
+// holds up the probes.
 func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 	src := m.o.Node
+	type series struct {
+		dst, addr, family, class string
+		latency                  float64
+		since, lastOK            time.Time
+	}
 	m.mu.Lock()
+	cells := make([]series, 0, len(m.cells))
 	for _, c := range m.cells {
-		if c.round == 0 {
-			continue
+		if c.round > 0 {
+			cells = append(cells, series{m.hostOf(c.addr), c.addr.String(), c.family, c.class, c.latency.Seconds(), c.since, c.lastOK})
 		}
-		dst, addr := m.hostOf(c.addr), c.addr.String()
+	}
+	peers, discoveryOK, rounds, roundTook := len(m.peers), m.discoveryErr == "", m.round, m.roundTook
+	m.mu.Unlock()
+
+	for _, c := range cells {
 		up, class := 0.0, c.class
 		if class == "" {
 			up, class = 1, "ok"
 		}
-		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, src, dst, addr, c.family)
-		ch <- prometheus.MustNewConstMetric(descClass, prometheus.GaugeValue, 1, src, dst, addr, c.family, class)
-		ch <- prometheus.MustNewConstMetric(descLatency, prometheus.GaugeValue, c.latency.Seconds(), src, dst, addr, c.family)
-		ch <- prometheus.MustNewConstMetric(descSince, prometheus.GaugeValue, float64(c.since.UnixMilli())/1000, src, dst, addr, c.family)
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, src, c.dst, c.addr, c.family)
+		ch <- prometheus.MustNewConstMetric(descClass, prometheus.GaugeValue, 1, src, c.dst, c.addr, c.family, class)
+		ch <- prometheus.MustNewConstMetric(descLatency, prometheus.GaugeValue, c.latency, src, c.dst, c.addr, c.family)
+		ch <- prometheus.MustNewConstMetric(descSince, prometheus.GaugeValue, float64(c.since.UnixMilli())/1000, src, c.dst, c.addr, c.family)
 		if !c.lastOK.IsZero() {
-			ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, float64(c.lastOK.UnixMilli())/1000, src, dst, addr, c.family)
+			ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, float64(c.lastOK.UnixMilli())/1000, src, c.dst, c.addr, c.family)
 		}
 	}
-	disc := 1.0
-	if m.discoveryErr != "" {
-		disc = 0
+	disc := 0.0
+	if discoveryOK {
+		disc = 1
 	}
-	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(len(m.peers)), src)
+	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(peers), src)
 	ch <- prometheus.MustNewConstMetric(descDiscovery, prometheus.GaugeValue, disc, src)
-	ch <- prometheus.MustNewConstMetric(descRounds, prometheus.CounterValue, float64(m.round), src)
-	ch <- prometheus.MustNewConstMetric(descRoundTime, prometheus.GaugeValue, m.roundTook.Seconds(), src)
-	m.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(descRounds, prometheus.CounterValue, float64(rounds), src)
+	ch <- prometheus.MustNewConstMetric(descRoundTime, prometheus.GaugeValue, roundTook.Seconds(), src)
 	m.latency.Collect(ch)
 	m.probes.Collect(ch)
 }

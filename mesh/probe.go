@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -56,7 +57,8 @@ func (m *Mesh) runRound(ctx context.Context) {
 		m.log.Warn("mesh lookup failed", "mesh", m.o.Spec, "err", derr, "peers", len(peers))
 	}
 	for _, a := range dropped {
-		m.log.Info("mesh peer dropped: unlisted for longer than -mesh-grace", "address", a.String(), "grace", m.o.Grace)
+		m.log.Info(fmt.Sprintf("mesh peer %s dropped: unlisted for longer than -mesh-grace %v", a, m.o.Grace),
+			"address", a.String(), "grace", m.o.Grace)
 	}
 
 	targets := pick(peers, m.o.MaxPeers, round-1, m.offset)
@@ -129,7 +131,9 @@ func (m *Mesh) probe(ctx context.Context, a netip.AddrPort, round uint64, buf []
 	m.mu.Unlock()
 	if (first && g.Class != "") || (!first && was != g.Class) {
 		if g.Class == "" {
-			m.log.Info("mesh path ok again", "address", a.String(), "family", familyOf(a), "was", was)
+			// Info lines of the text log are the message alone: it says all.
+			m.log.Info(fmt.Sprintf("mesh path ok again: %s over %s (was %s)", a, familyOf(a), was),
+				"address", a.String(), "family", familyOf(a), "was", was)
 		} else {
 			m.log.Warn("mesh path failing", "address", a.String(), "family", familyOf(a), "class", g.Class, "err", g.Error)
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // statsCollector exposes a Server's counters to Prometheus. It reads them
@@ -52,7 +53,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 func NewRegistry(srv *Server, logLost func() uint64, extra ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(statsCollector{srv: srv, lost: logLost})
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, c := range extra {
 		reg.MustRegister(c)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/smile-sockets/smile/internal/dnsname"
 	"github.com/smile-sockets/smile/internal/errtext"
 	"github.com/smile-sockets/smile/internal/resolver"
 	"github.com/smile-sockets/smile/mesh"
@@ -82,8 +84,11 @@ func newMesh(cfg *Config, listeners []*boundListener, log *slog.Logger) (*mesh.M
 	node := cfg.MeshNode
 	if node == "" {
 		h, err := os.Hostname()
-		if err != nil || h == "" {
-			return nil, fmt.Errorf("no -mesh-node given and no host name to use: %v", err)
+		if err != nil {
+			return nil, fmt.Errorf("no -mesh-node given and no host name to use: %w", err)
+		}
+		if h = dnsname.Sanitize(h); h == "" {
+			return nil, errors.New("no -mesh-node given and the host name has no host-name characters")
 		}
 		node = h
 	}
