@@ -56,7 +56,7 @@ func newBrowser(t *testing.T, path string, width, height int) context.Context {
 		opts = append(opts, chromedp.NoSandbox)
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc() // waits for the browser's processes to end
