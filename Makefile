@@ -133,10 +133,15 @@ fuzz: ## every fuzz target for FUZZTIME (default 30s) each; a crasher lands in t
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
+# The bench draws its comparison (conn/s and p99 per row, the C loop as
+# reference) from the run it reports into BENCH_SVG; docs/performance.md
+# shows the committed one. BENCH_SVG= draws nothing.
+BENCH_SVG  ?= docs/bench.svg
+
 .PHONY: bench
-bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds (about 2 min)
-	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS))"
-	$(GO) run ./internal/bench/cmd/smilebench -bin $(BIN) $(BENCH_FLAGS)
+bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds (about 2 min); draws $(BENCH_SVG)
+	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS)), drawing $(BENCH_SVG)"
+	$(GO) run ./internal/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
 
 .PHONY: test
 test: unit integration ## every test

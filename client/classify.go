@@ -26,7 +26,7 @@ const (
 	classOther       = "error"
 )
 
-// classes are every class, in the order the README's class table lists them.
+// classes are every class, in the order the class table of docs/usage.md lists them.
 var classes = []string{classDNS, classRefused, classTimeout, classReset, classUnreachable,
 	classTooLarge, classMismatch, classEmpty, classOther}
 

@@ -48,12 +48,12 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// TestReadmeClassTable keeps the README's class table to exactly the
-// classes the client gives, in order.
-func TestReadmeClassTable(t *testing.T) {
-	b, err := os.ReadFile("../README.md")
+// TestDocsClassTable keeps the class table of docs/usage.md to exactly
+// the classes the client gives, in order.
+func TestDocsClassTable(t *testing.T) {
+	b, err := os.ReadFile("../docs/usage.md")
 	require.NoError(t, err)
-	rows, err := matrix.ReadmeTable(string(b), "| class | means |")
+	rows, err := matrix.DocTable(string(b), "| class | means |")
 	require.NoError(t, err)
 	var got []string
 	for _, r := range rows {

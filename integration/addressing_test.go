@@ -14,8 +14,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// clientArgs are the client's arguments for each column of the README's
-// addressing table (matrix.AddressingColumns), given the server's
+// clientArgs are the client's arguments for each column of the addressing
+// table of docs/matrices.md (matrix.AddressingColumns), given the server's
 // addresses and network alias.
 var clientArgs = map[string]func(v4, v6 netip.Addr, alias string) []string{
 	"dotted IPv4":  func(v4, _ netip.Addr, _ string) []string { return []string{v4.String(), port} },

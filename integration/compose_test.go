@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/smile-sockets/smile/internal/doccheck"
 )
 
 // composeClients are the demo's client services, as in docker-compose.yml
@@ -179,6 +181,7 @@ func (c *composeProject) checkDemo(t *testing.T) {
 			if svc == "client-each" {
 				// The server's name has one A and one AAAA record here.
 				assert.True(t, strings.HasSuffix(stdout, "\n3 targets: 3 ok, 0 failed\n"), "stdout of %s: %q", svc, stdout)
+				checkEachSample(t, stdout)
 				return
 			}
 			assert.Equal(t, greeting, stdout, "stdout of %s", svc)
@@ -200,6 +203,20 @@ func (c *composeProject) checkDemo(t *testing.T) {
 		out, _ := c.run(time.Minute, "logs", "--no-color")
 		t.Logf("compose logs:\n%s", out)
 	}
+}
+
+// checkEachSample holds the sample of client-each's table in
+// docs/containers.md to this run of the demo. The subnets are the ones the
+// test leased, and the padding of the columns follows the addresses'
+// lengths, so every address, every time and every run of spaces is
+// replaced before comparing; the rest must match.
+func checkEachSample(t *testing.T, stdout string) {
+	t.Helper()
+	doccheck.CheckSample(t, "../docs/containers.md", "compose-each", stdout,
+		doccheck.Rule{Re: regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b`), Repl: "<ipv4>"},
+		doccheck.Rule{Re: regexp.MustCompile(`\[[0-9a-f:]+\]`), Repl: "[<ipv6>]"},
+		doccheck.Rule{Re: regexp.MustCompile(`\d+\.\d+ms`), Repl: "Nms"},
+		doccheck.Rule{Re: regexp.MustCompile(` +`), Repl: " "})
 }
 
 // connectionLine is the server's log line for one peer, by name.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/doccheck"
 )
 
 // TestEach probes every address of the server's name separately: Docker's
@@ -67,4 +69,52 @@ func TestEach(t *testing.T) {
 			assert.Contains(t, objs[3], `"summary":true`)
 		})
 	}
+}
+
+// headlessName is the name the Job's pods container greets in a cluster,
+// short of its cluster domain: the headless Service's.
+const headlessName = "smile-server-headless"
+
+// TestEachSeveralServers is the Kubernetes Job's pods container without a
+// cluster: three servers share one name on a dual-stack network, as the
+// pods behind a headless Service do (one A and one AAAA record per
+// server), and the client runs with the Job's arguments. Every server is
+// greeted over both families and through the name, and the run is the
+// sample "What the Job prints" of deploy/kubernetes/README.md shows, but
+// for the addresses and times.
+func TestEachSeveralServers(t *testing.T) {
+	t.Parallel()
+	requireImages(t)
+	nw := newNetwork(t)
+	var want []string
+	for i := range 3 {
+		srv := startServer(t, serverOpts{net: nw, aliases: []string{headlessName}, hostNum: 200 + i, started: 1})
+		v4, v6 := addrs(t, srv, nw)
+		want = append(want, v4.String()+":"+port, "["+v6.String()+"]:"+port)
+	}
+
+	res, _ := runClient(t, nw, "-each", "-json", "-expect", "Smile from the server", headlessName, port)
+	require.Equal(t, 0, res.exit, "%v", res)
+	lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
+	require.Len(t, lines, len(want)+2, "an object per address, the name's and the summary: %v", res)
+	var got []string
+	for _, l := range lines[:len(want)] {
+		var row struct {
+			Target, Address, Via string
+			OK                   bool
+		}
+		require.NoError(t, json.Unmarshal([]byte(l), &row), l)
+		assert.Equal(t, "address", row.Via, l)
+		assert.True(t, row.OK, l)
+		assert.Equal(t, row.Target, row.Address, l)
+		got = append(got, row.Address)
+	}
+	assert.ElementsMatch(t, want, got, "every address of every server, once")
+	assert.Contains(t, lines[len(want)], `"via":"name"`)
+	assert.Contains(t, lines[len(want)+1], `"summary":true`)
+
+	doccheck.CheckSample(t, "../deploy/kubernetes/README.md", "each-json", res.stdout,
+		doccheck.Rule{Re: regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b`), Repl: "<ipv4>"},
+		doccheck.Rule{Re: regexp.MustCompile(`\[[0-9a-f:]+\]`), Repl: "[<ipv6>]"},
+		doccheck.MillisecondFields)
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // TestImageArchitecture builds the images for the other architecture the
-// README shows (`make images GOARCH=arm64` on an amd64 host, amd64 on an
+// docs/containers.md shows (`make images GOARCH=arm64` on an amd64 host, amd64 on an
 // arm64 one) with the daemon's own builder, the classic one here, and
 // proves that the check `make images` runs reads the binary, not the label:
 // an image labelled for that architecture but holding this host's binary

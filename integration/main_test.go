@@ -1,5 +1,5 @@
 // Package integration proves the contract of smile-server and smile-client in
-// containers: the README's addressing and restart matrices, the images'
+// containers: the addressing and restart matrices of docs/matrices.md, the images'
 // lifecycle and the compose demo. It needs a Docker daemon and builds the
 // images itself from the repository's Dockerfile with `make images`.
 package integration

@@ -67,7 +67,7 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.StringVar(&cfg.Greeting, "greeting", DefaultGreeting, "the bytes written to every peer")
 	fs.BoolVar(&cfg.Resolve, "resolve", true, "log each peer's reverse-DNS name")
 	fs.DurationVar(&cfg.ResolveTimeout, "resolve-timeout", DefaultResolveTimeout, "bound on one reverse lookup")
-	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for reverse lookups (default: the system's)")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for reverse lookups and the -mesh name (default: the system's)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", DefaultMaxConns, "connections served at once; more wait in the kernel's queue")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", DefaultWriteTimeout, "bound on writing one greeting")
 	fs.DurationVar(&cfg.DrainIdle, "drain-idle", DefaultDrainIdle, "on SIGTERM, keep accepting until no connection arrived for this long (covers a slow handshake)")

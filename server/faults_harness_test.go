@@ -122,7 +122,7 @@ func repeat(workers, limit int, stop <-chan struct{}, one func() bool) (wait fun
 	return func() int { wg.Wait(); return int(made.Load()) }
 }
 
-// figures are what a scenario reports, for the README's reliability table.
+// figures are what a scenario reports, for the table of docs/reliability.md.
 type figures struct {
 	greeted, faults, lost int
 	wall, cpu             time.Duration

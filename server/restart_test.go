@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestRestartOnTheSamePort is the README's restart table on loopback: a
+// TestRestartOnTheSamePort is the restart table of docs/matrices.md on loopback: a
 // server that greeted a client closed first, so its port holds a
 // TIME_WAIT socket, and only SO_REUSEADDR on both the old and the new
 // socket lets a new server bind.

@@ -15,7 +15,7 @@ import (
 // place. The sockets they touch are non-blocking, so none of them waits,
 // and RawSyscall spares the scheduler's bookkeeping around each. Every
 // one replaces something the net package does per connection that a
-// write-and-close greeting does not need; README "Performance" counts them.
+// write-and-close greeting does not need; docs/performance.md counts them.
 
 // acceptRaw takes one connection off a listening socket with accept4(2):
 // net.Listener's Accept would add getsockname(2), five setsockopt(2)

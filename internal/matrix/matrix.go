@@ -1,7 +1,7 @@
-// Package matrix holds the expected outcome of every cell of the README's
-// matrices as data. The integration suite runs each cell in containers and
-// asserts it; a unit test, which needs no Docker, keeps the README's tables
-// equal to this data, so the documentation cannot drift from what is
+// Package matrix holds the expected outcome of every cell of the matrices
+// of docs/matrices.md and docs/path-faults.md as data. The integration
+// suite runs each cell in containers and asserts it; a unit test, which
+// needs no Docker, keeps those pages' tables equal to this data, so the documentation cannot drift from what is
 // proven.
 package matrix
 
@@ -17,13 +17,13 @@ const (
 // Column is one way the client names the server: a column of the
 // addressing table.
 type Column struct {
-	Name string // as the README's header cell, without backticks
+	Name string // as the docs' header cell, without backticks
 	// Family is the address family the connection must use, or "" when the
 	// resolver may choose (a hostname without -4/-6).
 	Family string
 }
 
-// AddressingColumns are the columns of the README's addressing table, in
+// AddressingColumns are the columns of the addressing table of docs/matrices.md, in
 // order.
 var AddressingColumns = []Column{
 	{"dotted IPv4", "4"},
@@ -33,10 +33,10 @@ var AddressingColumns = []Column{
 	{"IPv6 literal", "6"},
 }
 
-// AddressingRow is one row of the README's addressing table: how the
+// AddressingRow is one row of the addressing table of docs/matrices.md: how the
 // server listens, and the outcome for each column.
 type AddressingRow struct {
-	Name string // as the README's first cell, without backticks
+	Name string // as the docs' first cell, without backticks
 	// Args are the server's arguments; {v4} and {v6} stand for its own
 	// addresses on the test network.
 	Args     []string
@@ -44,7 +44,7 @@ type AddressingRow struct {
 	Outcomes [5]Outcome
 }
 
-// Addressing is the README's addressing table: server bind × how the
+// Addressing is the addressing table of docs/matrices.md: server bind × how the
 // client names it.
 var Addressing = []AddressingRow{
 	{":7890 (default, dual-stack)", nil, 1, [5]Outcome{OK, OK, OK, OK, OK}},
@@ -57,7 +57,7 @@ var Addressing = []AddressingRow{
 	{"localhost:7890", []string{"-listen", "localhost:7890"}, 1, [5]Outcome{Refused, Refused, Refused, Refused, Refused}},
 }
 
-// RestartRow is one row of the README's restart table: a server replaced
+// RestartRow is one row of the restart table of docs/matrices.md: a server replaced
 // by another on the same port in the same network namespace.
 type RestartRow struct {
 	Name     string
@@ -71,7 +71,7 @@ type RestartRow struct {
 	NewNamespace bool
 }
 
-// Restart is the README's restart table, the control row last.
+// Restart is the restart table of docs/matrices.md, the control row last.
 var Restart = []RestartRow{
 	{Name: "on then on", OldReuse: true, NewReuse: true, Served: true, Starts: true},
 	{Name: "off then off", Served: true},

@@ -41,7 +41,7 @@ func (s Span) Bounds(timeout time.Duration) (lo, hi time.Duration) {
 	return -time.Hour, slack
 }
 
-// Words say the span in the README's table.
+// Words say the span in the path-fault table of docs/path-faults.md.
 func (s Span) Words() string {
 	return [...]string{"at once", "within ≈1 s (a SYN retransmission)", "after `-timeout`", "after `-read-timeout`", "after ARP/ND gives up (≈3 s)"}[s]
 }
@@ -83,8 +83,8 @@ const (
 	StopServer        // docker stop: the address stays routed, nobody answers ARP/ND
 )
 
-// PathFault is one row of the README's path-fault table and of its "What
-// a failure means" table.
+// PathFault is one row of the path-fault table of docs/path-faults.md and
+// of its "What a failure means" table.
 type PathFault struct {
 	Fault  string
 	Server []string // the server's arguments
@@ -117,7 +117,7 @@ const DefaultTimeout = 2 * time.Second
 // BigGreeting is larger than the 1280 bytes the black hole lets through.
 var BigGreeting = strings.Repeat("Smile from the server, in a big packet. ", 60)[:2000]
 
-// PathFaults is the README's path-fault table: a fault between client and
+// PathFaults is the path-fault table of docs/path-faults.md: a fault between client and
 // server × how the client names the server.
 var PathFaults = []PathFault{
 	{Fault: "none", V4: Greeted, V6: Greeted, Shows: ColIPv4,
@@ -206,7 +206,7 @@ func (r PathFault) Each() [3]Want {
 // with.
 type Addrs struct{ V4, V6, Name string }
 
-// DocAddrs are the README's: documentation addresses and a plain name.
+// DocAddrs are those of docs/path-faults.md: documentation addresses and a plain name.
 var DocAddrs = Addrs{V4: "192.0.2.10", V6: "2001:db8::10", Name: "srv"}
 
 // Target is host:port as the column names the server.
@@ -253,7 +253,7 @@ func (r PathFault) Stderr(col int, a Addrs) string {
 	return fmt.Sprintf("smile-client: can't connect to %s: %s\n", where, w.classText())
 }
 
-// Prints is what the README's "What a failure means" table quotes: the
+// Prints is what the "What a failure means" table of docs/path-faults.md quotes: the
 // shown column's stderr, or the greeting.
 func (r PathFault) Prints() string {
 	if s := r.Stderr(r.Shows, DocAddrs); s != "" {
@@ -262,7 +262,7 @@ func (r PathFault) Prints() string {
 	return "Smile from the server"
 }
 
-// Cell is the row's entry in the README's path-fault table for a column.
+// Cell is the row's entry in the path-fault table for a column.
 func (r PathFault) Cell(col int) string {
 	one := func(w Want) string {
 		switch {

@@ -29,6 +29,7 @@ func main() {
 	resolveTimeout := flag.Duration("resolve-timeout", 2*time.Second, "reverse-lookup bound of the sequential server (smile-server's default)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a ratio misses its target too")
 	flag.IntVar(&o.meshRounds, "mesh-rounds", 10, "mesh rounds measured per mesh-scale row")
+	flag.StringVar(&o.svg, "svg", "", "draw conn/s and p99 per row, the C loop as reference, as an SVG in this file")
 	// Child roles.
 	addr := flag.String("addr", "", "dial: server address")
 	sources := flag.String("sources", "", "dial: source addresses FIRST-LAST, e.g. 127.0.0.2-127.0.0.9")

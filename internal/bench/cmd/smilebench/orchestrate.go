@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ type options struct {
 	resolveTimeout         time.Duration
 	strict                 bool
 	meshRounds             int
+	// svg is where to draw the comparison; "" for nowhere.
+	svg string
 }
 
 func fail(format string, args ...any) int {
@@ -117,6 +120,12 @@ func orchestrate(o options) int {
 	for _, p := range smiles {
 		fmt.Printf("%s logged %d connections, e.g. %q\n", p.name, sent[p], logNote[p])
 	}
+	if o.svg != "" {
+		if err := drawTable(o, t); err != nil {
+			return fail("%v", err)
+		}
+		fmt.Printf("drew conn/s and p99 per row in %s\n", o.svg)
+	}
 	if failures > 0 {
 		fmt.Fprintf(os.Stderr, "smilebench: %d failures\n", failures)
 		return 1
@@ -125,6 +134,25 @@ func orchestrate(o options) int {
 		return 1
 	}
 	return 0
+}
+
+// drawTable writes the picture of t's medians to o.svg, saying which run
+// they came from.
+func drawTable(o options, t table) error {
+	note := fmt.Sprintf("make bench, %s: %d interleaved rounds × %d probes per row, %d in flight, loopback; %s/%s, %d CPUs; medians of the rounds",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), o.rounds, o.count, o.workers, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	f, err := os.Create(o.svg)
+	if err != nil {
+		return fmt.Errorf("can't draw the comparison: %w", err)
+	}
+	err = writeSVG(f, chart{title: "smile-server against the C loop and the Go baseline", note: note, rows: chartRows(t)})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("can't draw the comparison in %s: %w", o.svg, err)
+	}
+	return nil
 }
 
 // checkSources makes sure the dead-DNS rows can dial from others.

@@ -5,13 +5,13 @@ import (
 	"strings"
 )
 
-// ReadmeTable returns the body rows of the first Markdown table in readme
-// whose header row starts with header, each cell trimmed and stripped of
-// backticks.
-func ReadmeTable(readme, header string) ([][]string, error) {
+// DocTable returns the body rows of the first Markdown table in page whose
+// header row starts with header, each cell trimmed and stripped of
+// backticks, so that a test can hold a table of the docs to the data.
+func DocTable(page, header string) ([][]string, error) {
 	var rows [][]string
 	in := false
-	for _, line := range strings.Split(readme, "\n") {
+	for _, line := range strings.Split(page, "\n") {
 		switch {
 		case !in && strings.HasPrefix(line, header):
 			in = true
