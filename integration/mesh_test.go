@@ -23,6 +23,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/smile-sockets/smile/internal/doccheck"
 )
 
 // The mesh under test: short rounds, so that a fault shows and heals
@@ -293,7 +295,11 @@ func render(nodes []*meshNode, m meshMatrix) string {
 		}
 		b.WriteString("\n")
 	}
-	return b.String()
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // metricsClasses is what a node's /metrics says of its own cells: the
@@ -400,13 +406,18 @@ func TestMesh(t *testing.T) {
 	}
 
 	var summary []string
+	var faults strings.Builder // the matrices while a fault is in place, for docs/mesh.md
 	prev := meshState{}
 	for _, ph := range phases {
 		at := ph.act()
 		seen, ok := awaitMatrix(t, nodes, a, ph.want, 30*time.Second)
 		require.True(t, ok, "%s: /matrix.json of %s never showed it; last read:\n%s\n%s",
 			ph.name, a.name, strings.Join(seen.diff, "\n"), render(nodes, seen.m))
-		t.Logf("%s: /matrix.json of %s after %v:\n%s", ph.name, a.name, seen.at.Sub(at).Round(time.Millisecond), render(nodes, seen.m))
+		shown := fmt.Sprintf("%s: /matrix.json of %s after %v:\n%s", ph.name, a.name, seen.at.Sub(at).Round(time.Millisecond), render(nodes, seen.m))
+		t.Log(shown)
+		if ph.want.failing() {
+			faults.WriteString(shown)
+		}
 
 		// The probes' own clock: when each changed cell took its new state.
 		// Cells that were ok and stay ok must not have changed since.
@@ -443,8 +454,19 @@ func TestMesh(t *testing.T) {
 		}
 		prev = ph.want
 	}
-	t.Logf("time to show each change (-mesh-interval %v, -mesh-timeout %v), from the change to: the probes' record of it, /matrix.json, the page drawn:\n%s\nwhole test %v",
-		meshInterval, meshTimeout, strings.Join(summary, "\n"), time.Since(began).Round(time.Millisecond))
+	times := fmt.Sprintf("%s\nwhole test %v\n", strings.Join(summary, "\n"), time.Since(began).Round(time.Millisecond))
+	t.Logf("time to show each change (-mesh-interval %v, -mesh-timeout %v), from the change to: the probes' record of it, /matrix.json, the page drawn:\n%s",
+		meshInterval, meshTimeout, times)
+	// The runs differ in their times and subnets only: the rest of each
+	// sample must be this run's.
+	varying := []doccheck.Rule{
+		{Re: regexp.MustCompile(`\d+m\d+(\.\d+)?s|\d+(\.\d+)?(ms|µs|s)\b`), Repl: "D"},
+		{Re: regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b`), Repl: "<ipv4>"},
+		{Re: regexp.MustCompile(`\[[0-9a-f:]+\]`), Repl: "[<ipv6>]"},
+		{Re: regexp.MustCompile(` +`), Repl: " "},
+	}
+	doccheck.CheckSample(t, "../docs/mesh.md", "mesh-faults", faults.String(), varying...)
+	doccheck.CheckSample(t, "../docs/mesh.md", "mesh-times", times, varying...)
 }
 
 // checkMeshMetrics asserts that each reporting node's /metrics gives its
