@@ -167,6 +167,11 @@ func TestMeshOfThreeNodesAndADeadPeer(t *testing.T) {
 	assert.Equal(t, 3, r.Peers, "its own address is no peer")
 	assert.Equal(t, mesh.Discovery{OK: true}, r.Discovery)
 	assert.Equal(t, 1000.0, r.IntervalMS)
+	assert.Len(t, r.Destinations, 3)
+	bare := getJSON[mesh.Row](t, base+"/mesh.json?destinations=none")
+	assert.Equal(t, "n21", bare.Node)
+	assert.Equal(t, []string{addr(21)}, bare.Addresses)
+	assert.Equal(t, []mesh.Cell{}, bare.Destinations, "who the node is, without its cells")
 
 	// The metrics say what the row says.
 	_, body, err := get(base + "/metrics")
