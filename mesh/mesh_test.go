@@ -296,4 +296,14 @@ func TestMeshNameThatDoesNotResolve(t *testing.T) {
 	assert.Equal(t, server.DefaultGreeting, got)
 	line := `WARN mesh lookup failed mesh=nowhere.test err="can't resolve nowhere.test: dns: no such host" peers=0` + "\n"
 	assert.True(t, a.Out.WaitFor(t, line, 5*time.Second), "%q not in the log:\n%s", line, a.Out)
+
+	// The name comes to resolve: the peer set follows, and the log says
+	// so once, as it said the failure once however many rounds failed.
+	dns.SetHost("nowhere.test", "127.0.0.36")
+	back := "INFO mesh lookup of nowhere.test ok again, peer addresses: 1\n"
+	require.True(t, a.Out.WaitFor(t, back, 10*time.Second), "%q not in the log:\n%s", back, a.Out)
+	assert.Equal(t, 1, strings.Count(a.Out.String(), "mesh lookup failed"), "logged once:\n%s", a.Out)
+	r = getJSON[mesh.Row](t, base+"/mesh.json")
+	assert.Equal(t, mesh.Discovery{OK: true}, r.Discovery)
+	assert.Equal(t, 1, r.Peers)
 }
