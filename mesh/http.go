@@ -29,12 +29,15 @@ func Handler(m *Mesh, g prometheus.Gatherer, log *slog.Logger) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), MaxRequestsInFlight: 4, Timeout: 10 * time.Second}))
-	mux.HandleFunc("GET /mesh.json", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /mesh.json", func(w http.ResponseWriter, r *http.Request) {
 		if m == nil {
 			meshOff(w)
 			return
 		}
-		writeJSON(w, m.Row())
+		// ?destinations=none: the row without its cells, all a peer
+		// needs to learn whose addresses these are (a few hundred bytes
+		// where the whole row of a large mesh is megabytes).
+		writeJSON(w, m.row(r.URL.Query().Get("destinations") != "none"))
 	})
 	mux.HandleFunc("GET /matrix.json", func(w http.ResponseWriter, r *http.Request) {
 		if m == nil {

@@ -150,7 +150,7 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 				break
 			}
 			var size int
-			r.row, size, r.err = m.fetchRow(ctx, a)
+			r.row, size, r.err = m.fetchRow(ctx, a, true)
 			budget.Add(-int64(size))
 			if r.err == nil {
 				break
@@ -261,7 +261,7 @@ func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort, round u
 		_, known := m.owners[unknown[i]] // announced by a row fetched meanwhile
 		m.mu.Unlock()
 		if !known {
-			rows[i], _, _ = m.fetchRow(ctx, unknown[i])
+			rows[i], _, _ = m.fetchRow(ctx, unknown[i], false)
 		}
 	})
 	m.mu.Lock()
@@ -306,18 +306,22 @@ var rowClient = &http.Client{Transport: &http.Transport{
 }}
 
 // fetchRow gets the row a peer serves at /mesh.json on this node's -http
-// port, within -mesh-timeout and maxRow bytes, and checks it is one; size
-// is the bytes read.
-func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort) (row *Row, size int, err error) {
-	row, body, err := m.fetchRowBody(ctx, a)
+// port (without its cells unless cells), within -mesh-timeout and maxRow
+// bytes, and checks it is one; size is the bytes read.
+func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort, cells bool) (row *Row, size int, err error) {
+	row, body, err := m.fetchRowBody(ctx, a, cells)
 	return row, len(body), err
 }
 
-func (m *Mesh) fetchRowBody(ctx context.Context, a netip.AddrPort) (*Row, []byte, error) {
+func (m *Mesh) fetchRowBody(ctx context.Context, a netip.AddrPort, cells bool) (*Row, []byte, error) {
 	url := "http://" + netip.AddrPortFrom(a.Addr(), uint16(m.o.HTTPPort)).String() + "/mesh.json"
+	get := url
+	if !cells {
+		get += "?destinations=none"
+	}
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, get, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", url, err)
 	}

@@ -167,6 +167,11 @@ func TestMeshOfThreeNodesAndADeadPeer(t *testing.T) {
 	assert.Equal(t, 3, r.Peers, "its own address is no peer")
 	assert.Equal(t, mesh.Discovery{OK: true}, r.Discovery)
 	assert.Equal(t, 1000.0, r.IntervalMS)
+	assert.Len(t, r.Destinations, 3)
+	bare := getJSON[mesh.Row](t, base+"/mesh.json?destinations=none")
+	assert.Equal(t, "n21", bare.Node)
+	assert.Equal(t, []string{addr(21)}, bare.Addresses)
+	assert.Equal(t, []mesh.Cell{}, bare.Destinations, "who the node is, without its cells")
 
 	// The metrics say what the row says.
 	_, body, err := get(base + "/metrics")
@@ -291,4 +296,14 @@ func TestMeshNameThatDoesNotResolve(t *testing.T) {
 	assert.Equal(t, server.DefaultGreeting, got)
 	line := `WARN mesh lookup failed mesh=nowhere.test err="can't resolve nowhere.test: dns: no such host" peers=0` + "\n"
 	assert.True(t, a.Out.WaitFor(t, line, 5*time.Second), "%q not in the log:\n%s", line, a.Out)
+
+	// The name comes to resolve: the peer set follows, and the log says
+	// so once, as it said the failure once however many rounds failed.
+	dns.SetHost("nowhere.test", "127.0.0.36")
+	back := "INFO mesh lookup of nowhere.test ok again, peer addresses: 1\n"
+	require.True(t, a.Out.WaitFor(t, back, 10*time.Second), "%q not in the log:\n%s", back, a.Out)
+	assert.Equal(t, 1, strings.Count(a.Out.String(), "mesh lookup failed"), "logged once:\n%s", a.Out)
+	r = getJSON[mesh.Row](t, base+"/mesh.json")
+	assert.Equal(t, mesh.Discovery{OK: true}, r.Discovery)
+	assert.Equal(t, 1, r.Peers)
 }

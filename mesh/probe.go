@@ -43,18 +43,24 @@ func (m *Mesh) runRound(ctx context.Context) {
 
 	m.mu.Lock()
 	m.peers = peers
+	was := m.discoveryErr
 	m.discoveryErr = ""
 	if derr != nil {
 		m.discoveryErr = derr.Error()
 	}
+	now := m.discoveryErr
 	for _, a := range dropped {
 		delete(m.cells, a)
 		delete(m.owners, a)
 	}
 	round := m.round + 1
 	m.mu.Unlock()
-	if derr != nil {
+	// Logged when it changes, not every round.
+	switch {
+	case now != "" && now != was:
 		m.log.Warn("mesh lookup failed", "mesh", m.o.Spec, "err", derr, "peers", len(peers))
+	case now == "" && was != "":
+		m.log.Info(fmt.Sprintf("mesh lookup of %s ok again, peer addresses: %d", m.o.Spec, len(peers)), "mesh", m.o.Spec, "peers", len(peers))
 	}
 	for _, a := range dropped {
 		m.log.Info(fmt.Sprintf("mesh peer %s dropped: unlisted for longer than -mesh-grace %v", a, m.o.Grace),

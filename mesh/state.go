@@ -97,7 +97,11 @@ func familyOf(a netip.AddrPort) string {
 }
 
 // Row is this node's row now.
-func (m *Mesh) Row() Row {
+func (m *Mesh) Row() Row { return m.row(true) }
+
+// row is this node's row, with its cells or (for a peer that only wants
+// to know whose addresses these are) without.
+func (m *Mesh) row(cells bool) Row {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := Row{SchemaVersion: 1, Type: "mesh_node", Node: m.o.Node, Mesh: m.o.Spec,
@@ -109,7 +113,7 @@ func (m *Mesh) Row() Row {
 		r.Addresses = append(r.Addresses, a.String())
 	}
 	for _, c := range m.cells {
-		if c.round > 0 {
+		if c.round > 0 && cells {
 			r.Destinations = append(r.Destinations, c.json(m.hostOf(c.addr)))
 		}
 	}
