@@ -3,6 +3,7 @@ package mesh
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/latency"
@@ -108,30 +109,35 @@ func (m *Mesh) row(cells bool) Row {
 		IntervalMS: latency.MS(m.o.Interval), TimeoutMS: latency.MS(m.o.Timeout), MaxPeers: m.o.MaxPeers,
 		Round: m.round, RoundMS: latency.MS(m.roundTook), Peers: len(m.peers),
 		Discovery: Discovery{OK: m.discoveryErr == "", Error: m.discoveryErr}, TimeUnixMS: unixMS(time.Now()),
-		Addresses: make([]string, 0, len(m.o.Announce)), Destinations: make([]Cell, 0, len(m.cells))}
+		Addresses: make([]string, 0, len(m.o.Announce)), Destinations: []Cell{}}
 	for _, a := range m.o.Announce {
 		r.Addresses = append(r.Addresses, a.String())
 	}
+	if !cells {
+		return r
+	}
+	// Sorted by host, then address (IPv4 first), through a slice of
+	// small entries: sorting the cells themselves moved 150 bytes a swap.
+	type entry struct {
+		host string
+		c    *cell
+	}
+	es := make([]entry, 0, len(m.cells))
 	for _, c := range m.cells {
-		if c.round > 0 && cells {
-			r.Destinations = append(r.Destinations, c.json(m.hostOf(c.addr)))
+		if c.round > 0 {
+			es = append(es, entry{m.hostOf(c.addr), c})
 		}
 	}
-	slices.SortFunc(r.Destinations, func(a, b Cell) int {
-		if a.Host != b.Host {
-			if a.Host < b.Host {
-				return -1
-			}
-			return 1
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := strings.Compare(a.host, b.host); c != 0 {
+			return c
 		}
-		switch {
-		case a.Address < b.Address:
-			return -1
-		case a.Address > b.Address:
-			return 1
-		}
-		return 0
+		return a.c.addr.Compare(b.c.addr)
 	})
+	r.Destinations = make([]Cell, len(es))
+	for i, e := range es {
+		r.Destinations[i] = e.c.json(e.host)
+	}
 	return r
 }
 
