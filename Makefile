@@ -170,7 +170,7 @@ fuzz: ## every fuzz target for FUZZTIME (default 30s) each; a crasher lands in t
 BENCH_SVG  ?= docs/bench.svg
 
 .PHONY: bench
-bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds (about 2 min); draws $(BENCH_SVG)
+bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds, then one mesh node probing 1,000 peers (about 3 min); draws $(BENCH_SVG)
 	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS)), drawing $(BENCH_SVG)"
 	$(GO) run ./internal/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
 
@@ -279,6 +279,25 @@ demo: ## the compose demo: up, every client's greeting, the server's log, a clea
 	$(COMPOSE) -p $(PROJECT) logs --no-color server; \
 	if [ "$$code" != 0 ]; then echo ">> the server did not stop cleanly"; failed=1; fi; \
 	if [ $$failed != 0 ]; then echo ">> the demo failed"; exit 1; fi
+
+# The mesh demo of docker-compose.yml (profile "mesh", docs/mesh.md): four
+# nodes greeting each other, mesh-a's matrix page on 127.0.0.1:$(MESH_PORT).
+# A project of its own on the same default subnets as the demo above: run
+# one at a time, or set SMILE_NET4 and SMILE_NET6 for one of them.
+MESH_PROJECT ?= smile-mesh
+MESH_PORT    ?= 8080
+MESH_NODES   := mesh-a mesh-b mesh-c mesh-d
+
+.PHONY: mesh-up
+mesh-up: build images ## the compose mesh demo with the images of `make images`: four nodes, the page on 127.0.0.1:$(MESH_PORT)
+	@echo ">> starting the mesh demo: $(COMPOSE) -p $(MESH_PROJECT) up -d --no-build $(MESH_NODES) (images :$(TAG))"
+	TAG=$(TAG) SMILE_MESH_PORT=$(MESH_PORT) $(COMPOSE) -p $(MESH_PROJECT) up -d --no-build $(MESH_NODES)
+	@echo ">> the matrix page: http://127.0.0.1:$(MESH_PORT)/ (JSON: /matrix.json, metrics: /metrics); make mesh-down stops it"
+
+.PHONY: mesh-down
+mesh-down: ## tear the compose mesh demo down
+	@echo ">> tearing down the mesh demo (project $(MESH_PROJECT))"
+	TAG=$(TAG) $(COMPOSE) -p $(MESH_PROJECT) --profile mesh down --volumes --remove-orphans --timeout 5
 
 .PHONY: down
 down: ## tear the compose demo down

@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"github.com/smile-sockets/smile/internal/errtext"
 )
 
 // Error classes: every failure is exactly one of these, so scripts and
@@ -102,15 +104,7 @@ func dnsDetail(err error) string {
 
 // rootCause is the innermost error text: "connection refused" rather than
 // Go's "dial tcp 127.0.0.1:7890: connect: connection refused".
-func rootCause(err error) string {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err.Error()
-		}
-		err = u
-	}
-}
+func rootCause(err error) string { return errtext.RootCause(err) }
 
 // isAny reports whether err is any of errs.
 func isAny(err error, errs []error) bool {

@@ -27,8 +27,15 @@ func peer(t *testing.T, network, addr string, handle func(net.Conn)) (host, port
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	require.NoError(t, err)
+	serve(t, ln, handle)
+	host, port, _ = net.SplitHostPort(ln.Addr().String())
+	return host, port
+}
+
+// serve runs handle on every connection ln accepts until the test ends.
+func serve(t *testing.T, ln net.Listener, handle func(net.Conn)) {
+	t.Helper()
 	var wg sync.WaitGroup
-	done := make(chan struct{})
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -44,13 +51,9 @@ func peer(t *testing.T, network, addr string, handle func(net.Conn)) (host, port
 		}
 	}()
 	t.Cleanup(func() {
-		close(done)
 		_ = ln.Close()
 		wg.Wait()
 	})
-	host, port, _ = net.SplitHostPort(ln.Addr().String())
-	_ = done
-	return host, port
 }
 
 // writes is the tutorial's server with a greeting of the test's choice.

@@ -96,7 +96,7 @@ var (
 	junitTimes = doccheck.Rule{Re: regexp.MustCompile(`\b(time|timestamp)="[^"]*"`), Repl: `$1="N"`}
 )
 
-// docServer is the real smile server on 127.0.0.1 and (with v6) ::1, on
+// docServer is a tutorial greeter on 127.0.0.1 and (with v6) ::1, on
 // port 7890 when the doc is being rewritten.
 func docServer(t *testing.T, v6 bool) string {
 	t.Helper()

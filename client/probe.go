@@ -63,7 +63,7 @@ func (r *result) message() string {
 	switch r.phase {
 	case "resolve":
 		host, _, _ := net.SplitHostPort(r.target)
-		return fmt.Sprintf("can't resolve %s: dns: %s", host, dnsDetail(r.err))
+		return ResolveError(host, r.err)
 	case "connect":
 		if len(r.attempts) > 1 {
 			return fmt.Sprintf("can't connect to %s: %s", r.target, attemptsText(r.attempts))
@@ -106,7 +106,11 @@ func (p *prober) probe(ctx context.Context, target, network string, buf []byte) 
 		return r
 	}
 	r.addr, r.family = conn.RemoteAddr().String(), familyOf(conn.RemoteAddr())
-	data, err := p.readAll(conn, buf)
+	deadline := time.Now().Add(p.cfg.ReadTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d // a caller's bound on the whole probe (the mesh's -mesh-timeout)
+	}
+	data, err := p.readAll(conn, buf, deadline)
 	_ = conn.Close()
 	r.total = time.Since(start)
 	r.data = data
@@ -132,9 +136,9 @@ var errEmpty = errors.New("the server closed the connection without sending a by
 
 var errTooLarge = errors.New("too large")
 
-// readAll reads until EOF, within -read-timeout and -max-bytes.
-func (p *prober) readAll(conn net.Conn, buf []byte) ([]byte, error) {
-	_ = conn.SetReadDeadline(time.Now().Add(p.cfg.ReadTimeout))
+// readAll reads until EOF, before deadline and within -max-bytes.
+func (p *prober) readAll(conn net.Conn, buf []byte, deadline time.Time) ([]byte, error) {
+	_ = conn.SetReadDeadline(deadline)
 	limit := p.cfg.MaxBytes + 1
 	if buf == nil {
 		buf = make([]byte, 0, min(512, limit))

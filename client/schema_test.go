@@ -18,10 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
-	"github.com/smile-sockets/smile/server"
 )
 
-// smileServer runs the real smile server on 127.0.0.1 and, with v6, on
+// smileServer greets as the tutorial's server does on 127.0.0.1 and, with v6, on
 // [::1] at the same port, until the test ends, and returns the port.
 func smileServer(t *testing.T, v6 bool) string {
 	t.Helper()
@@ -44,22 +43,13 @@ func smileServer(t *testing.T, v6 bool) string {
 	}
 }
 
-// serveOn serves the real smile server on lns until the test ends.
+// serveOn greets on lns as the tutorial's server does until the test
+// ends. (Not package server itself: it imports this package for its mesh.)
 func serveOn(t *testing.T, lns ...net.Listener) {
 	t.Helper()
-	srv := server.New(server.Options{}, server.NewLogger(io.Discard, "text"))
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, len(lns))
 	for _, ln := range lns {
-		go func() { served <- srv.Serve(ctx, ln) }()
+		serve(t, ln, writes(greeting))
 	}
-	t.Cleanup(func() {
-		stop()
-		for range lns {
-			assert.NoError(t, <-served)
-		}
-		srv.Wait()
-	})
 }
 
 // TestJSONFollowsTheSchema runs the real client against the real server

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,10 @@ import (
 // composeClients are the demo's client services, as in docker-compose.yml
 // and the Makefile's CLIENTS.
 var composeClients = []string{"client-ipv4", "client-hostname", "client-ipv6", "client-each"}
+
+// composeMeshNodes are the mesh demo's nodes (profile "mesh"), as in
+// docker-compose.yml and the Makefile's MESH_NODES.
+var composeMeshNodes = []string{"mesh-a", "mesh-b", "mesh-c", "mesh-d"}
 
 // composeCLI returns the compose command that exists: the `docker compose`
 // plugin (v2) or else docker-compose (v1.29), as the Makefile picks it.
@@ -52,6 +57,7 @@ type composeProject struct {
 	name     string   // -p
 	override string   // -f, after docker-compose.yml
 	env      []string // TAG, SMILE_NET4, SMILE_NET6 on top of the test's own
+	profiles []string // --profile, for every command
 }
 
 // newComposeProject prepares a project on dir's docker-compose.yml whose
@@ -64,7 +70,7 @@ func newComposeProject(t *testing.T, dir, name, tag string, buildArgs map[string
 		service["build"] = map[string]any{"args": buildArgs, "labels": labels}
 	}
 	services := map[string]any{"server": service}
-	for _, svc := range composeClients {
+	for _, svc := range append(slices.Clone(composeClients), composeMeshNodes...) {
 		services[svc] = service
 	}
 	// A network of an override replaces the file's, so it is the file's
@@ -90,7 +96,11 @@ func newComposeProject(t *testing.T, dir, name, tag string, buildArgs map[string
 func (c *composeProject) run(timeout time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	argv := append(append(c.cli[1:], "-p", c.name, "-f", "docker-compose.yml", "-f", c.override), args...)
+	argv := append(slices.Clone(c.cli[1:]), "-p", c.name, "-f", "docker-compose.yml", "-f", c.override)
+	for _, p := range c.profiles {
+		argv = append(argv, "--profile", p)
+	}
+	argv = append(argv, args...)
 	cmd := exec.CommandContext(ctx, c.cli[0], argv...)
 	cmd.Dir, cmd.Env = c.dir, c.env
 	var out bytes.Buffer
@@ -99,9 +109,29 @@ func (c *composeProject) run(timeout time.Duration, args ...string) (string, err
 	return out.String(), err
 }
 
+// services lists the services of the project's containers, as Docker
+// labels them, sorted: what `up` really started, whatever the compose CLI
+// lists as configured (docker-compose 1.29's `config --services` and `ps
+// --services` ignore profiles).
+func (c *composeProject) services(t *testing.T) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	list, err := suite.docker.ContainerList(ctx, client.ContainerListOptions{All: true,
+		Filters: client.Filters{}.Add("label", "com.docker.compose.project="+c.name)})
+	require.NoError(t, err)
+	var names []string
+	for _, ctr := range list.Items {
+		names = append(names, ctr.Labels["com.docker.compose.service"])
+	}
+	slices.Sort(names)
+	return names
+}
+
 // up starts the demo detached (building what is missing, within timeout)
-// on leased subnets, registers its teardown, and returns up's output.
-func (c *composeProject) up(t *testing.T, timeout time.Duration) string {
+// on leased subnets, registers its teardown, and returns up's output. With
+// services named, it starts those alone.
+func (c *composeProject) up(t *testing.T, timeout time.Duration, services ...string) string {
 	t.Helper()
 	var out string
 	withSubnets(t, func(l lease) error {
@@ -116,7 +146,7 @@ func (c *composeProject) up(t *testing.T, timeout time.Duration) string {
 			"SMILE_NET6="+strings.TrimSuffix(v6s, "::"),     // the /64 prefix
 		)
 		var err error
-		if out, err = c.run(timeout, "up", "-d"); err != nil {
+		if out, err = c.run(timeout, append([]string{"up", "-d"}, services...)...); err != nil {
 			return fmt.Errorf("compose up: %w\n%s", err, out)
 		}
 		return nil
@@ -210,7 +240,8 @@ func clientsNotLogged(serverLog string) []string {
 }
 
 // TestCompose brings the repository's docker-compose.yml up with the images
-// of `make images`, as `make up` does, and checks the demo: all three
+// of `make images`, as `make up` does, and checks the demo: its five
+// services alone are started (not the mesh's, in a profile), all three
 // clients (dotted IPv4, hostname, IPv6 literal) are greeted, -each greets
 // every address, and the server names each client. It is torn down even on
 // failure.
@@ -222,5 +253,9 @@ func TestCompose(t *testing.T) {
 	tag := serverImage[strings.LastIndex(serverImage, ":")+1:]
 	p := newComposeProject(t, root, "smile-it-"+runID, tag, nil)
 	p.up(t, 3*time.Minute)
+	// The mesh's nodes are in a profile: a plain up leaves them out.
+	want := append(slices.Clone(composeClients), "server")
+	slices.Sort(want)
+	assert.Equal(t, want, p.services(t), "the services `up` started")
 	p.checkDemo(t)
 }

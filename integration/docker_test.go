@@ -234,6 +234,7 @@ type serverOpts struct {
 	hostNum int      // >0: fixed addresses net.host(hostNum)
 	holder  string   // container ID whose network namespace to share
 	started int      // "SERVER started" lines to wait for; 0: don't wait
+	extra   []testcontainers.ContainerCustomizer
 }
 
 // startServer starts a smile-server container and waits for its start lines.
@@ -259,7 +260,7 @@ func serverSpec(t *testing.T, o serverOpts) spec {
 		opts = append(opts, testcontainers.WithWaitStrategy(
 			wait.ForLog("SERVER started").WithOccurrence(o.started).WithStartupTimeout(30*time.Second)))
 	}
-	return spec{image, opts}
+	return spec{image, append(opts, o.extra...)}
 }
 
 // result is how one container run ended.
@@ -267,6 +268,7 @@ type result struct {
 	exit           int
 	stdout, stderr string
 	took           time.Duration // the process, from start to exit
+	ended          time.Time     // when the process exited, by the daemon's clock
 }
 
 func (r result) String() string {
@@ -353,7 +355,7 @@ func exited(t *testing.T, ctr *testcontainers.DockerContainer) result {
 	finished, err := time.Parse(time.RFC3339Nano, state.FinishedAt)
 	require.NoError(t, err)
 	stdout, stderr := logs(t, ctr)
-	return result{exit: state.ExitCode, stdout: stdout, stderr: stderr, took: finished.Sub(started)}
+	return result{exit: state.ExitCode, stdout: stdout, stderr: stderr, took: finished.Sub(started), ended: finished}
 }
 
 // logs returns a container's stdout and stderr so far, kept apart.

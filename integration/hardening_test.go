@@ -202,7 +202,8 @@ func TestServerNeedsNoPrivilege(t *testing.T) {
 // TestComposeServicesAreHardened reads docker-compose.yml (anchors and
 // merge keys resolved) and requires every service to run read-only, with
 // every capability dropped, no-new-privileges, no privileged mode or added
-// capability, and no user other than the images' non-root one.
+// capability, and no user other than the images' non-root one; a port it
+// publishes is published on the host's loopback only.
 func TestComposeServicesAreHardened(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
@@ -218,10 +219,11 @@ func TestComposeServicesAreHardened(t *testing.T) {
 			Privileged  bool     `yaml:"privileged"`
 			Volumes     []any    `yaml:"volumes"`
 			Tmpfs       any      `yaml:"tmpfs"`
+			Ports       []string `yaml:"ports"`
 		} `yaml:"services"`
 	}
 	require.NoError(t, yaml.Unmarshal(raw, &doc))
-	require.Len(t, doc.Services, 5, "the server and four clients")
+	require.Len(t, doc.Services, 9, "the server, four clients and the four nodes of the mesh")
 	for name, svc := range doc.Services {
 		t.Run(name, func(t *testing.T) {
 			assert.True(t, strings.HasPrefix(svc.Image, "smile-server:") || strings.HasPrefix(svc.Image, "smile-client:"), "image %q", svc.Image)
@@ -234,6 +236,9 @@ func TestComposeServicesAreHardened(t *testing.T) {
 			assert.Nil(t, svc.Tmpfs, "no writable tmpfs")
 			if svc.User != nil {
 				assert.Equal(t, nonRoot, *svc.User, "user")
+			}
+			for _, p := range svc.Ports {
+				assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "port %q is published beyond the host's loopback", p)
 			}
 		})
 	}

@@ -57,11 +57,15 @@ func paused(env *faultEnv) {
 	_, err := suite.docker.ContainerPause(ctx, id, client.ContainerPauseOptions{})
 	require.NoError(t, err, "docker pause")
 	// Cleanups run last-in first-out: unpaused before it is removed.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = suite.docker.ContainerUnpause(ctx, id, client.ContainerUnpauseOptions{})
-	})
+	t.Cleanup(func() { _ = unpause(id) })
+}
+
+// unpause thaws a paused container; one that is not paused is an error.
+func unpause(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := suite.docker.ContainerUnpause(ctx, id, client.ContainerUnpauseOptions{})
+	return err
 }
 
 // stopped stops the server's container: its address stays inside the
@@ -238,8 +242,9 @@ func netfaultHolder(t *testing.T, nw *testNet) string {
 }
 
 // netfault runs the fault helper in the network namespace of container id,
-// with NET_ADMIN for that namespace only, and requires it to succeed.
-func netfault(t *testing.T, id string, args ...string) {
+// with NET_ADMIN for that namespace only, requires it to succeed, and
+// returns how it ran: the fault is in place from its end on.
+func netfault(t *testing.T, id string, args ...string) result {
 	t.Helper()
 	image := requireNetfault(t)
 	ctr := run(t, image, append(common(t, containerName(t, "netfault")),
@@ -250,4 +255,5 @@ func netfault(t *testing.T, id string, args ...string) {
 	)...)
 	res := exited(t, ctr)
 	require.Equal(t, 0, res.exit, "netfault %s: %v", strings.Join(args, " "), res)
+	return res
 }

@@ -58,6 +58,21 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"-v6only=maybe"}, nil, 2, `invalid boolean value "maybe" for -v6only: parse error`},
 		{nil, map[string]string{"SMILE_MAX_CONNS": "abc"}, 2, `invalid value "abc" for SMILE_MAX_CONNS: parse error`},
 		{nil, map[string]string{"SMILE_LISTEN": "[::1"}, 2, `bad listen address "[::1": missing ']'`},
+		{[]string{"-http", "nohost!:80"}, nil, 2, `bad -http: bad listen address "nohost!:80": bad host name "nohost!": character '!' not allowed`},
+		{[]string{"-http", "9090"}, nil, 2, `bad -http: bad listen address "9090": missing port`},
+		{[]string{"-http", "example.com:9090"}, nil, 2, `bad -http "example.com:9090": want an IP address, localhost or :PORT`},
+		{[]string{"-mesh", ","}, nil, 2, `bad -mesh ",": want a name or a list of HOST:PORT`},
+		{[]string{"-mesh", "peers:0"}, nil, 2, `bad -mesh "peers:0": bad address "peers:0": bad port "0": must be 1-65535`},
+		{[]string{"-mesh", "a,0.0.0.0:80"}, nil, 2, `bad -mesh "a,0.0.0.0:80": bad address "0.0.0.0": a wildcard address cannot be dialled`},
+		{[]string{"-mesh", "bad!name"}, nil, 2, `bad -mesh "bad!name": bad host name "bad!name": character '!' not allowed`},
+		{[]string{"-mesh", "p", "-mesh-interval", "0s"}, nil, 2, `bad -mesh-interval 0s: must be positive`},
+		{[]string{"-mesh", "p", "-mesh-timeout", "0s"}, nil, 2, `bad -mesh-timeout 0s: must be positive`},
+		{[]string{"-mesh", "p", "-mesh-interval", "1s", "-mesh-timeout", "600ms"}, nil, 2, `bad -mesh-timeout 600ms: at most half of -mesh-interval 1s, so that a round's probes end well inside it`},
+		{[]string{"-mesh", "p", "-mesh-timeout", "6s"}, nil, 2, `bad -mesh-timeout 6s: at most half of -mesh-interval 10s, so that a round's probes end well inside it`},
+		{[]string{"-mesh", "p", "-mesh-peers", "0"}, nil, 2, `bad -mesh-peers 0: must be at least 1`},
+		{[]string{"-mesh", "p", "-mesh-grace", "-1s"}, nil, 2, `bad -mesh-grace -1s: must be positive`},
+		{[]string{"-mesh", "p", "-mesh-node", "a b"}, nil, 2, `bad -mesh-node "a b": want a host name (letters, digits, '-', '_', '.')`},
+		{nil, map[string]string{"SMILE_MESH_INTERVAL": "often"}, 2, `invalid value "often" for SMILE_MESH_INTERVAL: parse error`},
 		{[]string{"-listen", "[fe80::1%nosuchif0]:80"}, nil, 1, `can't bind to [fe80::1%nosuchif0]:80: unknown zone "nosuchif0"`},
 	}
 	for _, c := range cases {
@@ -185,4 +200,48 @@ func TestMisspeltVariableIsNamed(t *testing.T) {
 	assert.Equal(t, 0, p.Cmd.ProcessState.ExitCode())
 	assert.Equal(t, "smile-server: warning: SMILE_V6_ONLY is not a variable smile-server reads, so it is ignored; did you mean SMILE_V6ONLY?\n", p.Err.String())
 	assert.Contains(t, p.Out.String(), "smile-server ")
+}
+
+// TestMeshFlags: the mesh's defaults, a port taken from the first
+// listener, a probe bound that follows a short interval unless set, and
+// every mesh flag from SMILE_*.
+func TestMeshFlags(t *testing.T) {
+	cases := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		entries  []string
+		interval time.Duration
+		timeout  time.Duration
+		peers    int
+		grace    time.Duration
+		node     string
+		http     string
+	}{
+		{"defaults", []string{"-mesh", "smile-mesh"}, nil, []string{"smile-mesh:7890"}, 10 * time.Second, 2 * time.Second, 100, time.Minute, "", ""},
+		{"first listener's port", []string{"-listen", ":9000", "-listen", ":9001", "-mesh", "smile-mesh,10.0.0.1:7"}, nil,
+			[]string{"smile-mesh:9000", "10.0.0.1:7"}, 10 * time.Second, 2 * time.Second, 100, time.Minute, "", ""},
+		{"short interval", []string{"-mesh", "m", "-mesh-interval", "1s"}, nil, []string{"m:7890"}, time.Second, 500 * time.Millisecond, 100, time.Minute, "", ""},
+		{"timeout given", []string{"-mesh", "m", "-mesh-interval", "1s", "-mesh-timeout", "200ms"}, nil, []string{"m:7890"}, time.Second, 200 * time.Millisecond, 100, time.Minute, "", ""},
+		{"environment", nil, map[string]string{"SMILE_MESH": "m:81", "SMILE_MESH_INTERVAL": "4s", "SMILE_MESH_TIMEOUT": "300ms",
+			"SMILE_MESH_PEERS": "7", "SMILE_MESH_GRACE": "5m", "SMILE_MESH_NODE": "node-1.example", "SMILE_HTTP": ":8080"},
+			[]string{"m:81"}, 4 * time.Second, 300 * time.Millisecond, 7, 5 * time.Minute, "node-1.example", ":8080"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := ParseConfig(c.args, func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+			require.NoError(t, err)
+			var entries []string
+			for _, e := range cfg.MeshEntries {
+				entries = append(entries, e.String())
+			}
+			assert.Equal(t, c.entries, entries)
+			assert.Equal(t, c.interval, cfg.MeshInterval)
+			assert.Equal(t, c.timeout, cfg.MeshTimeout)
+			assert.Equal(t, c.peers, cfg.MeshPeers)
+			assert.Equal(t, c.grace, cfg.MeshGrace)
+			assert.Equal(t, c.node, cfg.MeshNode)
+			assert.Equal(t, c.http, cfg.HTTP)
+		})
+	}
 }

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smile-sockets/smile/internal/dnsname"
 	"github.com/smile-sockets/smile/internal/envflag"
 	"github.com/smile-sockets/smile/internal/netaddr"
 	"github.com/smile-sockets/smile/internal/resolver"
+	"github.com/smile-sockets/smile/mesh"
 )
 
 // Config is everything the flags and SMILE_* variables say.
@@ -28,6 +30,15 @@ type Config struct {
 	DrainIdle      time.Duration      // -drain-idle: how long a stopping server waits for late handshakes
 	LogFormat      string             // -log-format: text or json
 	Healthcheck    bool               // -healthcheck: greet the running server instead of serving
+	HTTP           string             // -http: where /metrics, /healthz and the mesh's endpoints are served; "" for nowhere
+	HTTPAddr       netaddr.HostPort   // -http parsed
+	Mesh           string             // -mesh: the peers' name or HOST:PORT list; "" for no mesh
+	MeshEntries    []netaddr.HostPort // -mesh parsed
+	MeshInterval   time.Duration      // -mesh-interval: between probe rounds
+	MeshPeers      int                // -mesh-peers: peer addresses probed per round
+	MeshTimeout    time.Duration      // -mesh-timeout: bound on one probe
+	MeshGrace      time.Duration      // -mesh-grace: how long a peer gone from DNS is kept
+	MeshNode       string             // -mesh-node: this node's name; "" for the host name
 	Version        bool               // -version: print the version instead of serving
 }
 
@@ -56,11 +67,18 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.StringVar(&cfg.Greeting, "greeting", DefaultGreeting, "the bytes written to every peer")
 	fs.BoolVar(&cfg.Resolve, "resolve", true, "log each peer's reverse-DNS name")
 	fs.DurationVar(&cfg.ResolveTimeout, "resolve-timeout", DefaultResolveTimeout, "bound on one reverse lookup")
-	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for reverse lookups (default: the system's)")
+	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for reverse lookups and the -mesh name (default: the system's)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", DefaultMaxConns, "connections served at once; more wait in the kernel's queue")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", DefaultWriteTimeout, "bound on writing one greeting")
 	fs.DurationVar(&cfg.DrainIdle, "drain-idle", DefaultDrainIdle, "on SIGTERM, keep accepting until no connection arrived for this long (covers a slow handshake)")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&cfg.HTTP, "http", "", "serve /metrics, /healthz and (with -mesh) /mesh.json, /matrix.json and the matrix page at `ADDR` (HOST:PORT or :PORT; default: off)")
+	fs.StringVar(&cfg.Mesh, "mesh", "", "greet every peer `SPEC` lists, every -mesh-interval: a name whose A and AAAA records are the peers (port: the first -listen port, or NAME:PORT), or HOST:PORT,HOST:PORT,…")
+	fs.DurationVar(&cfg.MeshInterval, "mesh-interval", mesh.DefaultInterval, "between mesh rounds (each jittered by up to a tenth)")
+	fs.IntVar(&cfg.MeshPeers, "mesh-peers", mesh.DefaultMaxPeers, "peer addresses probed per round `K`; more peers are covered in turns of K")
+	fs.DurationVar(&cfg.MeshTimeout, "mesh-timeout", mesh.DefaultTimeout, "bound on one mesh probe, and on fetching one peer's /mesh.json; at most half of -mesh-interval (default 2s, or half of a shorter -mesh-interval)")
+	fs.DurationVar(&cfg.MeshGrace, "mesh-grace", mesh.DefaultGrace, "drop a peer that the -mesh name no longer lists after this long")
+	fs.StringVar(&cfg.MeshNode, "mesh-node", "", "this node's `NAME` in the mesh (default: the host name)")
 	fs.BoolVar(&cfg.Healthcheck, "healthcheck", false, "check that the running server greets over loopback, exit 0 or 1")
 	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
 	return fs
@@ -147,5 +165,48 @@ func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error
 			return nil, err
 		}
 	}
+	if _, fromEnv := env(envflag.Name("mesh-timeout")); !given["mesh-timeout"] && !fromEnv {
+		// Unset, the bound follows a short interval down.
+		cfg.MeshTimeout = min(cfg.MeshTimeout, cfg.MeshInterval/2)
+	}
+	if err := parseMesh(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// parseMesh checks -http and the -mesh flags.
+func parseMesh(cfg *Config) error {
+	if cfg.HTTP != "" {
+		hp, err := netaddr.ParseListen(cfg.HTTP)
+		if err != nil {
+			return fmt.Errorf("bad -http: %w", err)
+		}
+		if hp.Kind == netaddr.Name && hp.Text != "localhost" {
+			return fmt.Errorf("bad -http %q: want an IP address, localhost or :PORT", cfg.HTTP)
+		}
+		cfg.HTTPAddr = hp
+	}
+	switch {
+	case cfg.MeshInterval <= 0:
+		return fmt.Errorf("bad -mesh-interval %v: must be positive", cfg.MeshInterval)
+	case cfg.MeshTimeout <= 0:
+		return fmt.Errorf("bad -mesh-timeout %v: must be positive", cfg.MeshTimeout)
+	case cfg.MeshTimeout > cfg.MeshInterval/2:
+		return fmt.Errorf("bad -mesh-timeout %v: at most half of -mesh-interval %v, so that a round's probes end well inside it", cfg.MeshTimeout, cfg.MeshInterval)
+	case cfg.MeshPeers < 1:
+		return fmt.Errorf("bad -mesh-peers %d: must be at least 1", cfg.MeshPeers)
+	case cfg.MeshGrace <= 0:
+		return fmt.Errorf("bad -mesh-grace %v: must be positive", cfg.MeshGrace)
+	case cfg.MeshNode != "" && dnsname.Sanitize(cfg.MeshNode) != cfg.MeshNode:
+		return fmt.Errorf("bad -mesh-node %q: want a host name (letters, digits, '-', '_', '.')", cfg.MeshNode)
+	}
+	if cfg.Mesh != "" {
+		entries, err := mesh.ParseSpec(cfg.Mesh, cfg.Listen[0].Port)
+		if err != nil {
+			return err
+		}
+		cfg.MeshEntries = entries
+	}
+	return nil
 }

@@ -1,11 +1,8 @@
 package server
 
 import (
-	"context"
 	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
 )
@@ -23,9 +20,8 @@ func serverBinary(t *testing.T) string { return smiletest.Build(t, "../cmd/smile
 
 // server is a smile-server running in this process through Run.
 type server struct {
+	*smiletest.Running
 	out, err *smiletest.Buffer
-	cancel   context.CancelFunc
-	done     chan int
 	code     int
 	stopped  bool
 }
@@ -50,37 +46,15 @@ func startServer(t *testing.T, args ...string) *server {
 // tryServer runs the server and returns once it listens or has exited.
 func tryServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{out: &smiletest.Buffer{}, err: &smiletest.Buffer{}, cancel: cancel, done: make(chan int, 1)}
-	go func() { s.done <- Run(ctx, args, noEnv, s.out, s.err) }()
-	deadline := time.After(10 * time.Second)
-	for !strings.Contains(s.out.String(), "SERVER started") {
-		select {
-		case s.code = <-s.done:
-			s.stopped = true
-			cancel()
-			return s
-		case <-deadline:
-			cancel()
-			t.Fatalf("server %v did not start: %s", args, s.err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	r := smiletest.StartRun(t, Run, "SERVER started", args...)
+	s := &server{Running: r, out: r.Out, err: r.Err}
+	s.code, s.stopped = r.Exited()
 	return s
 }
 
 // stop cancels the server (as SIGTERM would) and returns its exit code.
 func (s *server) stop() int {
-	if s.stopped {
-		return s.code
-	}
-	s.cancel()
-	select {
-	case s.code = <-s.done:
-	case <-time.After(20 * time.Second):
-		s.code = -1
-	}
-	s.stopped = true
+	s.code, s.stopped = s.Stop(), true
 	return s.code
 }
 

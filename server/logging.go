@@ -28,14 +28,16 @@ const logBuffer = 256 << 10
 // blocks) lines that do not fit are dropped and counted, the count is
 // logged once stdout moves again, and close says it on stderr. flush
 // writes what is logged now without waiting for the next tick or for
-// stdout: the start lines, which health checks and scripts wait for.
-func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, flush, close func()) {
+// stdout: the start lines, which health checks and scripts wait for. lost
+// reads the count of dropped lines, for /metrics.
+func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, flush func(), lost func() uint64, close func()) {
 	out := pollableStdout(stdout)
 	lw := flushwriter.NewLossy(out, logBuffer, flushEvery, func(l flushwriter.Loss) {
 		log.Warn("log lines dropped: stdout did not take them", lossAttrs(l)...)
 	})
 	log = NewLogger(lw, format)
-	return log, lw.Kick, func() {
+	lost = func() uint64 { return uint64(lw.Lost().Lines) }
+	return log, lw.Kick, lost, func() {
 		_ = lw.Close()
 		if c, ok := out.(io.Closer); ok && out != stdout {
 			_ = c.Close() // the descriptor pollableStdout opened

@@ -33,7 +33,7 @@ func TestLossCountHoldsWhenTheReaderComesBack(t *testing.T) {
 	defer stdout.Close()
 
 	stderr := &smiletest.Buffer{}
-	log, _, closeLog := newLog(stdout, stderr, "text")
+	log, _, _, closeLog := newLog(stdout, stderr, "text")
 	const lines = 20000
 	for i := range lines {
 		log.Info("line " + strconv.Itoa(i))

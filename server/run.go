@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -25,6 +26,9 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	if err := serve(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "smile-server: %v\n", err)
+		if errors.As(err, new(*startError)) {
+			return cli.ExitUsage
+		}
 		return cli.ExitFailure
 	}
 	return cli.ExitOK
@@ -32,7 +36,7 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 
 // serve opens every listener, serves until ctx is done and drains.
 func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
-	log, flushLog, closeLog := newLog(stdout, stderr, cfg.LogFormat)
+	log, flushLog, logLost, closeLog := newLog(stdout, stderr, cfg.LogFormat)
 	defer closeLog()
 
 	opts := sockOpts{reuseAddr: cfg.ReuseAddr, v6only: cfg.V6Only, backlog: cfg.Backlog}
@@ -57,6 +61,15 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	// server would make a matrix cell lie.
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	side, err := startSide(sctx, cfg, listeners, srv, logLost, log)
+	if err != nil {
+		closeAll(listeners)
+		return err
+	}
+	defer func() {
+		cancel()
+		side.Wait()
+	}()
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
 		log.Info(fmt.Sprintf("SERVER started on port %d (listening on %s, %s)", l.addr.Port(), l.addr, l.mode),

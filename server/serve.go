@@ -26,6 +26,7 @@ type Server struct {
 	slots        *slots
 	lingering    lingerers
 	lingerSet    lingerSet // the fast path's lingering closes
+	counters     counters  // for Stats
 	inflight     sync.WaitGroup
 }
 
@@ -185,6 +186,7 @@ func (s *Server) finishGreet(conn net.Conn, at time.Time, peer netip.AddrPort, w
 // the tutorial's line with the peer's name, which (off the critical path)
 // may come later.
 func (s *Server) logGreeting(at time.Time, peer netip.AddrPort, n int, werr error) {
+	s.counters.count(werr)
 	if werr != nil {
 		s.log.Warn("greeting failed", "peer", peer.Addr().String(), "port", peer.Port(), "written", n, "err", werr)
 		return

@@ -43,6 +43,10 @@ type cluster struct {
 	probes map[string]string
 	// flaky is how many times a kubectl command line fails before it works.
 	flaky map[string]int
+	// matrix is the /matrix.json the first Ready server pod serves: a file
+	// of testdata/matrix, which TestMesh in integration/ captured from
+	// four real mesh nodes, node-a to node-d ("": it serves none).
+	matrix string
 }
 
 type node struct {
@@ -57,8 +61,12 @@ type serverPod struct {
 	waiting string // a container's waiting reason, e.g. ImagePullBackOff
 }
 
-// healthy is a dual-stack kind cluster (a control plane, two workers) on
-// which every address greeted.
+// meshNodes are the nodes of the matrices in testdata/matrix, as TestMesh
+// names its containers.
+var meshNodes = []string{"node-a", "node-b", "node-c", "node-d"}
+
+// healthy is a dual-stack cluster of four nodes on which every address
+// greeted and every pair of nodes is ok in the mesh.
 func healthy() *cluster {
 	c := &cluster{
 		families:   []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol},
@@ -67,14 +75,22 @@ func healthy() *cluster {
 		job:        batchv1.JobComplete,
 		probes:     map[string]string{},
 		flaky:      map[string]int{},
+		matrix:     "ok.json",
 	}
-	for i, name := range []string{"smile-control-plane", "smile-worker", "smile-worker2"} {
-		c.nodes = append(c.nodes, node{name, true})
-		c.servers = append(c.servers, serverPod{node: name, ready: true,
-			ips: []string{fmt.Sprintf("10.244.%d.2", i), netip.MustParseAddr(fmt.Sprintf("fd00:10:244:%d::2", i)).String()}})
+	for _, name := range meshNodes {
+		c.addNode(name)
 	}
 	c.greetAll()
 	return c
+}
+
+// addNode adds a Ready node with a Ready server pod, its addresses the
+// next in the pod network's subnets.
+func (c *cluster) addNode(name string) {
+	i := len(c.nodes)
+	c.nodes = append(c.nodes, node{name, true})
+	c.servers = append(c.servers, serverPod{node: name, ready: true,
+		ips: []string{fmt.Sprintf("10.244.%d.2", i), netip.MustParseAddr(fmt.Sprintf("fd00:10:244:%d::2", i)).String()}})
 }
 
 // ipv4Only is a healthy IPv4-only cluster.
@@ -178,6 +194,20 @@ func (c *cluster) record(t *testing.T, dir string) {
 			UpdatedNumberScheduled: scheduled, NumberReady: readyServers, ObservedGeneration: 1},
 	}
 
+	if c.matrix != "" {
+		// verify.sh asks the first Ready server pod by node name; the
+		// matrix is served as TestMesh captured it, byte for byte.
+		asker := -1
+		for i, s := range c.servers {
+			if s.ready && (asker < 0 || s.node < c.servers[asker].node) {
+				asker = i
+			}
+		}
+		b, err := os.ReadFile(filepath.Join("testdata", "matrix", c.matrix))
+		require.NoError(t, err)
+		name := fmt.Sprintf("get_--raw__api_v1_namespaces_smile_pods_smile-server-%d_8080_proxy_matrix.json", asker)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
 	for name, obj := range files {
 		b, err := json.MarshalIndent(obj, "", "  ")
 		require.NoError(t, err)
@@ -274,11 +304,17 @@ func tableRow(name, family, address, result string) *regexp.Regexp {
 	return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` +` + family + ` +` + regexp.QuoteMeta(address) + ` +` + regexp.QuoteMeta(result) + `$`)
 }
 
+// meshRow matches a row of verify.sh's table of the mesh.
+func meshRow(src, dst, family, result string) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(src) + ` +` + regexp.QuoteMeta(dst) + ` +` + family + ` +` + regexp.QuoteMeta(result) + `$`)
+}
+
 // TestVerify runs kind/verify.sh against recorded clusters: it passes only
 // when every node × every promised family and every Service address
-// greeted, names each gap in its table, always prints the table, rides out
-// transient kubectl errors, and stops at once on an image that can't be
-// pulled.
+// greeted and every ordered pair of nodes × every promised family is ok in
+// the mesh's matrix (as four real mesh nodes served it: testdata/matrix),
+// names each gap in its tables, always prints them, rides out transient
+// kubectl errors, and stops at once on an image that can't be pulled.
 func TestVerify(t *testing.T) {
 	t.Parallel()
 	dual := "FAMILIES=IPv4 IPv6"
@@ -290,10 +326,62 @@ func TestVerify(t *testing.T) {
 		want     []*regexp.Regexp // rows and lines that must be in the output
 	}{
 		{"every address greeted", healthy, []string{dual}, 0, []*regexp.Regexp{
-			tableRow("smile-control-plane", "IPv4", "10.244.0.2", "ok"),
-			tableRow("smile-worker2", "IPv6", "fd00:10:244:2::2", "ok"),
+			tableRow("node-a", "IPv4", "10.244.0.2", "ok"),
+			tableRow("node-c", "IPv6", "fd00:10:244:2::2", "ok"),
 			tableRow("smile-server", "IPv6", "fd00:10:96::100", "ok"),
-			regexp.MustCompile(`>> every node and Service greeted over IPv4 IPv6`),
+			meshRow("node-a", "node-b", "IPv4", "ok"),
+			meshRow("node-d", "node-c", "IPv6", "ok"),
+			regexp.MustCompile(`>> every node and Service greeted over IPv4 IPv6, and every node pair in the mesh`),
+		}},
+		{"IPv6 SYNs dropped towards one node in the mesh", func() *cluster {
+			c := healthy()
+			c.matrix = "ipv6-dropped.json"
+			return c
+		}, []string{dual, "MESH_TIMEOUT=1"}, 1, []*regexp.Regexp{
+			meshRow("node-a", "node-c", "IPv6", "FAILED (timeout)"),
+			meshRow("node-d", "node-c", "IPv6", "FAILED (timeout)"),
+			meshRow("node-a", "node-c", "IPv4", "ok"),
+			meshRow("node-c", "node-a", "IPv6", "ok"),
+			regexp.MustCompile(`(?m)^   node-b → node-c ipv6 \(\[[0-9a-f:]+\]:7890\): can't connect to \[[0-9a-f:]+\]:7890: timeout$`),
+			tableRow("node-c", "IPv6", "fd00:10:244:2::2", "ok"), // the Job's one-shot probe saw no fault
+		}},
+		{"IPv6 SYNs dropped in the mesh, IPv4 promised", func() *cluster {
+			c := healthy()
+			c.matrix = "ipv6-dropped.json"
+			return c
+		}, []string{"FAMILIES=IPv4", "MESH_TIMEOUT=1"}, 0, []*regexp.Regexp{
+			meshRow("node-a", "node-c", "IPv4", "ok"),
+			regexp.MustCompile(`>> failing cells of the mesh`),
+		}},
+		{"a frozen node in the mesh", func() *cluster {
+			c := healthy()
+			c.matrix = "paused.json"
+			return c
+		}, []string{dual, "MESH_TIMEOUT=1"}, 1, []*regexp.Regexp{
+			meshRow("node-a", "node-d", "IPv4", "FAILED (timeout)"),
+			meshRow("node-c", "node-d", "IPv6", "FAILED (timeout)"),
+			regexp.MustCompile(`(?m)^node-d +node-a +IPv4 +STALE \(no row from http://\S+:8080/mesh\.json: timeout\)$`),
+			meshRow("node-b", "node-c", "IPv6", "ok"),
+			regexp.MustCompile(`(?m)^   node-a → node-d ipv4 \([0-9.]+:7890\): connected to [0-9.]+:7890, but no greeting: timeout$`),
+		}},
+		{"a node the mesh never heard of", func() *cluster {
+			c := healthy()
+			c.addNode("node-e")
+			c.greetAll()
+			return c
+		}, []string{dual, "MESH_TIMEOUT=1"}, 1, []*regexp.Regexp{
+			tableRow("node-e", "IPv6", "fd00:10:244:4::2", "ok"),
+			meshRow("node-e", "node-a", "IPv4", "NO ROW"),
+			meshRow("node-a", "node-e", "IPv6", "NOT PROBED"),
+			meshRow("node-a", "node-b", "IPv6", "ok"),
+		}},
+		{"no matrix served", func() *cluster {
+			c := healthy()
+			c.matrix = ""
+			return c
+		}, []string{dual, "MESH_TIMEOUT=1"}, 1, []*regexp.Regexp{
+			meshRow("node-b", "node-a", "IPv4", "NO MATRIX (pod smile-server-0 did not serve /matrix.json on port 8080)"),
+			regexp.MustCompile(`>> kubectl get --raw /api/v1/namespaces/smile/pods/smile-server-0:8080/proxy/matrix.json: error: no recorded answer`),
 		}},
 		{"a server pod without an IPv6 address", func() *cluster {
 			c := healthy()
@@ -301,8 +389,8 @@ func TestVerify(t *testing.T) {
 			c.greetAll() // the Job greets what DNS lists, and completes
 			return c
 		}, []string{dual}, 1, []*regexp.Regexp{
-			tableRow("smile-worker2", "IPv4", "10.244.2.2", "ok"),
-			tableRow("smile-worker2", "IPv6", "-", "NO IPv6 ADDRESS"),
+			tableRow("node-c", "IPv4", "10.244.2.2", "ok"),
+			tableRow("node-c", "IPv6", "-", "NO IPv6 ADDRESS"),
 		}},
 		{"a node without a server pod", func() *cluster {
 			c := healthy()
@@ -310,22 +398,22 @@ func TestVerify(t *testing.T) {
 			c.greetAll()
 			return c
 		}, []string{dual}, 1, []*regexp.Regexp{
-			tableRow("smile-worker2", "IPv4", "-", "NO SERVER POD"),
-			tableRow("smile-worker2", "IPv6", "-", "NO SERVER POD"),
+			tableRow("node-c", "IPv4", "-", "NO SERVER POD"),
+			tableRow("node-c", "IPv6", "-", "NO SERVER POD"),
 		}},
 		{"a server pod not ready", func() *cluster {
 			c := healthy()
 			c.servers[1].ready = false
 			return c
-		}, []string{dual}, 1, []*regexp.Regexp{tableRow("smile-worker", "IPv6", "fd00:10:244:1::2", "NOT READY")}},
+		}, []string{dual}, 1, []*regexp.Regexp{tableRow("node-b", "IPv6", "fd00:10:244:1::2", "NOT READY")}},
 		{"an address that timed out", func() *cluster {
 			c := healthy()
 			c.probes["pods/fd00:10:244:1::2"] = "timeout"
 			c.job = batchv1.JobFailed
 			return c
 		}, []string{dual}, 1, []*regexp.Regexp{
-			tableRow("smile-worker", "IPv6", "fd00:10:244:1::2", "FAILED (timeout)"),
-			tableRow("smile-worker", "IPv4", "10.244.1.2", "ok"),
+			tableRow("node-b", "IPv6", "fd00:10:244:1::2", "FAILED (timeout)"),
+			tableRow("node-b", "IPv4", "10.244.1.2", "ok"),
 			regexp.MustCompile(`(?m)^   ` + clientPod + `/pods: can't connect to \[fd00:10:244:1::2\]:7890: timeout$`),
 			regexp.MustCompile(`>> job/smile-client: failed`),
 		}},
@@ -333,7 +421,7 @@ func TestVerify(t *testing.T) {
 			c := healthy()
 			delete(c.probes, "pods/10.244.0.2")
 			return c
-		}, []string{dual}, 1, []*regexp.Regexp{tableRow("smile-control-plane", "IPv4", "10.244.0.2", "NOT PROBED")}},
+		}, []string{dual}, 1, []*regexp.Regexp{tableRow("node-a", "IPv4", "10.244.0.2", "NOT PROBED")}},
 		{"a Service without the IPv6 family", func() *cluster {
 			c := healthy()
 			c.families, c.clusterIPs = c.families[:1], c.clusterIPs[:1]
@@ -355,14 +443,14 @@ func TestVerify(t *testing.T) {
 			return c
 		}, []string{dual}, 0, []*regexp.Regexp{
 			regexp.MustCompile(`>> kubectl -n smile get job smile-client -o json: Error from server \(ServiceUnavailable\).*\(try 3 of 5\)`),
-			tableRow("smile-worker2", "IPv6", "fd00:10:244:2::2", "ok"),
+			tableRow("node-c", "IPv6", "fd00:10:244:2::2", "ok"),
 		}},
 		{"an IPv4-only cluster, IPv4 promised", ipv4Only, []string{"FAMILIES=IPv4"}, 0, []*regexp.Regexp{
-			tableRow("smile-worker", "IPv4", "10.244.1.2", "ok"),
+			tableRow("node-b", "IPv4", "10.244.1.2", "ok"),
 			tableRow("smile-server", "IPv4", "10.96.100.1", "ok"),
 		}},
 		{"an IPv4-only cluster, both promised", ipv4Only, []string{dual}, 1, []*regexp.Regexp{
-			tableRow("smile-worker", "IPv6", "-", "NO IPv6 ADDRESS"),
+			tableRow("node-b", "IPv6", "-", "NO IPv6 ADDRESS"),
 		}},
 		{"a Job that never finishes", func() *cluster {
 			c := healthy()
@@ -398,7 +486,7 @@ func TestVerify(t *testing.T) {
 		assert.Equal(t, 1, code)
 		assert.Less(t, took, 30*time.Second, "stops at once, not after TIMEOUT")
 		assert.Contains(t, out, `pod/`+clientPod+` container pods (smile-client:dev): ImagePullBackOff: Back-off pulling image "smile-client:dev"`)
-		assert.Regexp(t, tableRow("smile-worker", "IPv4", "10.244.1.2", "NOT PROBED"), out, "the table is printed all the same")
+		assert.Regexp(t, tableRow("node-b", "IPv4", "10.244.1.2", "NOT PROBED"), out, "the table is printed all the same")
 	})
 }
 
@@ -418,20 +506,20 @@ func TestServers(t *testing.T) {
 		{"a worker not Ready, left out of the DaemonSet", func() *cluster {
 			c := healthy()
 			c.nodes[2].ready = false
-			c.servers = c.servers[:2]
+			c.servers = slices.Delete(c.servers, 2, 3)
 			return c
 		}, 1, []string{
-			"   node smile-worker2 not Ready",
-			"   daemonset/smile-server: 2 scheduled, 2 ready, 2 up to date, for 3 nodes",
-			"   node smile-worker2: no server pod",
+			"   node node-c not Ready",
+			"   daemonset/smile-server: 3 scheduled, 3 ready, 3 up to date, for 4 nodes",
+			"   node node-c: no server pod",
 		}},
 		{"a server pod not Ready", func() *cluster {
 			c := healthy()
 			c.servers[0].ready = false
 			return c
 		}, 1, []string{
-			"   daemonset/smile-server: 3 scheduled, 2 ready, 3 up to date, for 3 nodes",
-			"   node smile-control-plane: server pod smile-server-0 not Ready",
+			"   daemonset/smile-server: 4 scheduled, 3 ready, 4 up to date, for 4 nodes",
+			"   node node-a: server pod smile-server-0 not Ready",
 		}},
 		{"CoreDNS not available", func() *cluster {
 			c := healthy()
@@ -468,4 +556,34 @@ func TestServers(t *testing.T) {
 		assert.Less(t, took, 30*time.Second, "stops at once, not after TIMEOUT")
 		assert.Contains(t, out, `pod/smile-server-1 container smile-server (smile-server:dev): ErrImageNeverPull: Back-off pulling image "smile-server:dev"`)
 	})
+}
+
+// TestMatrixTestdata checks that the matrices TestVerify serves are what
+// TestMesh (integration/) captured with SMILE_UPDATE_DOCS=1: /matrix.json
+// of four mesh nodes, node-a to node-d, assembled by node-a.
+func TestMatrixTestdata(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"ok.json", "ipv6-dropped.json", "paused.json"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", "matrix", name))
+			require.NoError(t, err)
+			var m struct {
+				SchemaVersion int    `json:"schema_version"`
+				Type          string `json:"type"`
+				Node          string `json:"node"`
+				Rows          []struct {
+					Host string `json:"host"`
+				} `json:"rows"`
+			}
+			require.NoError(t, json.Unmarshal(b, &m))
+			assert.Equal(t, 1, m.SchemaVersion)
+			assert.Equal(t, "mesh_matrix", m.Type)
+			assert.Equal(t, meshNodes[0], m.Node)
+			var hosts []string
+			for _, r := range m.Rows {
+				hosts = append(hosts, r.Host)
+			}
+			assert.Equal(t, meshNodes, hosts)
+		})
+	}
 }

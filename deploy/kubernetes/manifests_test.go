@@ -31,6 +31,7 @@ const (
 	headlessName  = "smile-server-headless"
 	clusterDomain = "cluster.local"
 	port          = 7890
+	httpPort      = 8080 // -http: the mesh's rows, the page and /metrics
 	nonRootID     = 65532
 )
 
@@ -40,12 +41,16 @@ type variant struct {
 	policy     corev1.IPFamilyPolicy
 	families   []corev1.IPFamily
 	familyFlag string // the client's -4 or -6, "" to use both
+	monitor    bool   // with a ServiceMonitor
 }
 
+var dualStack = []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}
+
 var variants = []variant{
-	{".", corev1.IPFamilyPolicyPreferDualStack, []corev1.IPFamily{corev1.IPv4Protocol, corev1.IPv6Protocol}, ""},
-	{"overlays/ipv4-only", corev1.IPFamilyPolicySingleStack, []corev1.IPFamily{corev1.IPv4Protocol}, "-4"},
-	{"overlays/ipv6-only", corev1.IPFamilyPolicySingleStack, []corev1.IPFamily{corev1.IPv6Protocol}, "-6"},
+	{".", corev1.IPFamilyPolicyPreferDualStack, dualStack, "", false},
+	{"overlays/ipv4-only", corev1.IPFamilyPolicySingleStack, []corev1.IPFamily{corev1.IPv4Protocol}, "-4", false},
+	{"overlays/ipv6-only", corev1.IPFamilyPolicySingleStack, []corev1.IPFamily{corev1.IPv6Protocol}, "-6", false},
+	{"overlays/servicemonitor", corev1.IPFamilyPolicyPreferDualStack, dualStack, "", true},
 }
 
 // TestKustomizations builds every kustomization as kubectl apply -k would
@@ -70,32 +75,46 @@ func TestCheckRejectsBrokenManifests(t *testing.T) {
 	require.NoError(t, err)
 	cases := []struct {
 		name, file, old, new, want string
+		variant                    int // of variants: the kustomization built
 	}{
-		{"misspelt field", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFS: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFS"`},
-		{"field in the wrong case", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"`},
-		{"duplicate field", "base/client-job.yaml", "restartPolicy: Never", "restartPolicy: Never\n      restartPolicy: OnFailure", `mapping key "restartPolicy" already defined`},
-		{"field of the wrong type", "base/server-daemonset.yaml", "runAsUser: 65532", `runAsUser: "65532"`, "cannot unmarshal string"},
-		{"misspelt client flag", "base/client-job.yaml", "- -each", "- -eahc", "smile-client: flag provided but not defined: -eahc"}, //nolint:misspell // the typo is the point
-		{"misspelt server variable", "base/server-daemonset.yaml", "SMILE_WRITE_TIMEOUT", "SMILE_WRITE_TIMOUT", "smile-server reads no variable SMILE_WRITE_TIMOUT"},
-		{"probe without -healthcheck", "base/server-daemonset.yaml", `["/smile-server", "-healthcheck"]`, `["/smile-server", "-version"]`, "probe does not run /smile-server -healthcheck"},
-		{"privilege escalation", "base/server-daemonset.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true", "allowPrivilegeEscalation must be false"},
-		{"capabilities kept", "base/client-job.yaml", `drop: ["ALL"]`, `drop: ["NET_RAW"]`, "must drop ALL capabilities"},
-		{"image not the published one", "base/server-daemonset.yaml", "image: ghcr.io/smile-sockets/smile-server:latest", "image: smile-server:dev", `image "smile-server:dev" is not the published one`},
-		{"pulled image", "base/client-job.yaml", "imagePullPolicy: IfNotPresent", "imagePullPolicy: Always", "imagePullPolicy Always"},
-		{"one family", "base/server-services.yaml", "ipFamilies: [IPv4, IPv6]", "ipFamilies: [IPv4]", "ipFamilies [IPv4], want [IPv4 IPv6]"},
-		{"other port", "base/server-daemonset.yaml", "containerPort: 7890", "containerPort: 7891", "no container port 7890"},
-		{"grace shorter than the drain", "base/server-daemonset.yaml", "terminationGracePeriodSeconds: 15", "terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds 5"},
-		{"request above its limit", "base/server-daemonset.yaml", "memory: 64Mi", "memory: 8Mi", "want a memory request no larger than its limit"},
-		{"client probes one service", "base/client-job.yaml", "smile-server-headless.smile.svc.cluster.local", "smile-server.smile.svc.cluster.local", "no client probes smile-server-headless.smile.svc.cluster.local"},
-		{"greeting not expected", "base/client-job.yaml", "- Smile from the server\n", "- Smile from the client\n", `-expect "Smile from the client", the server greets with "Smile from the server"`},
+		{"misspelt field", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFS: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFS"`, 0},
+		{"field in the wrong case", "base/server-daemonset.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFileSystem: true", `unknown field "spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem"`, 0},
+		{"duplicate field", "base/client-job.yaml", "restartPolicy: Never", "restartPolicy: Never\n      restartPolicy: OnFailure", `mapping key "restartPolicy" already defined`, 0},
+		{"field of the wrong type", "base/server-daemonset.yaml", "runAsUser: 65532", `runAsUser: "65532"`, "cannot unmarshal string", 0},
+		{"misspelt client flag", "base/client-job.yaml", "- -each", "- -eahc", "smile-client: flag provided but not defined: -eahc", 0}, //nolint:misspell // the typo is the point
+		{"misspelt server variable", "base/server-daemonset.yaml", "SMILE_WRITE_TIMEOUT", "SMILE_WRITE_TIMOUT", "smile-server reads no variable SMILE_WRITE_TIMOUT", 0},
+		{"probe without -healthcheck", "base/server-daemonset.yaml", `["/smile-server", "-healthcheck"]`, `["/smile-server", "-version"]`, "probe does not run /smile-server -healthcheck", 0},
+		{"privilege escalation", "base/server-daemonset.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true", "allowPrivilegeEscalation must be false", 0},
+		{"capabilities kept", "base/client-job.yaml", `drop: ["ALL"]`, `drop: ["NET_RAW"]`, "must drop ALL capabilities", 0},
+		{"image not the published one", "base/server-daemonset.yaml", "image: ghcr.io/smile-sockets/smile-server:latest", "image: smile-server:dev", `image "smile-server:dev" is not the published one`, 0},
+		{"pulled image", "base/client-job.yaml", "imagePullPolicy: IfNotPresent", "imagePullPolicy: Always", "imagePullPolicy Always", 0},
+		{"one family", "base/server-services.yaml", "ipFamilies: [IPv4, IPv6]", "ipFamilies: [IPv4]", "ipFamilies [IPv4], want [IPv4 IPv6]", 0},
+		{"other port", "base/server-daemonset.yaml", "containerPort: 7890", "containerPort: 7891", "no container port 7890", 0},
+		{"grace shorter than the drain", "base/server-daemonset.yaml", "terminationGracePeriodSeconds: 15", "terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds 5", 0},
+		{"request above its limit", "base/server-daemonset.yaml", "memory: 64Mi", "memory: 8Mi", "want a memory request no larger than its limit", 0},
+		{"client probes one service", "base/client-job.yaml", "smile-server-headless.smile.svc.cluster.local", "smile-server.smile.svc.cluster.local", "no client probes smile-server-headless.smile.svc.cluster.local", 0},
+		{"greeting not expected", "base/client-job.yaml", "- Smile from the server\n", "- Smile from the client\n", `-expect "Smile from the client", the server greets with "Smile from the server"`, 0},
+		{"mesh against the ClusterIP Service", "base/server-daemonset.yaml", "value: smile-server-headless.smile.svc.cluster.local", "value: smile-server.smile.svc.cluster.local",
+			`-mesh "smile-server.smile.svc.cluster.local", want the headless Service's name smile-server-headless.smile.svc.cluster.local`, 0},
+		{"misspelt mesh variable", "base/server-daemonset.yaml", "name: SMILE_MESH_NODE", "name: SMILE_MESH_NAME", "smile-server reads no variable SMILE_MESH_NAME", 0},
+		{"rows not named after nodes", "base/server-daemonset.yaml", "fieldPath: spec.nodeName", "fieldPath: metadata.name", "SMILE_MESH_NODE must come from the pod's spec.nodeName", 0},
+		{"-http on loopback only", "base/server-daemonset.yaml", `value: ":8080"`, `value: "127.0.0.1:8080"`, `-http "127.0.0.1:8080", want the wildcard :8080`, 0},
+		{"no -http", "base/server-daemonset.yaml", "name: SMILE_HTTP", "name: GODEBUG", `-http "", want the wildcard :8080`, 0},
+		{"scrape annotation on the greeting port", "base/server-daemonset.yaml", `prometheus.io/port: "8080"`, `prometheus.io/port: "7890"`, `annotation prometheus.io/port "7890", want "8080"`, 0},
+		{"headless Service without the http port", "base/server-services.yaml", "    - name: http\n      port: 8080\n      targetPort: http\n      protocol: TCP\n", "",
+			"Service smile-server-headless: ports [7890], want [7890 8080]", 0},
+		{"ServiceMonitor on a port no Service has", "components/servicemonitor/servicemonitor.yaml", "- port: http", "- port: metrics", `no Service it selects has a port "metrics"`, 3},
+		{"misspelt ServiceMonitor field", "components/servicemonitor/servicemonitor.yaml", "scrapeTimeout: 10s", "scrapeTimout: 10s", `unknown field "spec.endpoints[0].scrapeTimout"`, 3},
+		{"scrape timeout beyond its interval", "components/servicemonitor/servicemonitor.yaml", "scrapeTimeout: 10s", "scrapeTimeout: 60s", "scrapeTimeout 60s exceeds its interval 30s", 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := copyTree(t, ".")
 			replaceOnce(t, filepath.Join(dir, c.file), c.old, c.new)
-			m, err := build(dir)
+			v := variants[c.variant]
+			m, err := build(filepath.Join(dir, v.dir))
 			if err == nil {
-				err = check(m, variants[0], images)
+				err = check(m, v, images)
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
@@ -110,6 +129,7 @@ type manifests struct {
 	daemonSets []appsv1.DaemonSet
 	services   []corev1.Service
 	jobs       []batchv1.Job
+	monitors   []serviceMonitor
 }
 
 // build runs kustomize in-process on dir and decodes every object into its
@@ -137,6 +157,8 @@ func build(dir string) (*manifests, error) {
 			err = decodeInto(y, &m.services)
 		case "batch/v1 Job":
 			err = decodeInto(y, &m.jobs)
+		case "monitoring.coreos.com/v1 ServiceMonitor":
+			err = decodeInto(y, &m.monitors)
 		default:
 			err = errors.New("not a kind these manifests use")
 		}
@@ -195,6 +217,7 @@ func check(m *manifests, v variant, images map[string]string) error {
 	greeting := checkServer(&p, ds, images["server"])
 	checkServices(&p, m.services, ds, v)
 	checkClient(&p, job, v, images["client"], greeting)
+	checkServiceMonitors(&p, m.monitors, m.services, ds, v)
 	return errors.Join(p...)
 }
 
@@ -236,6 +259,7 @@ func checkServer(p *problems, ds appsv1.DaemonSet, image string) string {
 	if cfg.V6Only {
 		p.addf("%s: -v6only would refuse IPv4 peers", where)
 	}
+	checkMesh(p, where, ds, c, cfg)
 	for name, probe := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
 		checkProbe(p, fmt.Sprintf("%s: %s", where, name), probe)
 	}
@@ -297,8 +321,20 @@ func checkServices(p *problems, services []corev1.Service, ds appsv1.DaemonSet, 
 		if !selects(s.Spec.Selector, ds.Spec.Template.Labels) {
 			p.addf("%s: selector %v does not select the server pods", where, s.Spec.Selector)
 		}
-		if len(s.Spec.Ports) != 1 || s.Spec.Ports[0].Port != port || !reaches(s.Spec.Ports[0], ds) {
-			p.addf("%s: want one port %d that reaches the server's container port %d", where, port, port)
+		// The headless Service also carries -http, for a ServiceMonitor.
+		want := []int32{port}
+		if s.Name == headlessName {
+			want = append(want, httpPort)
+		}
+		var got []int32
+		for _, sp := range s.Spec.Ports {
+			got = append(got, sp.Port)
+			if !reaches(sp, ds, sp.Port) {
+				p.addf("%s: port %d does not reach the server's container port %d", where, sp.Port, sp.Port)
+			}
+		}
+		if !slices.Equal(got, want) {
+			p.addf("%s: ports %v, want %v", where, got, want)
 		}
 	}
 	if headless != 1 || clusterIP != 1 {
@@ -422,15 +458,15 @@ func selects(selector, labels map[string]string) bool {
 	return true
 }
 
-// reaches reports whether a Service port's target is the server's port,
-// by number or by name.
-func reaches(sp corev1.ServicePort, ds appsv1.DaemonSet) bool {
+// reaches reports whether a Service port's target is the server's
+// container port want, by number or by name.
+func reaches(sp corev1.ServicePort, ds appsv1.DaemonSet, want int32) bool {
 	for _, c := range ds.Spec.Template.Spec.Containers {
 		for _, cp := range c.Ports {
-			if cp.ContainerPort != port {
+			if cp.ContainerPort != want {
 				continue
 			}
-			if (sp.TargetPort.IntValue() == port) || (sp.TargetPort.StrVal != "" && sp.TargetPort.StrVal == cp.Name) {
+			if (sp.TargetPort.IntValue() == int(want)) || (sp.TargetPort.StrVal != "" && sp.TargetPort.StrVal == cp.Name) {
 				return true
 			}
 		}

@@ -82,6 +82,15 @@ func (s *Server) AddHost(name string, addrs ...string) {
 	}
 }
 
+// SetHost replaces name's addresses with addrs (none: the name is
+// unknown, NXDOMAIN), as DNS changes when hosts come and go.
+func (s *Server) SetHost(name string, addrs ...string) {
+	s.mu.Lock()
+	delete(s.hosts, fqdn(name))
+	s.mu.Unlock()
+	s.AddHost(name, addrs...)
+}
+
 // AddPTR makes a reverse lookup of ip answer name, byte for byte: it may
 // hold anything a hostile resolver could send.
 func (s *Server) AddPTR(ip, name string) {

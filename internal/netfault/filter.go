@@ -46,6 +46,29 @@ type placed struct {
 	exprs []expr.Any
 }
 
+// clearRules removes netfault's table, and with it every rule a fault
+// added, so that a test can lift a fault and watch the path heal. A
+// namespace without the table has nothing to clear: that is no error.
+func clearRules() error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("nftables: listing tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == table {
+			c.DelTable(t)
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	return nil
+}
+
 // addRule adds the fault's rules, creating netfault's table and the chains
 // they need on first use, in one netlink transaction.
 func addRule(f Fault) error {

@@ -57,6 +57,7 @@ Puts one fault into the network namespace netfault runs in.
                                      port sends after its SYN-ACK is tracked apart (a
                                      conntrack zone of its own), so it is new or invalid
                                      to the firewall, which drops it
+  clear                              remove every packet-filter fault netfault put here
   hold                               keep the namespace alive until SIGTERM or SIGINT
 
 F is ipv4, ipv6 or all (default all); the port defaults to 7890. Several
@@ -122,7 +123,7 @@ func ParseAll(args []string) ([]Fault, error) {
 
 // Fault is one parsed fault.
 type Fault struct {
-	Kind   string       // drop-syn, reject-syn, drop-sent, drop-larger, unroute, hold
+	Kind   string       // drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, drop-forward, drop-too-big, masquerade, lose-state, clear, hold
 	Family string       // ipv4, ipv6 or all
 	Port   uint16       // the server's port
 	With   string       // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
@@ -154,6 +155,8 @@ func (f Fault) String() string {
 		return fmt.Sprintf("dropping outgoing %s packets over %d bytes", f.familyWord(), f.Than)
 	case "unroute":
 		return "removing the routes to " + f.Addr.String()
+	case "clear":
+		return "removing every packet-filter fault"
 	case "route":
 		parts := make([]string, len(f.Routes))
 		for i, r := range f.Routes {
@@ -221,10 +224,10 @@ func Parse(args []string) (Fault, error) {
 	case "mtu":
 		fs.IntVar(&f.MTU, "to", 0, "")
 		positional = -1
-	case "hold":
+	case "clear", "hold":
 	default:
 		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, "+
-			"drop-forward, drop-too-big, masquerade, lose-state or hold)", f.Kind)
+			"drop-forward, drop-too-big, masquerade, lose-state, clear or hold)", f.Kind)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, fmt.Errorf("%s: %w", f.Kind, err)
@@ -316,6 +319,8 @@ func (f Fault) Apply() error {
 		return addRoutes(f.Routes, f.AdvMSS)
 	case "mtu":
 		return setMTU(f.Links, f.MTU)
+	case "clear":
+		return clearRules()
 	}
 	return addRule(f)
 }

@@ -42,6 +42,7 @@ func TestParse(t *testing.T) {
 		{[]string{"masquerade"}, Fault{Kind: "masquerade", Family: "all", Port: 7890}, "masquerading forwarded IPv4 and IPv6 TCP"},
 		{[]string{"lose-state"}, Fault{Kind: "lose-state", Family: "all", Port: 7890}, "forgetting forwarded IPv4 and IPv6 flows of port 7890 after their SYN-ACK"},
 		{[]string{"unroute", "fd00::10"}, Fault{Kind: "unroute", Family: "all", Port: 7890, Addr: netip.MustParseAddr("fd00::10")}, "removing the routes to fd00::10"},
+		{[]string{"clear"}, Fault{Kind: "clear", Family: "all", Port: 7890}, "removing every packet-filter fault"},
 	}
 	for _, c := range cases {
 		t.Run(c.says, func(t *testing.T) {
@@ -79,6 +80,7 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"unroute"}, "netfault: unroute takes 1 arguments"},
 		{[]string{"unroute", "not-an-address"}, `netfault: bad address "not-an-address"`},
 		{[]string{"drop-syn", "extra"}, "netfault: drop-syn takes 0 arguments"},
+		{[]string{"clear", "-family", "ipv6"}, "netfault: clear: flag provided but not defined: -family"},
 		{[]string{"drop-syn", "-hook", "prerouting"}, `netfault: bad -hook "prerouting"`},
 		{[]string{"route", "172.30.6.0/24"}, "netfault: route takes pairs of PREFIX GW"},
 		{[]string{"route", "172.30.6.0/24", "fd00::1"}, "gateway is of the other family"},

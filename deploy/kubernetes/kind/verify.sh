@@ -13,10 +13,20 @@
 # record to fail. Hence the rows come from the nodes and FAMILIES, and the
 # probes only fill them in.
 #
+# Then the mesh: every server pod greets every other one over each family,
+# and one of them assembles the matrix from every pod's row. verify.sh
+# reads that /matrix.json through the API server's pod proxy until every
+# ordered pair of nodes × every family in FAMILIES is ok there (or
+# MESH_TIMEOUT runs out), and prints a row for each: ok, FAILED (class),
+# NOT PROBED, STALE (why the source's row did not come), NO ROW (the source
+# never reported) or NO MATRIX.
+#
 # Usage: FAMILIES="IPv4 IPv6" deploy/kubernetes/kind/verify.sh
 #   (kubectl and jq on PATH). FAMILIES: what the overlay promises, "IPv4
 #   IPv6" for deploy/kubernetes, "IPv4" or "IPv6" for the single-stack
-#   overlays. Environment: TIMEOUT in seconds (300), and those of lib.sh.
+#   overlays. Environment: TIMEOUT in seconds for the Job (300),
+#   MESH_TIMEOUT in seconds for the mesh (120), HTTP_PORT the servers'
+#   -http port (8080), and those of lib.sh.
 set -uo pipefail
 # shellcheck source=deploy/kubernetes/kind/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -136,10 +146,73 @@ for name in smile-server-headless smile-server; do
 	done
 done
 
+# mesh_rows reads a /matrix.json (or null: none could be fetched) and
+# prints a TAB-separated row per ordered pair of NODES × FAMILIES: source,
+# destination, family and ok or what is wrong. A host with several
+# addresses of a family is ok only if every one is.
+mesh_rows() {
+	jq -r --argjson nodes "$1" --argjson families "$2" --arg missing "$3" '
+		. as $m
+		| ([$m.rows[]? | {key: .host, value: .}] | from_entries) as $rows
+		| $nodes[] as $src | $nodes[] as $dst | select($src != $dst) | $families[] as $family
+		| ($family | ascii_downcase) as $f | $rows[$src] as $row
+		| [$src, $dst, $family,
+			(if $m == null then $missing
+			elif $row == null then "NO ROW"
+			elif $row.stale then "STALE (\($row.error // "no reason given"))"
+			else [$row.cells[]? | select(.host == $dst and .family == $f)] as $cells
+				| if ($cells | length) == 0 then "NOT PROBED"
+				elif all($cells[]; .ok) then "ok"
+				else "FAILED (\([$cells[] | select(.ok | not) | .class] | unique | join(", ")))"
+				end
+			end)] | @tsv'
+}
+
+# mesh_failures reads a /matrix.json and prints each failing cell's error
+# between those nodes.
+mesh_failures() {
+	jq -r --argjson nodes "$1" '.rows[]? | select(.host as $h | $nodes | index($h)) | .host as $src
+		| .cells[]? | select(.ok | not) | "   \($src) → \(.host) \(.family) (\(.address)): \(.error)"'
+}
+
+mesh_timeout=${MESH_TIMEOUT:-120}
+http_port=${HTTP_PORT:-8080}
+node_list=$(jq -c '[.items[].metadata.name] | sort' <<<"$nodes")
+family_list=$(printf '%s\n' "${families[@]}" | jq -Rsc 'split("\n") | map(select(. != ""))')
+# The pod that assembles the matrix: a Ready server, the first by node.
+asker=$(jq -r '[.items[] | select(.metadata.labels["app.kubernetes.io/name"] == "smile-server")
+	| select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))]
+	| sort_by(.spec.nodeName) | .[0] | select(. != null) | "\(.metadata.name) \(.spec.nodeName)"' <<<"$pods")
+echo ">> waiting up to ${mesh_timeout}s for the mesh: every ordered node pair over ${families[*]}"
+matrix=null
+missing="NO MATRIX (no Ready server pod to ask)"
+mesh_deadline=$((SECONDS + mesh_timeout))
+while [[ -n $asker ]]; do
+	missing="NO MATRIX (pod ${asker% *} did not serve /matrix.json on port ${http_port})"
+	if got=$(kube get --raw "/api/v1/namespaces/${ns}/pods/${asker% *}:${http_port}/proxy/matrix.json") && jq -e .rows >/dev/null 2>&1 <<<"$got"; then
+		matrix=$got
+		if ! mesh_rows "$node_list" "$family_list" "$missing" <<<"$matrix" | grep -qv $'\tok$'; then
+			break
+		fi
+	fi
+	((SECONDS < mesh_deadline)) || break
+	sleep "$poll"
+done
+echo ">> every ordered node pair, over ${families[*]}, in the matrix of pod ${asker% *} (node ${asker#* })"
+printf '%-28s %-28s %-6s %s\n' SOURCE DESTINATION FAMILY RESULT
+while IFS=$'\t' read -r src dst family res; do
+	printf '%-28s %-28s %-6s %s\n' "$src" "$dst" "$family" "$res"
+	[[ $res == ok ]] || failed=1
+done < <(mesh_rows "$node_list" "$family_list" "$missing" <<<"$matrix")
+if [[ $matrix != null ]] && [[ -n $(mesh_failures "$node_list" <<<"$matrix") ]]; then
+	echo ">> failing cells of the mesh"
+	mesh_failures "$node_list" <<<"$matrix"
+fi
+
 if ((failed)); then
 	echo ">> FAILED: job/${job} ${result}; every row above must be ok"
 	kube -n "$ns" get pods -o wide || true
 	kube -n "$ns" get events --sort-by=.lastTimestamp || true
 	exit 1
 fi
-echo ">> every node and Service greeted over ${families[*]}"
+echo ">> every node and Service greeted over ${families[*]}, and every node pair in the mesh"

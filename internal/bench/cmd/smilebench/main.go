@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	role := flag.String("role", "", "internal: run as baseline, sequential or dial")
+	role := flag.String("role", "", "internal: run as baseline, sequential, dial or farm")
 	var o options
 	flag.StringVar(&o.bin, "bin", "bin", "directory holding smile-server and smile-client")
 	flag.IntVar(&o.rounds, "rounds", 7, "interleaved rounds")
@@ -30,12 +30,14 @@ func main() {
 	flag.IntVar(&o.seqCount, "seq-count", 2, "probes per round for the sequential server (each costs the resolve timeout)")
 	resolveTimeout := flag.Duration("resolve-timeout", 2*time.Second, "reverse-lookup bound of the sequential server (smile-server's default)")
 	flag.BoolVar(&o.strict, "strict", false, "exit 1 when a ratio misses its target too")
+	flag.IntVar(&o.meshRounds, "mesh-rounds", 10, "mesh rounds measured per mesh-scale row")
 	flag.StringVar(&o.svg, "svg", "", "draw conn/s and p99 per row, the C loop as reference, as an SVG in this file")
 	// Child roles.
 	addr := flag.String("addr", "", "dial: server address")
 	sources := flag.String("sources", "", "dial: source addresses FIRST-LAST, e.g. 127.0.0.2-127.0.0.9")
 	readTimeout := flag.Duration("read-timeout", 5*time.Second, "dial: bound on reading one greeting")
 	dns := flag.String("resolver", "", "sequential: DNS server for reverse lookups")
+	port := flag.Int("port", 0, "farm: the port every address listens on")
 	flag.Parse()
 	o.count, o.workers, o.resolveTimeout = *count, *workers, *resolveTimeout
 
@@ -44,6 +46,8 @@ func main() {
 		os.Exit(orchestrate(o))
 	case "baseline", "sequential":
 		os.Exit(serveRole(*role, *dns, *resolveTimeout))
+	case "farm":
+		os.Exit(farmRole(*sources, *port))
 	case "dial":
 		os.Exit(dialRole(*addr, *count, *workers, *sources, *readTimeout))
 	}

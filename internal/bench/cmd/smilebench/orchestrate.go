@@ -23,6 +23,7 @@ type options struct {
 	seqCount               int
 	resolveTimeout         time.Duration
 	strict                 bool
+	meshRounds             int
 	// svg is where to draw the comparison; "" for nowhere.
 	svg string
 }
@@ -65,14 +66,26 @@ func orchestrate(o options) int {
 	}
 	defer dead.Close()
 	dead.SetSilent(true)
-	s, err := startServers(e, dead.Addr, o.resolveTimeout)
+	peers, err := startFarm(e)
+	if err != nil {
+		return fail("%v", err)
+	}
+	s, err := startServers(e, dead.Addr, o.resolveTimeout, peers)
 	if err != nil {
 		return fail("%v", err)
 	}
 	t := newTable(o, e, s)
+	scrapes := scrape(s.meshOn)
 
 	fmt.Printf(">> %d interleaved rounds; %d probes per row and round (row sequential: %d), %d in flight; loopback only\n", o.rounds, o.count, o.seqCount, o.workers)
 	sent, failures := runRounds(t.rows, o.rounds)
+	scraped := scrapes.stop()
+	if scraped.failed > 0 {
+		failures++
+		fmt.Fprintf(os.Stderr, "smilebench: %d of %d scrapes of %s failed: %s\n", scraped.failed, scraped.n, s.meshOn.name, scraped.firstErr)
+	}
+	meshRows, meshFailures := measureMesh(e, peers, o.meshRounds)
+	failures += meshFailures
 	// Stop the servers: each smile-server must drain and exit 0, and its
 	// log must hold one line per greeting.
 	for _, p := range e.procs {
@@ -81,7 +94,7 @@ func orchestrate(o options) int {
 			fmt.Fprintf(os.Stderr, "smilebench: %v\n", err)
 		}
 	}
-	smiles := []*proc{s.def, s.noResolve, s.deadDNS}
+	smiles := []*proc{s.def, s.noResolve, s.deadDNS, s.meshOn}
 	logNote := map[*proc]string{}
 	for _, p := range smiles {
 		lines, sample, err := countConnLines(p.log)
@@ -100,7 +113,10 @@ func orchestrate(o options) int {
 	fmt.Println()
 	missed := printTargets(os.Stdout, t.targets)
 	fmt.Println()
-	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.baseline, s.c})
+	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.meshOn, s.baseline, s.c})
+	fmt.Println()
+	printMesh(os.Stdout, meshRows)
+	fmt.Printf("%s: /metrics scraped %d times during the rounds\n", s.meshOn.name, scraped.n)
 	fmt.Println()
 	fmt.Printf("dead DNS stub %s: %d queries, none answered\n", dead.Addr, dead.Queries())
 	for _, p := range smiles {
@@ -158,7 +174,11 @@ func checkSources() error {
 // here either looks up nothing, or asks the silent stub, or only ever sees
 // 127.0.0.1, which /etc/hosts names: no query reaches the machine's own
 // DNS server.
-func startServers(e *env, deadDNS string, resolveTimeout time.Duration) (s servers, err error) {
+func startServers(e *env, deadDNS string, resolveTimeout time.Duration, peers *farm) (s servers, err error) {
+	web, err := freePort()
+	if err != nil {
+		return s, err
+	}
 	start := []struct {
 		p    **proc
 		name string
@@ -169,6 +189,8 @@ func startServers(e *env, deadDNS string, resolveTimeout time.Duration) (s serve
 		{&s.def, "smile default", e.startSmile, nil},
 		{&s.noResolve, "smile noresolve", e.startSmile, []string{"-resolve=false"}},
 		{&s.deadDNS, "smile deaddns", e.startSmile, []string{"-resolver", deadDNS}},
+		{&s.meshOn, "smile meshon", e.startSmile, []string{"-http", web, "-mesh", peers.spec(meshOnPeers),
+			"-mesh-interval", meshOnInterval.String(), "-mesh-timeout", (meshOnInterval / 2).String(), "-mesh-node", "bench"}},
 		{&s.sequential, "sequential", e.startSelf, []string{"-role", "sequential", "-resolver", deadDNS, "-resolve-timeout", resolveTimeout.String()}},
 	}
 	if path, err := bench.BuildCServer(e.tmp); err != nil {
@@ -181,6 +203,7 @@ func startServers(e *env, deadDNS string, resolveTimeout time.Duration) (s serve
 			return s, err
 		}
 	}
+	s.meshOn.web = web
 	return s, nil
 }
 

@@ -38,6 +38,8 @@ type row struct {
 // servers are the processes the rows load.
 type servers struct {
 	c, baseline, def, noResolve, deadDNS, sequential *proc
+	// meshOn is smile-server with -http and -mesh, probing farm peers.
+	meshOn *proc
 	// cSkip says why there is no C loop to measure.
 	cSkip string
 }
@@ -74,11 +76,13 @@ func newTable(o options, e *env, s servers) table {
 		smileDial   = &row{name: "smile/dial", role: measured, server: "smile-server (as row smile)", target: s.def, loader: dial, probes: o.count}
 		deadDNS     = &row{name: "deaddns", role: measured, server: "smile-server -resolver <dead stub>", target: s.deadDNS, loader: dialOthers, probes: o.count}
 		noResolve   = &row{name: "noresolve", role: measured, server: "smile-server -resolve=false", target: s.noResolve, loader: client, probes: o.count}
-		sequential  = &row{name: "sequential", role: contrast, server: "sequential, lookup inline, <dead stub>", target: s.sequential,
+		meshOn      = &row{name: "meshon", role: measured, server: fmt.Sprintf("smile-server -http -mesh (%d peers every %v, /metrics scraped every %v)", meshOnPeers, meshOnInterval, scrapeEvery),
+			target: s.meshOn, loader: client, probes: o.count}
+		sequential = &row{name: "sequential", role: contrast, server: "sequential, lookup inline, <dead stub>", target: s.sequential,
 			loader: dialLoader(e.self, o.workers, others, seqTimeout), probes: o.seqCount}
 	)
 	t := table{
-		rows:     []*row{goClient, smileClient, goDial, cDial, smileDial, deadDNS, noResolve, sequential},
+		rows:     []*row{goClient, smileClient, meshOn, goDial, cDial, smileDial, deadDNS, noResolve, sequential},
 		c:        cDial,
 		goClient: goClient,
 		targets: []target{
@@ -87,6 +91,7 @@ func newTable(o options, e *env, s servers) table {
 			{"smile-server conn/s vs Go baseline", smileClient, goClient, connRate, atLeast, 0.90, 0},
 			{"smile-server p99 vs Go baseline", smileClient, goClient, p99, atMost, 2, 0},
 			{"smile-server -resolve=false conn/s vs Go baseline", noResolve, goClient, connRate, atLeast, 0.90, 0},
+			{"smile-server -http -mesh conn/s vs smile-server default", meshOn, smileClient, connRate, atLeast, 0.95, 0},
 			{"dead DNS vs smile-server default, same loader", deadDNS, smileDial, connRate, atLeast, 0.90, 0},
 			{"dead DNS vs smile-server default", deadDNS, smileClient, connRate, atLeast, 0.90, 0},
 			{"smile-client vs minimal dial loop, same server", goClient, goDial, connRate, atLeast, 0.95, 0},

@@ -23,6 +23,7 @@ type proc struct {
 	stdin io.WriteCloser
 	addr  string
 	log   string // smile-server's log file
+	web   string // smile-server's -http address, if any
 	smile bool
 	// exited is closed when the process has been waited for.
 	exited chan struct{}

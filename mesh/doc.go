@@ -1,0 +1,14 @@
+// Package mesh is smile-server's mesh mode: one server per host greets
+// every address of every other host over each family, every interval, and
+// says what it found as this node's row (/mesh.json), as Prometheus
+// metrics (/metrics), and, assembled from every peer's row, as a matrix
+// (/matrix.json) and a page that draws it (/).
+//
+// The files follow a round: discovery.go (the -mesh spec, the peer set as
+// DNS lists it, the host's own addresses), rotation.go (which peers a round
+// probes when there are more than -mesh-peers), probe.go (the rounds and
+// their probes, through package client's dialling and classes), state.go
+// (each destination's cell and this node's row), matrix.go (the rows of
+// every peer fetched and put together), metrics.go (the Prometheus
+// collector), http.go (the endpoints) and page.go (the embedded page).
+package mesh

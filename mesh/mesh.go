@@ -1,0 +1,109 @@
+package mesh
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smile-sockets/smile/client"
+	"github.com/smile-sockets/smile/internal/netaddr"
+)
+
+// Defaults of Options, and of the smile-server flags that set them.
+const (
+	DefaultInterval = 10 * time.Second
+	DefaultMaxPeers = 100
+	DefaultTimeout  = 2 * time.Second
+	DefaultGrace    = time.Minute
+)
+
+// concurrency bounds the probes of a round in flight at once: enough for
+// a round of a thousand loopback peers to take milliseconds, few enough
+// that a round costs a bounded number of descriptors.
+const concurrency = 128
+
+// Options say what a Mesh probes and how often.
+type Options struct {
+	Spec     string             // -mesh as given, for the row
+	Entries  []netaddr.HostPort // -mesh parsed (ParseSpec)
+	Interval time.Duration      // -mesh-interval: between rounds, jittered
+	MaxPeers int                // -mesh-peers: peer addresses probed per round
+	Timeout  time.Duration      // -mesh-timeout: bound on one probe
+	Grace    time.Duration      // -mesh-grace: how long a peer unlisted by DNS is kept
+	Node     string             // -mesh-node: this node's name
+	Resolver *net.Resolver      // resolves -mesh names
+	Skip     []netip.AddrPort   // this server's own addresses: never probed
+	Announce []netip.AddrPort   // this server's addresses as its row announces them
+	Expect   *string            // the greeting a peer must send; nil: any
+	HTTPPort int                // -http's port: where peers serve /mesh.json; 0: no matrix
+}
+
+// Mesh probes the peers of one node, round after round, and keeps the
+// last outcome of every destination address.
+type Mesh struct {
+	o       Options
+	log     *slog.Logger
+	greeter *client.Greeter
+	offset  uint64
+	peers0  *peerSet // owned by the round loop
+
+	latency *prometheus.HistogramVec
+	probes  *prometheus.CounterVec
+
+	mu           sync.Mutex
+	peers        []netip.AddrPort
+	cells        map[netip.AddrPort]*cell
+	owners       map[netip.AddrPort]string // address → node announcing it, from fetched rows
+	round        uint64
+	roundTook    time.Duration
+	lastRound    time.Time
+	discoveryErr string
+
+	matrix      matrixCache
+	maxRowBytes int // a peer's row larger than this is refused; 0: defaultMaxRow
+}
+
+// New returns a Mesh; Run runs its rounds.
+func New(o Options, log *slog.Logger) (*Mesh, error) {
+	switch {
+	case o.Interval <= 0:
+		return nil, fmt.Errorf("bad -mesh-interval %v: must be positive", o.Interval)
+	case o.Timeout <= 0 || o.Timeout > o.Interval/2:
+		return nil, fmt.Errorf("bad -mesh-timeout %v: must be positive and at most half of -mesh-interval %v", o.Timeout, o.Interval)
+	case o.MaxPeers < 1:
+		return nil, fmt.Errorf("bad -mesh-peers %d: must be at least 1", o.MaxPeers)
+	case o.Grace <= 0:
+		return nil, fmt.Errorf("bad -mesh-grace %v: must be positive", o.Grace)
+	}
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
+	}
+	m := &Mesh{
+		o:   o,
+		log: log,
+		greeter: client.NewGreeter(client.GreeterOptions{Timeout: o.Timeout, ReadTimeout: o.Timeout,
+			MaxBytes: 64 << 10, Expect: o.Expect}),
+		offset: nodeOffset(o.Node),
+		peers0: newPeerSet(o.Grace, o.Skip),
+		cells:  map[netip.AddrPort]*cell{},
+		owners: map[netip.AddrPort]string{},
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "smile_mesh_probe_duration_seconds",
+			Help:    "Time from connect to greeting read (or failure) of each mesh probe, by family and result (ok or the failure class).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"family", "result"}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smile_mesh_probes_total",
+			Help: "Mesh probes made, by family and result (ok or the failure class).",
+		}, []string{"family", "result"}),
+	}
+	return m, nil
+}
+
+// Node is this node's name.
+func (m *Mesh) Node() string { return m.o.Node }

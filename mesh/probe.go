@@ -1,0 +1,153 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Run runs rounds until ctx is done. Rounds are Interval apart, give or
+// take a tenth at random, and the first starts within a tenth of an
+// interval: nodes started together drift apart instead of greeting each
+// other in step, which would inflate each other's latencies.
+func (m *Mesh) Run(ctx context.Context) {
+	wait := jitter(m.o.Interval) / 10
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		start := time.Now()
+		m.runRound(ctx)
+		wait = max(jitter(m.o.Interval)-time.Since(start), 0)
+	}
+}
+
+// jitter is d scaled by a random factor in [0.9, 1.1).
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// runRound looks the peers up and greets this round's share of them.
+func (m *Mesh) runRound(ctx context.Context) {
+	start := time.Now()
+	lctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
+	found, derr := discover(lctx, m.o.Resolver, m.o.Entries)
+	cancel()
+	peers, dropped := m.peers0.update(start, found)
+
+	m.mu.Lock()
+	m.peers = peers
+	was := m.discoveryErr
+	m.discoveryErr = ""
+	if derr != nil {
+		m.discoveryErr = derr.Error()
+	}
+	now := m.discoveryErr
+	for _, a := range dropped {
+		delete(m.cells, a)
+		delete(m.owners, a)
+	}
+	round := m.round + 1
+	m.mu.Unlock()
+	// Logged when it changes, not every round.
+	switch {
+	case now != "" && now != was:
+		m.log.Warn("mesh lookup failed", "mesh", m.o.Spec, "err", derr, "peers", len(peers))
+	case now == "" && was != "":
+		m.log.Info(fmt.Sprintf("mesh lookup of %s ok again, peer addresses: %d", m.o.Spec, len(peers)), "mesh", m.o.Spec, "peers", len(peers))
+	}
+	for _, a := range dropped {
+		m.log.Info(fmt.Sprintf("mesh peer %s dropped: unlisted for longer than -mesh-grace %v", a, m.o.Grace),
+			"address", a.String(), "grace", m.o.Grace)
+	}
+
+	targets := pick(peers, m.o.MaxPeers, round-1, m.offset)
+	m.probeAll(ctx, targets, round)
+	m.learnOwners(ctx, targets, round)
+
+	m.mu.Lock()
+	m.round = round
+	m.roundTook = time.Since(start)
+	m.lastRound = time.Now()
+	m.mu.Unlock()
+}
+
+// probeAll greets targets, concurrency at a time, and records each.
+func (m *Mesh) probeAll(ctx context.Context, targets []netip.AddrPort, round uint64) {
+	next := make(chan netip.AddrPort)
+	var wg sync.WaitGroup
+	for range min(concurrency, len(targets)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 512)
+			for a := range next {
+				m.probe(ctx, a, round, buf)
+			}
+		}()
+	}
+	for _, a := range targets {
+		select {
+		case next <- a:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+}
+
+// probe greets one address over its own family, within -mesh-timeout.
+func (m *Mesh) probe(ctx context.Context, a netip.AddrPort, round uint64, buf []byte) {
+	if ctx.Err() != nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
+	g := m.greeter.Greet(pctx, a, buf)
+	cancel()
+	if ctx.Err() != nil {
+		return // stopping: the cancellation is ours, not the path's
+	}
+	result := g.Class
+	if result == "" {
+		result = "ok"
+	}
+	m.latency.WithLabelValues(g.Family, result).Observe(g.Total.Seconds())
+	m.probes.WithLabelValues(g.Family, result).Inc()
+
+	now := time.Now()
+	m.mu.Lock()
+	c, ok := m.cells[a]
+	if !ok {
+		if !m.inPeers(a) {
+			m.mu.Unlock()
+			return // dropped while being probed
+		}
+		c = &cell{addr: a}
+		m.cells[a] = c
+	}
+	was := c.class
+	first := c.round == 0
+	c.record(now, round, g.Class, g.Error, g.Total, familyOf(a))
+	m.mu.Unlock()
+	if (first && g.Class != "") || (!first && was != g.Class) {
+		if g.Class == "" {
+			// Info lines of the text log are the message alone: it says all.
+			m.log.Info(fmt.Sprintf("mesh path ok again: %s over %s (was %s)", a, familyOf(a), was),
+				"address", a.String(), "family", familyOf(a), "was", was)
+		} else {
+			m.log.Warn("mesh path failing", "address", a.String(), "family", familyOf(a), "class", g.Class, "err", g.Error)
+		}
+	}
+}
+
+// inPeers reports a in the current peer set; m.mu is held.
+func (m *Mesh) inPeers(a netip.AddrPort) bool {
+	_, found := slices.BinarySearchFunc(m.peers, a, func(x, t netip.AddrPort) int { return x.Compare(t) })
+	return found
+}

@@ -1,0 +1,151 @@
+package mesh
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/latency"
+)
+
+// Row is this node's row of the matrix, as /mesh.json serves it: what the
+// node is, and a cell per destination address with its family.
+type Row struct {
+	SchemaVersion int       `json:"schema_version"` // 1
+	Type          string    `json:"type"`           // "mesh_node"
+	Node          string    `json:"node"`
+	Addresses     []string  `json:"addresses"` // where this node greets: peers attribute them to it
+	Mesh          string    `json:"mesh"`      // -mesh as given
+	IntervalMS    float64   `json:"interval_ms"`
+	TimeoutMS     float64   `json:"timeout_ms"`
+	MaxPeers      int       `json:"max_peers"`
+	Round         uint64    `json:"round"` // rounds completed
+	RoundMS       float64   `json:"round_ms"`
+	Peers         int       `json:"peers"` // peer addresses in the current set
+	Discovery     Discovery `json:"discovery"`
+	TimeUnixMS    float64   `json:"time_unix_ms"` // when the row was served
+	Destinations  []Cell    `json:"destinations"`
+}
+
+// Discovery says whether the last lookup of -mesh worked, and why not.
+type Discovery struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// Cell is the last probe of one destination address: ok, or smile-client's
+// class and one-line message, since when it has been so, and when it last
+// succeeded. Destinations not probed yet (a new peer awaiting its turn)
+// have no cell.
+type Cell struct {
+	Host         string  `json:"host"`    // the node announcing the address, else the address
+	Address      string  `json:"address"` // IP:PORT greeted
+	Family       string  `json:"family"`  // ipv4 or ipv6
+	OK           bool    `json:"ok"`
+	Class        string  `json:"class,omitempty"`
+	Error        string  `json:"error,omitempty"`
+	LatencyMS    float64 `json:"latency_ms"`                // the last probe, connect to greeting read
+	SinceUnixMS  float64 `json:"since_unix_ms"`             // when the outcome last changed
+	LastOKUnixMS float64 `json:"last_ok_unix_ms,omitempty"` // absent: never succeeded
+	Round        uint64  `json:"round"`                     // the round of the last probe
+}
+
+// cell is a destination's state between probes.
+type cell struct {
+	addr    netip.AddrPort
+	family  string
+	class   string // "" for ok
+	err     string
+	latency time.Duration
+	since   time.Time
+	lastOK  time.Time
+	round   uint64
+	// noRowRound is the round in which the address last failed to serve
+	// a row announcing it; 0 when it has not.
+	noRowRound uint64
+}
+
+// record stores a probe's outcome; since moves only when the outcome
+// (ok, or the class) changes.
+func (c *cell) record(now time.Time, round uint64, class, msg string, took time.Duration, family string) {
+	if c.since.IsZero() || class != c.class {
+		c.since = now
+	}
+	c.class, c.err, c.latency, c.round, c.family = class, msg, took, round, family
+	if class == "" {
+		c.lastOK = now
+	}
+}
+
+func (c *cell) json(host string) Cell {
+	j := Cell{Host: host, Address: c.addr.String(), Family: c.family, OK: c.class == "", Class: c.class, Error: c.err,
+		LatencyMS: latency.MS(c.latency), SinceUnixMS: unixMS(c.since), Round: c.round}
+	if !c.lastOK.IsZero() {
+		j.LastOKUnixMS = unixMS(c.lastOK)
+	}
+	return j
+}
+
+func unixMS(t time.Time) float64 { return float64(t.UnixMicro()) / 1000 }
+
+// familyOf is the family an address is greeted over.
+func familyOf(a netip.AddrPort) string {
+	if a.Addr().Is4() {
+		return "ipv4"
+	}
+	return "ipv6"
+}
+
+// Row is this node's row now.
+func (m *Mesh) Row() Row { return m.row(true) }
+
+// row is this node's row, with its cells or (for a peer that only wants
+// to know whose addresses these are) without.
+func (m *Mesh) row(cells bool) Row {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := Row{SchemaVersion: 1, Type: "mesh_node", Node: m.o.Node, Mesh: m.o.Spec,
+		IntervalMS: latency.MS(m.o.Interval), TimeoutMS: latency.MS(m.o.Timeout), MaxPeers: m.o.MaxPeers,
+		Round: m.round, RoundMS: latency.MS(m.roundTook), Peers: len(m.peers),
+		Discovery: Discovery{OK: m.discoveryErr == "", Error: m.discoveryErr}, TimeUnixMS: unixMS(time.Now()),
+		Addresses: make([]string, 0, len(m.o.Announce)), Destinations: []Cell{}}
+	for _, a := range m.o.Announce {
+		r.Addresses = append(r.Addresses, a.String())
+	}
+	if !cells {
+		return r
+	}
+	// Sorted by host, then address (IPv4 first), through a slice of
+	// small entries: sorting the cells themselves moved 150 bytes a swap.
+	type entry struct {
+		host string
+		c    *cell
+	}
+	es := make([]entry, 0, len(m.cells))
+	for _, c := range m.cells {
+		if c.round > 0 {
+			es = append(es, entry{m.hostOf(c.addr), c})
+		}
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := strings.Compare(a.host, b.host); c != 0 {
+			return c
+		}
+		return a.c.addr.Compare(b.c.addr)
+	})
+	r.Destinations = make([]Cell, len(es))
+	for i, e := range es {
+		r.Destinations[i] = e.c.json(e.host)
+	}
+	return r
+}
+
+// hostOf is the host an address belongs to: the node that announced it
+// in its row, as last fetched, else the address itself. m.mu is held.
+func (m *Mesh) hostOf(a netip.AddrPort) string {
+	if name, ok := m.owners[a]; ok {
+		return name
+	}
+	return a.String()
+}

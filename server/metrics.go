@@ -1,0 +1,61 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// statsCollector exposes a Server's counters to Prometheus. It reads them
+// at scrape time, so a greeting pays its one atomic add and nothing for
+// the metrics.
+type statsCollector struct {
+	srv  *Server
+	lost func() uint64 // log lines dropped
+}
+
+var (
+	descGreetings = prometheus.NewDesc("smile_greetings_total",
+		"Greetings written in full and closed.", nil, nil)
+	descFailed = prometheus.NewDesc("smile_greetings_failed_total",
+		"Greetings that failed, by cause: timeout (the peer did not read within -write-timeout), reset (the peer reset or closed), error (anything else).",
+		[]string{"cause"}, nil)
+	descInService = prometheus.NewDesc("smile_connections_in_service",
+		"Connections holding one of the -max-conns slots now.", nil, nil)
+	descLingering = prometheus.NewDesc("smile_lingering_sockets",
+		"Greeted sockets waiting for the peer's FIN before they close.", nil, nil)
+	descLogDropped = prometheus.NewDesc("smile_log_lines_dropped_total",
+		"Log lines dropped because stdout did not take them.", nil, nil)
+)
+
+// Describe is part of prometheus.Collector.
+func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descGreetings, descFailed, descInService, descLingering, descLogDropped} {
+		ch <- d
+	}
+}
+
+// Collect is part of prometheus.Collector.
+func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.srv.Stats()
+	ch <- prometheus.MustNewConstMetric(descGreetings, prometheus.CounterValue, float64(st.Greetings))
+	for _, cause := range Causes {
+		ch <- prometheus.MustNewConstMetric(descFailed, prometheus.CounterValue, float64(st.Failed[cause]), cause)
+	}
+	ch <- prometheus.MustNewConstMetric(descInService, prometheus.GaugeValue, float64(st.InService))
+	ch <- prometheus.MustNewConstMetric(descLingering, prometheus.GaugeValue, float64(st.Lingering))
+	if c.lost != nil {
+		ch <- prometheus.MustNewConstMetric(descLogDropped, prometheus.CounterValue, float64(c.lost()))
+	}
+}
+
+// NewRegistry is the registry /metrics serves for srv: its counters, the
+// Go runtime's and the process's, and any extra collectors (the mesh's).
+func NewRegistry(srv *Server, logLost func() uint64, extra ...prometheus.Collector) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(statsCollector{srv: srv, lost: logLost})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range extra {
+		reg.MustRegister(c)
+	}
+	return reg
+}
