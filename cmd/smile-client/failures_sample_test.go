@@ -59,6 +59,9 @@ func TestFailureSample(t *testing.T) {
 	})
 	empty := serveEach(t, func(c *net.TCPConn) { _ = c.Close() })
 	reset := serveEach(t, func(c *net.TCPConn) {
+		// After the client's connect has surely returned: a reset racing
+		// the connect's own completion may be reported by either call.
+		time.Sleep(200 * time.Millisecond)
 		_ = c.SetLinger(0)
 		_ = c.Close()
 	})
