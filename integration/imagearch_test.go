@@ -2,9 +2,11 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,23 +24,20 @@ import (
 // fails it.
 func TestImageArchitecture(t *testing.T) {
 	t.Parallel()
-	requireImages(t) // bin/linux-<host arch> exists
-	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
-	require.NotEmpty(t, other, "no second architecture for %s", runtime.GOARCH)
-	root, err := filepath.Abs("..")
+	requireDocker(t)
+	other, tag, out, err := requireOtherArchImages()
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-
-	tag := "it-" + runID + "-" + other
-	out, err := makeImages(ctx, root, "GOARCH="+other, "TAG="+tag)
-	require.NoError(t, err)
 	assert.Contains(t, out, "smile-server:"+tag+": linux/"+other+" binary in a linux/"+other+" image")
 	assert.Contains(t, out, "smile-client:"+tag+": linux/"+other+" binary in a linux/"+other+" image")
 	for _, image := range []string{"smile-server:" + tag, "smile-client:" + tag} {
 		assert.NoError(t, imagearch.Check(ctx, image, other))
 	}
 
+	requireImages(t) // bin/linux-<host arch> exists
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
 	// The wrong binary: this host's, in an image built for the other
 	// platform (--no-cache: the classic builder's cache ignores platforms).
 	wrong := "smile-it-wrongarch:" + runID
@@ -54,4 +53,36 @@ func TestImageArchitecture(t *testing.T) {
 	err = imagearch.Check(ctx, wrong, other)
 	require.Error(t, err, "an image labelled linux/%s holding a linux/%s binary passed", other, runtime.GOARCH)
 	assert.Equal(t, wrong+": /smile-server is a linux/"+runtime.GOARCH+" binary in an image labelled linux/"+other, err.Error())
+}
+
+// otherArch is the build of TestImageArchitecture's images, started with
+// the suite (prebuild) beside the shared images'.
+var otherArch struct {
+	once      sync.Once
+	arch, tag string
+	out       string // what `make images` printed
+	err       error
+}
+
+// requireOtherArchImages builds, once, the images for the architecture
+// that is not this host's with `make images GOARCH=...`, and returns the
+// architecture, the images' tag and what make printed.
+func requireOtherArchImages() (arch, tag, out string, err error) {
+	otherArch.once.Do(func() {
+		otherArch.arch = map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
+		if otherArch.arch == "" {
+			otherArch.err = fmt.Errorf("no second architecture for %s", runtime.GOARCH)
+			return
+		}
+		root, err := filepath.Abs("..")
+		if err != nil {
+			otherArch.err = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		otherArch.tag = "it-" + runID + "-" + otherArch.arch
+		otherArch.out, otherArch.err = makeImages(ctx, root, "GOARCH="+otherArch.arch, "TAG="+otherArch.tag)
+	})
+	return otherArch.arch, otherArch.tag, otherArch.out, otherArch.err
 }

@@ -10,10 +10,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,7 +86,10 @@ func TestMain(m *testing.M) {
 	if _, ok := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !ok {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
+	flag.Parse()
+	prebuild()
 	code := m.Run()
+	prebuilds.Wait() // a test that failed early left its build running
 	if refs := builtImages.all(); len(refs) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		for _, ref := range refs {
@@ -110,6 +115,51 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// prebuild starts the suite's image builds before any test runs, each at
+// once and side by side: the images most tests share (when no -run picks
+// tests: a run of a few builds them on first use), the other
+// architecture's (TestImageArchitecture) and TestFromSource's `docker
+// build .` with its stand-in Go image (when -run selects them). The tests
+// then wait only for what they need, each build under its own sync.Once,
+// rather than start their builds one after another as test slots
+// (-parallel) come free; every test is parallel (TestEveryTestIsParallel),
+// so no test waits for another's build. TestMain waits for the builds
+// before it removes what the run made, so that none outlives the run.
+func prebuild() {
+	if testing.Short() || os.Getenv(childEnv) != "" {
+		return
+	}
+	run, _, _ := strings.Cut(flag.Lookup("test.run").Value.String(), "/")
+	selected := func(test string) bool {
+		ok, err := regexp.MatchString(run, test)
+		return run == "" || ok && err == nil
+	}
+	builds := []struct {
+		start bool
+		build func()
+	}{
+		{run == "", func() { suite.imagesOnce.Do(buildImages) }},
+		{selected("TestImageArchitecture"), func() { _, _, _, _ = requireOtherArchImages() }},
+		{selected("TestFromSource"), func() { _ = requireDotBuild() }},
+	}
+	for _, b := range builds {
+		if !b.start {
+			continue
+		}
+		if suite.dockerOnce.Do(connect); suite.unreachable != nil {
+			return
+		}
+		prebuilds.Add(1)
+		go func() {
+			defer prebuilds.Done()
+			b.build()
+		}()
+	}
+}
+
+// prebuilds are the builds prebuild started.
+var prebuilds sync.WaitGroup
 
 // requireImages returns the server and client images of this run, building
 // them on first use (or taking smile-*:$SMILE_IT_TAG as they are). Without a

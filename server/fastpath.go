@@ -33,6 +33,7 @@ type fastListener struct {
 	f            *os.File
 	raw          syscall.RawConn
 	closed       atomic.Bool
+	deadline     atomic.Bool // a deadline is set: the drain's idle window
 	// idle runs each time the accept queue is empty: the linger sweep.
 	idle func()
 
@@ -44,10 +45,11 @@ type fastListener struct {
 }
 
 // newFastListener wraps a TCP listener; ok is false for any other
-// listener, which keeps its own Accept.
+// listener, which keeps its own Accept, and for one with SO_LINGER set
+// (lingers), whose sockets' close may wait.
 func newFastListener(ln net.Listener, idle func()) (l *fastListener, ok bool) {
 	tl, isTCP := ln.(*net.TCPListener)
-	if !isTCP {
+	if !isTCP || lingers(tl) {
 		return nil, false
 	}
 	f, err := dupSocket(tl)
@@ -85,7 +87,17 @@ func acceptConn(ln net.Listener) (accepted, error) {
 // errors: the deadline and Close end the wait.
 func (l *fastListener) accept() (accepted, error) {
 	l.got, l.gotErr = accepted{fd: -1}, nil
-	err := l.raw.Read(l.try)
+	took := false
+	var err error
+	if l.deadline.Load() {
+		// A deadline that has passed ends Read before its first accept4:
+		// take what the kernel has queued first, so that the drain's idle
+		// window, however small, governs only handshakes still to come.
+		err = l.raw.Control(func(fd uintptr) { took = l.try(fd) })
+	}
+	if !took && err == nil {
+		err = l.raw.Read(l.try)
+	}
 	switch {
 	case err == nil:
 		err = l.gotErr
@@ -129,7 +141,10 @@ func (l *fastListener) Accept() (net.Conn, error) {
 }
 
 // SetDeadline bounds the wait of accept.
-func (l *fastListener) SetDeadline(t time.Time) error { return l.f.SetReadDeadline(t) }
+func (l *fastListener) SetDeadline(t time.Time) error {
+	l.deadline.Store(!t.IsZero())
+	return l.f.SetReadDeadline(t)
+}
 
 // SyscallConn reaches the listening socket, for its options.
 func (l *fastListener) SyscallConn() (syscall.RawConn, error) { return l.raw, nil }

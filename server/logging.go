@@ -26,16 +26,22 @@ const logBuffer = 256 << 10
 // newLog returns the server's logger on stdout, which never makes a
 // greeting wait: when stdout stalls (a pipe nobody reads, a log driver that
 // blocks) lines that do not fit are dropped and counted, the count is
-// logged once stdout moves again, and close says it on stderr.
-func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, lost func() uint64, close func()) {
-	lw := flushwriter.NewLossy(stdout, logBuffer, flushEvery, func(l flushwriter.Loss) {
+// logged once stdout moves again, and close says it on stderr. flush
+// writes what is logged now without waiting for the next tick or for
+// stdout: the start lines, which health checks and scripts wait for.
+// lost counts the lines dropped so far, for /metrics.
+func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, flush func(), lost func() uint64, close func()) {
+	out := pollableStdout(stdout)
+	lw := flushwriter.NewLossy(out, logBuffer, flushEvery, func(l flushwriter.Loss) {
 		log.Warn("log lines dropped: stdout did not take them", lossAttrs(l)...)
 	})
 	log = NewLogger(lw, format)
-	go func() { _ = lw.Flush() }() // the start lines at once, without waiting on stdout
 	lost = func() uint64 { return uint64(lw.Lost().Lines) }
-	return log, lost, func() {
+	return log, lw.Kick, lost, func() {
 		_ = lw.Close()
+		if c, ok := out.(io.Closer); ok && out != stdout {
+			_ = c.Close() // the descriptor pollableStdout opened
+		}
 		if l := lw.Lost(); l.Lines > 0 {
 			msg := fmt.Sprintf("smile-server: %d log lines (%d bytes) dropped: stdout did not take them", l.Lines, l.Bytes)
 			if l.Err != nil {

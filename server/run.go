@@ -36,7 +36,7 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 
 // serve opens every listener, serves until ctx is done and drains.
 func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
-	log, logLost, closeLog := newLog(stdout, stderr, cfg.LogFormat)
+	log, flushLog, logLost, closeLog := newLog(stdout, stderr, cfg.LogFormat)
 	defer closeLog()
 
 	opts := sockOpts{reuseAddr: cfg.ReuseAddr, v6only: cfg.V6Only, backlog: cfg.Backlog}
@@ -80,6 +80,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 		go func() { errs <- srv.Serve(sctx, l.Listener) }()
 	}
+	flushLog()
 
 	var firstErr error
 	for range listeners {

@@ -90,7 +90,9 @@ func New(o Options, log *slog.Logger) *Server {
 // what the kernel had queued, closes ln and returns. Greetings still being
 // written continue; Wait waits for them. ln belongs to Serve: cancel ctx
 // to stop it, rather than closing ln (a TCP listener is served through a
-// descriptor of Serve's own, see fastpath.go).
+// descriptor of Serve's own, see fastpath.go). A TCP listener with
+// SO_LINGER set is served without that fast path, so that a close that
+// lingers waits only in its own connection's goroutine.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if fl, ok := newFastListener(ln, s.lingerSet.sweep); ok {
 		ln = fl

@@ -2,14 +2,20 @@ package server
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
 )
@@ -66,4 +72,81 @@ func TestStalledStdout(t *testing.T) {
 		assert.Regexp(t, `^smile-server: \d+ log lines \(\d+ bytes\) dropped: stdout did not take them\n$`, p.Err.String())
 		t.Logf("FIGURES stalled stdout: exit %d %v after SIGTERM", code, took.Round(time.Millisecond))
 	})
+}
+
+// TestStalledStdoutReportIsExact: stdout on a FIFO that is held open and
+// never read takes what its buffer holds (64 KiB) and then nothing. At
+// SIGTERM the report on stderr must count exactly the lines and bytes that
+// are not in the FIFO, and the FIFO must hold whole lines only.
+func TestStalledStdoutReportIsExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real server: skipped in -short mode")
+	}
+	const greetings = 20000
+	fifo := filepath.Join(t.TempDir(), "stdout")
+	require.NoError(t, unix.Mkfifo(fifo, 0o600))
+	// The test holds the FIFO open for reading (O_RDWR: the open does not
+	// wait for a writer) and reads it only after the server has exited.
+	held, err := os.OpenFile(fifo, os.O_RDWR|unix.O_NONBLOCK, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = held.Close() })
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	addr := fmt.Sprintf("127.0.0.1:%d", smiletest.FreePort(t))
+	p := smiletest.Start(t, serverBinary(t), smiletest.Options{Stdout: w}, "-resolve=false", "-listen", addr)
+	_ = w.Close() // the server has its own copy
+	// Its start line is in the FIFO, unread: the first greeting says it listens.
+	require.Eventually(t, func() bool { return greetWant(smiletest.Peer{}, addr, defaultGreeting) == nil }, 10*time.Second, 10*time.Millisecond)
+	ta := probe(addr, defaultGreeting, greetings-1, 8, nil)
+	require.Zero(t, len(ta.failed), "no greeting waited for the log")
+	code, _ := p.Stop(t)
+	assert.Equal(t, 0, code)
+
+	got := readHeld(t, held)
+	m := regexp.MustCompile(`^smile-server: (\d+) log lines \((\d+) bytes\) dropped: stdout did not take them\n$`).FindStringSubmatch(p.Err.String())
+	require.NotNil(t, m, "stderr: %q", p.Err)
+	lostLines, _ := strconv.Atoi(m[1])
+	lostBytes, _ := strconv.Atoi(m[2])
+
+	out := string(got)
+	assert.True(t, strings.HasSuffix(out, "\n"), "the FIFO ends in a whole line, not %q", out[max(0, len(out)-40):])
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	require.NotEmpty(t, lines)
+	require.Contains(t, lines[0], "SERVER started")
+	// What the server logged: its start line, a line per greeting (all of
+	// one length: the same peer address, a fixed-width time) and its two
+	// shutdown lines.
+	conn := len("2006-01-02T15:04:05.000Z INFO Connection received from 127.0.0.1 (127.0.0.1)\n")
+	shutdown := len("2006-01-02T15:04:05.000Z INFO SERVER shutting down: listeners closed, finishing greetings in flight\n") +
+		len("2006-01-02T15:04:05.000Z INFO SERVER shutdown complete\n")
+	logged := len(lines[0]) + 1 + greetings*conn + shutdown
+	t.Logf("FIGURES stalled FIFO: %d of %d lines (%d of %d bytes) in the FIFO; reported dropped %d lines (%d bytes); really not written %d lines (%d bytes)",
+		len(lines), greetings+3, len(out), logged, lostLines, lostBytes, greetings+3-len(lines), logged-len(out))
+	assert.Equal(t, greetings+3-len(lines), lostLines, "the report counts exactly the lines not written")
+	assert.Equal(t, logged-len(out), lostBytes, "the report counts exactly the bytes not written")
+}
+
+// readHeld reads what a FIFO held open by the test holds, until it is
+// empty (EAGAIN), without waiting for more.
+func readHeld(t *testing.T, f *os.File) []byte {
+	t.Helper()
+	raw, err := f.SyscallConn()
+	require.NoError(t, err)
+	var got []byte
+	buf := make([]byte, 64<<10)
+	var rerr error
+	require.NoError(t, raw.Control(func(fd uintptr) {
+		for {
+			n, err := unix.Read(int(fd), buf)
+			if err != nil || n == 0 {
+				if !errors.Is(err, unix.EAGAIN) {
+					rerr = err
+				}
+				return
+			}
+			got = append(got, buf[:n]...)
+		}
+	}))
+	require.NoError(t, rerr)
+	return got
 }

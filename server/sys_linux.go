@@ -163,3 +163,23 @@ func dupSocket(tl *net.TCPListener) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(nfd), "listener"), nil
 }
+
+// lingers says whether tl's socket has SO_LINGER set (a listener handed to
+// Serve by a library caller may), or can't tell. Accepted sockets inherit
+// it, and their close(2) then waits up to the linger time for the peer to
+// acknowledge what is left to send: inside closeRaw, a raw system call,
+// that would hold the thread and its processor, which the runtime gets
+// back only by its preemption signal. Such a listener stays off the fast
+// path; the ordinary close waits in its connection's own goroutine.
+func lingers(tl *net.TCPListener) bool {
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return true
+	}
+	var l *unix.Linger
+	var gerr error
+	if err := rc.Control(func(fd uintptr) { l, gerr = unix.GetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER) }); err != nil || gerr != nil {
+		return true
+	}
+	return l.Onoff != 0
+}

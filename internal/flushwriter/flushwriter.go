@@ -8,13 +8,16 @@
 // lossy Writer never waits at all: what does not fit is dropped and
 // counted. A failed write (ENOSPC, EIO, a closed pipe) loses only its own
 // batch, counted the same way; the next flush tries again, unlike a
-// bufio.Writer, whose first error silences it for good.
+// bufio.Writer, whose first error silences it for good. A flush writes
+// whole lines in pieces a pipe takes whole or not at all, so a reader
+// never gets half a line and a loss is counted to the byte.
 package flushwriter
 
 import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -30,7 +33,7 @@ type Loss struct {
 func (l *Loss) add(p []byte, err error) {
 	l.Lines += int64(max(1, bytes.Count(p, []byte{'\n'})))
 	l.Bytes += int64(len(p))
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) { // a deadline is a stall, no error
 		l.Err = err
 	}
 }
@@ -41,6 +44,10 @@ var ErrStalled = errors.New("output stalled: the rest of the buffer was dropped"
 
 // CloseTimeout bounds Close of a lossy Writer, whatever the output does.
 const CloseTimeout = time.Second
+
+// deadlineGrace is how long Close waits past the write deadline it set for
+// the write to return before it gives up on it.
+const deadlineGrace = 200 * time.Millisecond
 
 // Writer is safe for concurrent use.
 type Writer struct {
@@ -54,8 +61,11 @@ type Writer struct {
 	spare   []byte // the other buffer, nil while a flush writes it
 	writing []byte // what a flush is writing now
 	kicked  bool   // the flusher was asked to flush early
-	pending Loss   // lost since the last report
-	total   Loss   // lost over the Writer's life
+	// abandoned: Close gave up on the write under way and counted what
+	// it had not written; the flusher counts nothing more.
+	abandoned bool
+	pending   Loss // lost since the last report
+	total     Loss // lost over the Writer's life
 
 	flushMu sync.Mutex // one write to out at a time, in order
 	kick    chan struct{}
@@ -113,6 +123,15 @@ func (fw *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Kick asks the flusher to write what is buffered now rather than at the
+// next tick, without waiting for it: for a line someone waits to see, such
+// as a server's start line.
+func (fw *Writer) Kick() {
+	fw.mu.Lock()
+	fw.kickLocked()
+	fw.mu.Unlock()
+}
+
 // kickLocked asks the flusher to write now rather than at the next tick.
 func (fw *Writer) kickLocked() {
 	if !fw.kicked {
@@ -151,24 +170,17 @@ func (fw *Writer) flush() error {
 	fw.kicked = false
 	fw.mu.Unlock()
 
-	var err error
-	if len(b) > 0 {
-		var n int
-		n, err = fw.out.Write(b)
-		if err == nil && n < len(b) {
-			err = io.ErrShortWrite
-		}
-		if err != nil {
-			b = b[n:]
-		}
-	}
+	err := fw.write(b)
 
 	fw.mu.Lock()
 	var report Loss
-	if err != nil {
-		fw.pending.add(b, err)
-		fw.total.add(b, err)
-	} else if len(b) > 0 && fw.pending.Lines > 0 {
+	switch {
+	case fw.abandoned:
+		// Close gave up on this batch and counted what was left of it.
+	case err != nil:
+		fw.pending.add(fw.writing, err)
+		fw.total.add(fw.writing, err)
+	case len(b) > 0 && fw.pending.Lines > 0:
 		report, fw.pending = fw.pending, Loss{}
 	}
 	fw.spare, fw.writing = b[:0], nil
@@ -180,10 +192,57 @@ func (fw *Writer) flush() error {
 	return err
 }
 
+// write writes b in pieces of whole lines of at most pipeBuf bytes (a
+// longer line is a piece of its own), and keeps fw.writing at what is not
+// written yet. A pipe takes a write of up to pipeBuf bytes whole or not at
+// all, so an output that stalls (a pipe nobody reads) never holds half a
+// line, and what is left in fw.writing is exactly what it did not take.
+func (fw *Writer) write(b []byte) error {
+	for len(b) > 0 {
+		piece := b[:linesUpTo(b, pipeBuf)]
+		n, err := fw.out.Write(piece)
+		if err == nil && n < len(piece) {
+			err = io.ErrShortWrite
+		}
+		b = b[n:]
+		fw.mu.Lock()
+		abandoned := fw.abandoned
+		if !abandoned {
+			fw.writing = b
+		}
+		fw.mu.Unlock()
+		if err != nil || abandoned {
+			return err
+		}
+	}
+	return nil
+}
+
+// linesUpTo is the length of the whole lines at the start of b that fit
+// in limit bytes; of the first line alone, or all of b if it has no line
+// end, when that line is longer.
+func linesUpTo(b []byte, limit int) int {
+	if len(b) <= limit {
+		return len(b)
+	}
+	if i := bytes.LastIndexByte(b[:limit], '\n'); i >= 0 {
+		return i + 1
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(b)
+}
+
 // Close stops the timer and flushes the rest; call it once. A lossy
 // Writer gives up after CloseTimeout, counts what it could not write and
-// returns ErrStalled: an exit must not wait on a stalled output.
+// returns ErrStalled: an exit must not wait on a stalled output. Where the
+// output takes a write deadline (an *os.File the runtime polls, such as a
+// non-blocking pipe), the deadline ends the write under way, so the count
+// is exact to the byte; otherwise a write blocked in the kernel is left
+// behind and counted as not written.
 func (fw *Writer) Close() error {
+	before := fw.Lost().Bytes
 	close(fw.stop)
 	flushed := make(chan error, 1)
 	go func() {
@@ -193,17 +252,31 @@ func (fw *Writer) Close() error {
 	if !fw.lossy {
 		return <-flushed
 	}
+	// A deadline that works ends the write under way a little before the
+	// timer; one that has no effect (a descriptor put in blocking mode by
+	// os.File.Fd) leaves it to the timer.
+	wait := CloseTimeout
+	if d, ok := fw.out.(interface{ SetWriteDeadline(time.Time) error }); ok && d.SetWriteDeadline(time.Now().Add(CloseTimeout)) == nil {
+		wait += deadlineGrace
+	}
 	select {
 	case err := <-flushed:
+		// The deadline may have ended the flusher's last write rather
+		// than this one: any loss since Close began is the stall.
+		if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			if fw.Lost().Bytes > before {
+				return ErrStalled
+			}
+		}
 		return err
-	case <-time.After(CloseTimeout):
+	case <-time.After(wait):
 		fw.mu.Lock()
 		for _, b := range [][]byte{fw.writing, fw.buf} {
 			if len(b) > 0 {
 				fw.total.add(b, nil)
 			}
 		}
-		fw.buf, fw.writing = fw.buf[:0], nil
+		fw.buf, fw.writing, fw.abandoned = fw.buf[:0], nil, true
 		fw.mu.Unlock()
 		return ErrStalled
 	}

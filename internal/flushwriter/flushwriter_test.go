@@ -179,3 +179,30 @@ func TestLossyCloseIsBounded(t *testing.T) {
 	assert.Less(t, time.Since(start), CloseTimeout+500*time.Millisecond)
 	assert.Equal(t, Loss{Lines: 2000, Bytes: 2000 * 100}, fw.Lost(), "nothing got through, and all of it is counted")
 }
+
+func TestLinesUpTo(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		limit int
+		want  int
+	}{
+		{"ab\ncd\n", 10, 6},
+		{"ab\ncd\nef\n", 7, 6},
+		{"ab\ncd\nef\n", 5, 3},
+		{"abcdef\ngh\n", 4, 7}, // a line longer than the limit goes alone
+		{"abcdefgh", 4, 8},     // no line end at all: everything
+	} {
+		assert.Equal(t, c.want, linesUpTo([]byte(c.in), c.limit), "%q limit %d", c.in, c.limit)
+	}
+}
+
+// TestKickWritesBeforeTheTick: Kick has what is buffered written now, not
+// at the next tick, and does not wait for it.
+func TestKickWritesBeforeTheTick(t *testing.T) {
+	var out syncBuffer
+	fw := New(&out, 4096, time.Hour)
+	_, _ = fw.Write([]byte("started\n"))
+	fw.Kick()
+	require.Eventually(t, func() bool { s, _ := out.snapshot(); return s == "started\n" }, 2*time.Second, time.Millisecond)
+	require.NoError(t, fw.Close())
+}
