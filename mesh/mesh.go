@@ -50,7 +50,7 @@ type Mesh struct {
 	log     *slog.Logger
 	greeter *client.Greeter
 	offset  uint64
-	peers0  *peerSet // owned by the round loop
+	listed  *peerSet // what discovery listed within the grace; the round loop's alone
 
 	latency *prometheus.HistogramVec
 	probes  *prometheus.CounterVec
@@ -61,7 +61,6 @@ type Mesh struct {
 	owners       map[netip.AddrPort]string // address → node announcing it, from fetched rows
 	round        uint64
 	roundTook    time.Duration
-	lastRound    time.Time
 	discoveryErr string
 
 	matrix      matrixCache
@@ -89,7 +88,7 @@ func New(o Options, log *slog.Logger) (*Mesh, error) {
 		greeter: client.NewGreeter(client.GreeterOptions{Timeout: o.Timeout, ReadTimeout: o.Timeout,
 			MaxBytes: 64 << 10, Expect: o.Expect}),
 		offset: nodeOffset(o.Node),
-		peers0: newPeerSet(o.Grace, o.Skip),
+		listed: newPeerSet(o.Grace, o.Skip),
 		cells:  map[netip.AddrPort]*cell{},
 		owners: map[netip.AddrPort]string{},
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{

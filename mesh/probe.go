@@ -39,7 +39,7 @@ func (m *Mesh) runRound(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	found, derr := discover(lctx, m.o.Resolver, m.o.Entries)
 	cancel()
-	peers, dropped := m.peers0.update(start, found)
+	peers, dropped := m.listed.update(start, found)
 
 	m.mu.Lock()
 	m.peers = peers
@@ -74,7 +74,6 @@ func (m *Mesh) runRound(ctx context.Context) {
 	m.mu.Lock()
 	m.round = round
 	m.roundTook = time.Since(start)
-	m.lastRound = time.Now()
 	m.mu.Unlock()
 }
 

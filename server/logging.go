@@ -28,8 +28,8 @@ const logBuffer = 256 << 10
 // blocks) lines that do not fit are dropped and counted, the count is
 // logged once stdout moves again, and close says it on stderr. flush
 // writes what is logged now without waiting for the next tick or for
-// stdout: the start lines, which health checks and scripts wait for. lost
-// reads the count of dropped lines, for /metrics.
+// stdout: the start lines, which health checks and scripts wait for.
+// lost counts the lines dropped so far, for /metrics.
 func newLog(stdout, stderr io.Writer, format string) (log *slog.Logger, flush func(), lost func() uint64, close func()) {
 	out := pollableStdout(stdout)
 	lw := flushwriter.NewLossy(out, logBuffer, flushEvery, func(l flushwriter.Loss) {

@@ -4,7 +4,8 @@
 # stopped and node-3 frozen (SIGSTOP) once the mesh is up, and node-1's page
 # saved as bin/mesh-loopback.png by headless Chromium (when installed) once
 # the matrix shows both. Every node is stopped at the end. Nothing leaves
-# loopback. Run `make build` first; BIN=dir picks other binaries.
+# loopback. Run `make build` first; BIN=dir picks other binaries. Needs
+# curl and python3 (to read the matrix), and chromium for the picture.
 set -euo pipefail
 n=${1:-100}
 bin=${BIN:-bin}
