@@ -175,7 +175,7 @@ bench: build ## loopback load: smile-server and smile-client against minimal one
 	$(GO) run ./internal/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
 
 .PHONY: test
-test: unit integration ## every test
+test: unit unit-arm64 integration ## every test (the arm64 run needs .ci/qemu-arm64, which .ci/run calls)
 	@echo ">> all tests passed"
 
 .PHONY: fmt
