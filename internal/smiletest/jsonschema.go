@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -96,4 +99,54 @@ func ModuleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// JSONFields are the JSON names of t's fields, embedded structs' included,
+// sorted: what a $defs entry of docs/smile.schema.json must list.
+func JSONFields(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			names = append(names, JSONFields(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return slices.Compact(names)
+}
+
+// SchemaProperties are the property names of the $defs entry def of
+// docs/smile.schema.json, sorted, to hold against JSONFields of its Go type.
+func SchemaProperties(def string) ([]string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(root, SchemaFile))
+	if err != nil {
+		return nil, err
+	}
+	var schema struct {
+		Defs map[string]struct {
+			Properties map[string]json.RawMessage
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(b, &schema); err != nil {
+		return nil, fmt.Errorf("%s: %w", SchemaFile, err)
+	}
+	d, ok := schema.Defs[def]
+	if !ok {
+		return nil, fmt.Errorf("%s has no $defs/%s", SchemaFile, def)
+	}
+	var names []string
+	for k := range d.Properties {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names, nil
 }
