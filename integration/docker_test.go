@@ -96,29 +96,36 @@ func (n nonFatal) Fatalf(format string, args ...any) { n.Errorf(format, args...)
 func cleanupNetwork(t *testing.T, nw *testcontainers.DockerNetwork) {
 	t.Helper()
 	t.Cleanup(func() {
-		if nw == nil {
-			return
+		if nw != nil {
+			removeNetwork(t, nw.ID, nw.Name)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		var err error
-		for range 10 {
-			_, err = suite.docker.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{})
-			if err == nil || cerrdefs.IsNotFound(err) {
-				return
-			}
-			if !strings.Contains(err.Error(), "active endpoints") {
-				break
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-		if info, ierr := suite.docker.NetworkInspect(ctx, nw.ID, client.NetworkInspectOptions{}); ierr == nil &&
-			strings.Contains(err.Error(), "active endpoints") && len(info.Network.Containers) == 0 {
-			t.Logf("LEFT BEHIND by the daemon: network %s, no container attached, but %v (moby/moby#43286: only a daemon restart clears it)", nw.Name, err)
-			return
-		}
-		t.Errorf("removing network %s: %v", nw.Name, err)
 	})
+}
+
+// removeNetwork removes a network now, as cleanupNetwork says: failing the
+// test if it can't, but for a network the daemon keeps with no container
+// attached, which it logs.
+func removeNetwork(t *testing.T, id, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var err error
+	for range 10 {
+		_, err = suite.docker.NetworkRemove(ctx, id, client.NetworkRemoveOptions{})
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return
+		}
+		if !strings.Contains(err.Error(), "active endpoints") {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if info, ierr := suite.docker.NetworkInspect(ctx, id, client.NetworkInspectOptions{}); ierr == nil &&
+		strings.Contains(err.Error(), "active endpoints") && len(info.Network.Containers) == 0 {
+		t.Logf("LEFT BEHIND by the daemon: network %s, no container attached, but %v (moby/moby#43286: only a daemon restart clears it)", name, err)
+		return
+	}
+	t.Errorf("removing network %s: %v", name, err)
 }
 
 // containerName returns a unique container name for this run.
