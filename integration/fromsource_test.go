@@ -27,10 +27,11 @@ import (
 // (requireGoImage), passed with the module proxy settings of `go env` as
 // build arguments; everything else is what the user runs.
 //
-// The longest test of the suite (compiling the standard library in a
-// container takes most of a minute of both cores of a small machine), so
-// it runs beside the others rather than before them, and its `docker build
-// .` starts with the suite (prebuild), before the test has a slot: every
+// Its builds link with the packages compiled from the stand-in's build
+// cache (buildCacheFiles): compiling them in the container took most of a
+// minute of both cores of a small machine. It runs beside the other tests
+// rather than before them, and its `docker build .` starts with the suite
+// (prebuild), before the test has a slot: every
 // stage it builds, the client's too, is then in the builder's cache when
 // `compose up` builds the same Dockerfile from the same files.
 func TestFromSource(t *testing.T) {

@@ -33,7 +33,8 @@ var goImage struct {
 // It holds what the Dockerfile's builder stage uses of the official image:
 // the Go toolchain at /usr/local/go (on PATH), CA certificates for the module
 // proxy, /tmp, and a /bin/sh for the RUN line (the host's, with the shared
-// libraries it needs). The image carries the run's labels, and so does every
+// libraries it needs); and, which the official image does not hold, the
+// build cache of the packages the programs import (buildCacheFiles). The image carries the run's labels, and so does every
 // image built on it; the run removes them all at the end.
 func requireGoImage() (string, error) {
 	goImage.once.Do(func() {
@@ -59,8 +60,14 @@ func importGoImage(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
+	cached, err := buildCacheFiles(ctx)
+	if err != nil {
+		return err
+	}
+	files = append(files, cached...)
 	args := []string{"import",
 		"--change", "ENV PATH=/usr/local/go/bin:/bin",
+		"--change", "ENV GOCACHE=/" + standInCache,
 		"--change", "WORKDIR /go",
 	}
 	for k, v := range runLabels() {
@@ -102,7 +109,8 @@ func standInFiles(goroot string) ([]standInFile, error) {
 		rel, _ := filepath.Rel(goroot, path)
 		// Building a program needs the standard library's sources and the
 		// tools, not Go's tests nor the sources of the toolchain itself.
-		if d.IsDir() && (rel == "test" || rel == filepath.Join("src", "cmd") || rel == "api" || rel == "doc" || d.Name() == "testdata") || strings.HasSuffix(path, "_test.go") {
+		if d.IsDir() && (rel == "test" || rel == filepath.Join("src", "cmd") || rel == "api" || rel == "doc" || d.Name() == "testdata") ||
+			strings.HasSuffix(path, "_test.go") || !buildTool(rel) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -124,6 +132,22 @@ func standInFiles(goroot string) ([]standInFile, error) {
 		return nil, err
 	}
 	return append(files, sh...), nil
+}
+
+// buildTool reports whether a file of GOROOT, by its path there, is one
+// `go build` may run, or not a tool at all: of pkg/tool, the compiler,
+// linker, assembler and cgo; cover, vet, fix and the rest (a third of
+// the tools' size) are left out.
+func buildTool(rel string) bool {
+	dir, name := filepath.Split(rel)
+	if filepath.Dir(filepath.Clean(dir)) != filepath.Join("pkg", "tool") {
+		return true
+	}
+	switch strings.TrimSuffix(name, ".exe") {
+	case "compile", "link", "asm", "cgo":
+		return true
+	}
+	return false
 }
 
 // lddLine is a library line of ldd's output: "libc.so.6 => /lib/…/libc.so.6 (0x…)"
