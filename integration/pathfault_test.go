@@ -27,7 +27,7 @@ type faultEnv struct {
 	nw     *testNet
 	srv    *testcontainers.DockerContainer
 	a      matrix.Addrs // the server's addresses and name
-	holder string       // the clients' network namespace (a container ID), or ""
+	holder string       // the host the clients run in (a container ID)
 }
 
 // setFault puts the row's fault in place.
@@ -92,21 +92,28 @@ func TestPathFaults(t *testing.T) {
 	t.Cleanup(func() {
 		t.Logf("path-fault matrix: %d rows in %v", len(matrix.PathFaults), time.Since(start).Round(time.Millisecond))
 	})
+	// The clients of the rows whose fault is not in the client's own
+	// namespace, nor needs its /etc/hosts, run on one host.
+	clients := netfaultHolder(t, nw, nil)
 
 	for i, row := range matrix.PathFaults {
 		t.Run(row.Fault, func(t *testing.T) {
 			t.Parallel()
-			env := &faultEnv{t: t, nw: nw, a: matrix.Addrs{Name: "smile-fault-" + randomHex(3)}}
+			env := &faultEnv{t: t, nw: nw, a: matrix.Addrs{Name: "smile-fault-" + randomHex(3)}, holder: clients}
 			env.srv = startServer(t, serverOpts{args: row.Server, net: nw, aliases: []string{env.a.Name}, hostNum: 200 + i, started: 1})
 			v4, v6 := addrs(t, env.srv, nw)
 			env.a.V4, env.a.V6 = v4.String(), v6.String()
-			if row.Where == matrix.InClient {
-				env.holder = netfaultHolder(t, nw)
+			switch row.Where {
+			case matrix.InClient:
+				env.holder = netfaultHolder(t, nw, nil)
+			case matrix.StopServer:
+				// Docker's DNS no longer answers for a stopped container.
+				env.holder = netfaultHolder(t, nw, []string{env.a.Name + ":" + env.a.V4, env.a.Name + ":" + env.a.V6})
 			}
 			setFault(env, row)
 			checkColumns(t, row, env.a, func(t *testing.T, args ...string) result {
 				t.Helper()
-				return runFaultClient(t, env, row, args...)
+				return runFaultClient(t, env, args...)
 			})
 		})
 	}
@@ -152,16 +159,10 @@ func checkColumn(t *testing.T, row matrix.PathFault, col int, a matrix.Addrs, re
 	checkCell(t, row, col, a, res)
 }
 
-// runFaultClient runs smile-client for one cell: on the row's network, or
-// in the row's client namespace; with the server's name in /etc/hosts when
-// Docker's DNS can no longer answer for it.
-func runFaultClient(t *testing.T, env *faultEnv, row matrix.PathFault, args ...string) result {
+// runFaultClient runs smile-client for one cell on the row's client host.
+func runFaultClient(t *testing.T, env *faultEnv, args ...string) result {
 	t.Helper()
-	o := clientOpts{namespace: env.holder}
-	if row.Where == matrix.StopServer {
-		o.extraHosts = []string{env.a.Name + ":" + env.a.V4, env.a.Name + ":" + env.a.V6}
-	}
-	res, _ := runClientWith(t, env.nw, o, args...)
+	res := execClient(t, env.holder, args...)
 	t.Logf("%v", res)
 	return res
 }
@@ -226,9 +227,11 @@ func checkEach(t *testing.T, row matrix.PathFault, a matrix.Addrs, res result) {
 	assert.Less(t, res.took, hi, "%v", res)
 }
 
-// netfaultHolder starts a container that only holds a network namespace on
-// nw, for clients whose own namespace gets a fault, and returns its ID.
-func netfaultHolder(t *testing.T, nw *testNet) string {
+// netfaultHolder starts a host on nw for clients to run in (execClient),
+// with extraHosts ("name:address") in its /etc/hosts: a container that
+// holds a network namespace of its own, which a row can give a fault. It
+// returns the container's ID.
+func netfaultHolder(t *testing.T, nw *testNet, extraHosts []string) string {
 	t.Helper()
 	image := requireNetfault(t)
 	i := int(nw.next.Add(1))
@@ -236,6 +239,7 @@ func netfaultHolder(t *testing.T, nw *testNet) string {
 		testcontainers.WithCmd("hold"),
 		network.WithNetwork(nil, nw.DockerNetwork),
 		fixedAddrs(nw, i),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.ExtraHosts = extraHosts }),
 		testcontainers.WithWaitStrategy(wait.ForLog("holding the network namespace").WithStartupTimeout(30*time.Second)),
 	)...)
 	return ctr.GetContainerID()
