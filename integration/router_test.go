@@ -8,29 +8,36 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/smile-sockets/smile/internal/matrix"
 )
 
-// Host numbers of the router rows' containers (the router is routerHost).
-const (
-	routedClient = 10  // site A: the clients' namespace
-	routedLoop   = 20  // site A: the routing loop's second router
-	routedServer = 200 // site B
-)
+// rowHosts are the host numbers of a router row's containers. The rows
+// share the two sites' networks, each with its own router and hosts, which
+// route the other site through their row's router only.
+type rowHosts struct{ client, loop, server, router int }
+
+// routedHosts are row i's: its clients' host and the routing loop's second
+// router in site A, its server's host in site B, its router in both.
+func routedHosts(i int) rowHosts {
+	return rowHosts{client: 10 + i, loop: 60 + i, server: 100 + i, router: 200 + i}
+}
 
 // clientsAtOnce is how many of TestRouter's clients run at once: as many
 // as the suite's -parallel 8 lets other matrices run, whose timings hold.
 const clientsAtOnce = 8
 
 // TestRouter runs every cell of docs/router.md's "Across a router" table:
-// for each row two sites, a router between them with the row's faults,
-// a server in site B and, for each column, a client in site A naming it
-// that way. Every row's containers start at once, in two steps (the
-// routers and hosts, then the servers that join the hosts), so setting
-// up thirteen topologies costs about what one does; then the rows' cells
-// run in parallel.
+// two sites, and for each row a router between them with the row's
+// faults, a server in site B and, for each column, a client in site A
+// naming it that way. Every row's containers start at once, in two steps
+// (the routers and hosts, then the servers that join the hosts), so
+// setting up thirteen topologies costs about what one does; then the
+// rows' cells run in parallel. The rows share the sites' two networks:
+// each pair of networks of its own cost the daemon 1.6 CPU-seconds to
+// make and remove.
 func TestRouter(t *testing.T) {
 	t.Parallel()
 	requireImages(t)
@@ -41,18 +48,20 @@ func TestRouter(t *testing.T) {
 	})
 	type routed struct {
 		s       *sites
+		h       rowHosts
 		a       matrix.Addrs
 		first   int // its first container in hosts: the server's host, the clients' host, the router[, the loop]
 		clients string
 		server  *testcontainers.DockerContainer
 	}
 	rows := make([]routed, len(matrix.RouterFaults))
+	require.Less(t, len(matrix.RouterFaults), 50, "host numbers of the rows (routedHosts) overlap")
 	var hosts []spec
-	var nets []*testNet
+	shared := newSites(t)
 	for i, row := range matrix.RouterFaults {
-		s := newSites(t)
-		nets = append(nets, s.a, s.b)
-		a, place := routedAddrs(s, "smile-routed-"+randomHex(3))
+		h := routedHosts(i)
+		s := shared.withRouter(h.router)
+		a, place := routedAddrs(s, h, "smile-routed-"+randomHex(3))
 		args := make([]string, len(row.Netfault))
 		for j, arg := range row.Netfault {
 			args[j] = place.Replace(arg)
@@ -61,14 +70,12 @@ func TestRouter(t *testing.T) {
 		if row.ClientMTU > 0 {
 			o.faults = []string{"mtu", "-to", strconv.Itoa(row.ClientMTU), place.Replace(matrix.PlaceClient4)}
 		}
-		rows[i] = routed{s: s, a: a, first: len(hosts)}
-		hosts = append(hosts, s.host(t, s.b, routedServer, hostOpts{}), s.host(t, s.a, routedClient, o), s.router(t, args...))
+		rows[i] = routed{s: s, h: h, a: a, first: len(hosts)}
+		hosts = append(hosts, s.host(t, s.b, h.server, hostOpts{}), s.host(t, s.a, h.client, o), s.router(t, args...))
 		if row.Loop {
-			hosts = append(hosts, s.host(t, s.a, routedLoop, hostOpts{sysctls: forwarding}))
+			hosts = append(hosts, s.host(t, s.a, h.loop, hostOpts{sysctls: forwarding}))
 		}
 	}
-	removeNetworksAtOnce(t, nets...)
-	t.Logf("%d pairs of networks in %v", len(rows), time.Since(start).Round(time.Millisecond))
 	started := runAll(t, hosts...)
 	servers := make([]spec, len(rows))
 	for i, row := range matrix.RouterFaults {
@@ -104,7 +111,7 @@ func TestRouter(t *testing.T) {
 				})
 			}
 			if row.NAT {
-				checkNAT(t, r.s, r.server.GetContainerID())
+				checkNAT(t, r.s, r.h, r.server.GetContainerID())
 			}
 		})
 	}
@@ -112,11 +119,11 @@ func TestRouter(t *testing.T) {
 
 // routedAddrs are the addresses of a router row, as its messages name them
 // and as its faults' placeholders stand for them.
-func routedAddrs(s *sites, name string) (matrix.Addrs, *strings.Replacer) {
-	server4, server6 := s.b.host(routedServer)
-	client4, client6 := s.a.host(routedClient)
+func routedAddrs(s *sites, h rowHosts, name string) (matrix.Addrs, *strings.Replacer) {
+	server4, server6 := s.b.host(h.server)
+	client4, client6 := s.a.host(h.client)
 	router4, router6 := s.routerAddrs(s.a)
-	loop4, loop6 := s.a.host(routedLoop)
+	loop4, loop6 := s.a.host(h.loop)
 	a := matrix.Addrs{V4: server4.String(), V6: server6.String(), Name: name,
 		Router4: router4.String(), Router6: router6.String(), Loop4: loop4.String(), Loop6: loop6.String()}
 	return a, strings.NewReplacer(
@@ -128,7 +135,7 @@ func routedAddrs(s *sites, name string) (matrix.Addrs, *strings.Replacer) {
 
 // checkNAT asserts that the server logged every connection as coming from
 // the router's address in its own site, never from the client's.
-func checkNAT(t *testing.T, s *sites, server string) {
+func checkNAT(t *testing.T, s *sites, h rowHosts, server string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -137,7 +144,7 @@ func checkNAT(t *testing.T, s *sites, server string) {
 		return
 	}
 	b4, b6 := s.routerAddrs(s.b)
-	c4, c6 := s.a.host(routedClient)
+	c4, c6 := s.a.host(h.client)
 	var peers []string
 	for _, line := range strings.Split(stdout, "\n") {
 		if _, from, ok := strings.Cut(line, "Connection received from "); ok {

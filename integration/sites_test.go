@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,17 +21,24 @@ import (
 // site's subnets through the router, set inside their own namespace; the
 // programs' images stay as they are, and join a host's namespace.
 type sites struct {
-	a, b *testNet
+	a, b      *testNet
+	routerNum int // the router's host number in both sites
 }
 
-// routerHost is the router's host number in both sites.
+// routerHost is the router's host number in both sites, unless sites share
+// their networks (withRouter).
 const routerHost = 254
 
 // newSites creates both networks on subnets of their own.
 func newSites(t *testing.T) *sites {
 	t.Helper()
-	return &sites{a: newNetwork(t), b: newNetwork(t)}
+	return &sites{a: newNetwork(t), b: newNetwork(t), routerNum: routerHost}
 }
+
+// withRouter is a topology on the same two networks with another router,
+// at host number i: several topologies share the networks, each host
+// routing the other site through its own topology's router.
+func (s *sites) withRouter(i int) *sites { return &sites{a: s.a, b: s.b, routerNum: i} }
 
 // other is the site across the router from nw.
 func (s *sites) other(nw *testNet) *testNet {
@@ -43,7 +49,7 @@ func (s *sites) other(nw *testNet) *testNet {
 }
 
 // routerAddrs are the router's addresses in site nw.
-func (s *sites) routerAddrs(nw *testNet) (v4, v6 netip.Addr) { return nw.host(routerHost) }
+func (s *sites) routerAddrs(nw *testNet) (v4, v6 netip.Addr) { return nw.host(s.routerNum) }
 
 // forwarding are the sysctls of a router's namespace. It sends no ICMP
 // redirects: a router that forwards a packet back out of the link it came
@@ -66,7 +72,7 @@ var routerSysctls = func() map[string]string {
 }()
 
 // startRouter starts the router: the fault helper's image, with NET_ADMIN
-// and forwarding in its own namespace only, on both sites at routerHost,
+// and forwarding in its own namespace only, on both sites at its host number,
 // applying faults (netfault arguments, several joined by "+") before it
 // holds the namespace.
 func (s *sites) startRouter(t *testing.T, faults ...string) {
@@ -78,7 +84,7 @@ func (s *sites) startRouter(t *testing.T, faults ...string) {
 func (s *sites) router(t *testing.T, faults ...string) spec {
 	t.Helper()
 	b4, b6 := s.routerAddrs(s.b)
-	return s.holder(t, "router", s.a, routerHost, routerSysctls, nil, faults,
+	return s.holder(t, "router", s.a, s.routerNum, routerSysctls, nil, faults,
 		// Connected to site B before it starts, with a fixed address:
 		// testcontainers would connect a second network without one.
 		testcontainers.WithAdditionalLifecycleHooks(testcontainers.ContainerLifecycleHooks{
@@ -147,22 +153,4 @@ func (s *sites) holder(t *testing.T, what string, nw *testNet, i int, sysctls ma
 		testcontainers.WithWaitStrategy(wait.ForLog("holding the network namespace").WithStartupTimeout(time.Minute)),
 	)
 	return spec{image, append(opts, more...)}
-}
-
-// removeNetworksAtOnce removes the networks together when the test ends,
-// after the containers started later are gone: one by one, twenty-six
-// networks took eight seconds. Each network's own cleanup (newNetwork)
-// then finds it gone, or retries and reports one that could not be
-// removed.
-func removeNetworksAtOnce(t *testing.T, nets ...*testNet) {
-	t.Helper()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		var wg sync.WaitGroup
-		for _, nw := range nets {
-			wg.Go(func() { _, _ = suite.docker.NetworkRemove(ctx, nw.ID, client.NetworkRemoveOptions{}) })
-		}
-		wg.Wait()
-	})
 }
