@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,8 +20,24 @@ import (
 // route the other site through their row's router only.
 type rowHosts struct{ client, loop, server, router int }
 
-// routedHosts are row i's: its clients' host and the routing loop's second
-// router in site A, its server's host in site B, its router in both.
+// sharedClients is the host number in site A of the host that the clients
+// of most router rows share.
+const sharedClients = 9
+
+// hostRoute are the netfault arguments, ending in "+", that route a row's
+// server, and nothing else, through the row's router.
+func hostRoute(s *sites, h rowHosts, advmss int) []string {
+	v4, v6 := s.b.host(h.server)
+	r4, r6 := s.routerAddrs(s.a)
+	args := []string{"route"}
+	if advmss > 0 {
+		args = append(args, "-advmss", strconv.Itoa(advmss))
+	}
+	return append(args, netip.PrefixFrom(v4, 32).String(), r4.String(), netip.PrefixFrom(v6, 128).String(), r6.String(), "+")
+}
+
+// routedHosts are row i's: its clients' host (unless they share one) and
+// the routing loop's second router in site A, its server's host in site B, its router in both.
 func routedHosts(i int) rowHosts {
 	return rowHosts{client: 10 + i, loop: 60 + i, server: 100 + i, router: 200 + i}
 }
@@ -50,7 +67,7 @@ func TestRouter(t *testing.T) {
 		s       *sites
 		h       rowHosts
 		a       matrix.Addrs
-		first   int // its first container in hosts: the server's host, the clients' host, the router[, the loop]
+		at      [2]int // its server's host and its clients' host in hosts, -1: the shared clients' host
 		clients string
 		server  *testcontainers.DockerContainer
 	}
@@ -58,30 +75,46 @@ func TestRouter(t *testing.T) {
 	require.Less(t, len(matrix.RouterFaults), 50, "host numbers of the rows (routedHosts) overlap")
 	var hosts []spec
 	shared := newSites(t)
+	// The clients of every row whose link keeps its MTU run on one host,
+	// which routes each row's server through that row's router.
+	var sharedRoutes, sharedNames []string
 	for i, row := range matrix.RouterFaults {
 		h := routedHosts(i)
+		if row.ClientMTU == 0 {
+			h.client = sharedClients
+		}
 		s := shared.withRouter(h.router)
 		a, place := routedAddrs(s, h, "smile-routed-"+randomHex(3))
 		args := make([]string, len(row.Netfault))
 		for j, arg := range row.Netfault {
 			args[j] = place.Replace(arg)
 		}
-		o := hostOpts{extraHosts: []string{a.Name + ":" + a.V4, a.Name + ":" + a.V6}, advmss: row.AdvMSS}
-		if row.ClientMTU > 0 {
-			o.faults = []string{"mtu", "-to", strconv.Itoa(row.ClientMTU), place.Replace(matrix.PlaceClient4)}
-		}
-		rows[i] = routed{s: s, h: h, a: a, first: len(hosts)}
-		hosts = append(hosts, s.host(t, s.b, h.server, hostOpts{}), s.host(t, s.a, h.client, o), s.router(t, args...))
+		rows[i] = routed{s: s, h: h, a: a, at: [2]int{len(hosts), -1}}
+		hosts = append(hosts, s.host(t, s.b, h.server, hostOpts{}), s.router(t, args...))
 		if row.Loop {
 			hosts = append(hosts, s.host(t, s.a, h.loop, hostOpts{sysctls: forwarding}))
 		}
+		names := []string{a.Name + ":" + a.V4, a.Name + ":" + a.V6}
+		if row.ClientMTU == 0 {
+			sharedRoutes = append(sharedRoutes, hostRoute(s, h, row.AdvMSS)...)
+			sharedNames = append(sharedNames, names...)
+			continue
+		}
+		o := hostOpts{extraHosts: names, advmss: row.AdvMSS,
+			faults: []string{"mtu", "-to", strconv.Itoa(row.ClientMTU), place.Replace(matrix.PlaceClient4)}}
+		rows[i].at[1] = len(hosts)
+		hosts = append(hosts, s.host(t, s.a, h.client, o))
 	}
+	hosts = append(hosts, shared.holder(t, "host", shared.a, sharedClients, nil, sharedNames, sharedRoutes[:len(sharedRoutes)-1]))
 	started := runAll(t, hosts...)
 	servers := make([]spec, len(rows))
 	for i, row := range matrix.RouterFaults {
-		rows[i].clients = started[rows[i].first+1].GetContainerID()
+		rows[i].clients = started[len(started)-1].GetContainerID()
+		if rows[i].at[1] >= 0 {
+			rows[i].clients = started[rows[i].at[1]].GetContainerID()
+		}
 		servers[i] = serverSpec(t, serverOpts{args: append([]string{"-resolve=false"}, row.Server...),
-			holder: started[rows[i].first].GetContainerID(), started: 1})
+			holder: started[rows[i].at[0]].GetContainerID(), started: 1})
 	}
 	for i, srv := range runAll(t, servers...) {
 		rows[i].server = srv
