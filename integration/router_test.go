@@ -121,24 +121,23 @@ func TestRouter(t *testing.T) {
 	}
 	t.Logf("%d topologies up in %v", len(rows), time.Since(start).Round(time.Millisecond))
 
-	// Every cell's client, each in its row's client host, then each row's
-	// cells checked.
-	var hostOf []string
-	var clients [][]string
+	// Every cell's client, each joining its row's client host, then each
+	// row's cells checked.
+	var clients []spec
 	for i, row := range matrix.RouterFaults {
 		for _, args := range columnArgs(row.PathFault, rows[i].a) {
-			hostOf = append(hostOf, rows[i].clients)
-			clients = append(clients, args)
+			sp, _ := clientSpec(t, rows[i].s.a, clientOpts{namespace: rows[i].clients}, args...)
+			clients = append(clients, sp)
 		}
 	}
-	ran := execAtMost(t, clientsAtOnce, hostOf, clients)
+	ran := runAtMost(t, clientsAtOnce, clients...)
 	t.Logf("%d clients ran in %v", len(ran), time.Since(start).Round(time.Millisecond))
 	for i, row := range matrix.RouterFaults {
 		r := rows[i]
 		t.Run(row.Fault, func(t *testing.T) {
 			for col, name := range matrix.PathColumns {
 				t.Run(name, func(t *testing.T) {
-					res := ran[i*len(matrix.PathColumns)+col]
+					res := exited(t, ran[i*len(matrix.PathColumns)+col])
 					t.Logf("%v", res)
 					checkColumn(t, row.PathFault, col, r.a, res)
 				})

@@ -23,10 +23,8 @@ func (s Span) Bounds(timeout time.Duration) (lo, hi time.Duration) {
 	const slack = 1500 * time.Millisecond
 	switch s {
 	case AfterTimeout, AfterReadTimeout:
-		// The suite times a client from its exec's start to the end of
-		// its output; Docker's start and finish stamps of a container,
-		// timed before, were seen up to 0.3 s closer together than the
-		// process ran.
+		// Docker stamps a container's start and finish; under load they
+		// were seen up to 0.3 s closer together than the process ran.
 		return timeout * 3 / 4, timeout + slack
 	case AfterNeighbour:
 		return 2 * time.Second, timeout + slack
