@@ -20,28 +20,36 @@ import (
 )
 
 // netfaultImage is the fault helper's image, built once per run like the
-// product's images: a static binary first, then FROM scratch with it alone.
+// product's images: a static binary first, then the client image with it
+// added. Its containers are the tests' hosts: they hold the namespaces
+// other containers join, carry faults, and run the client image's own
+// binary, as the client image's user, for each cell of a matrix (netfault
+// hold -exec, package hostexec; hostClient).
 var netfaultImage struct {
 	once sync.Once
 	ref  string
 	err  error
 }
 
-// netfaultDockerfile makes the helper's image; it runs as root because it
-// needs NET_ADMIN in the namespace it joins, and nothing else.
-const netfaultDockerfile = `FROM scratch
+// netfaultDockerfile makes the helper's image on the client image; it runs
+// as root because it needs NET_ADMIN in the namespace it joins, and
+// nothing else.
+func netfaultDockerfile(clientImage string) string {
+	return "FROM " + clientImage + `
+USER 0
 COPY netfault /netfault
 ENTRYPOINT ["/netfault"]
 `
+}
 
 // requireNetfault returns the fault helper's image, building it on first
 // use, and fails the test if that is impossible.
 func requireNetfault(t *testing.T) string {
 	t.Helper()
-	requireImages(t)
+	_, clientImage := requireImages(t)
 	netfaultImage.once.Do(func() {
 		ref := "smile-netfault:it-" + runID
-		netfaultImage.err = buildNetfault(ref)
+		netfaultImage.err = buildNetfault(ref, clientImage)
 		if netfaultImage.err == nil {
 			netfaultImage.ref = ref
 		}
@@ -53,8 +61,9 @@ func requireNetfault(t *testing.T) string {
 }
 
 // buildNetfault compiles internal/netfault/cmd/netfault for Linux and
-// builds ref from it with the daemon's classic builder or BuildKit alike.
-func buildNetfault(ref string) error {
+// builds ref from it on the client image with the daemon's classic builder
+// or BuildKit alike.
+func buildNetfault(ref, clientImage string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "smile-netfault")
@@ -83,7 +92,7 @@ func buildNetfault(ref string) error {
 		name string
 		mode int64
 		body []byte
-	}{{"Dockerfile", 0o644, []byte(netfaultDockerfile)}, {"netfault", 0o755, binary}} {
+	}{{"Dockerfile", 0o644, []byte(netfaultDockerfile(clientImage))}, {"netfault", 0o755, binary}} {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body))}); err != nil {
 			return err
 		}

@@ -139,10 +139,12 @@ func (s *sites) holder(t *testing.T, what string, nw *testNet, i int, sysctls ma
 	more ...testcontainers.ContainerCustomizer) spec {
 	t.Helper()
 	image := requireNetfault(t)
-	cmd := append(append([]string(nil), faults...), "+", "hold")
+	hold, execOpts := execHost(t)
+	cmd := append(append([]string(nil), faults...), "+")
 	if len(faults) == 0 {
-		cmd = []string{"hold"}
+		cmd = nil
 	}
+	cmd = append(cmd, hold...)
 	opts := append(common(t, containerName(t, what)),
 		testcontainers.WithCmd(cmd...),
 		network.WithNetwork(nil, nw.DockerNetwork),
@@ -152,5 +154,5 @@ func (s *sites) holder(t *testing.T, what string, nw *testNet, i int, sysctls ma
 		}),
 		testcontainers.WithWaitStrategy(wait.ForLog("holding the network namespace").WithStartupTimeout(time.Minute)),
 	)
-	return spec{image, append(opts, more...)}
+	return spec{image, append(append(opts, execOpts...), more...)}
 }

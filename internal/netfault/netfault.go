@@ -58,7 +58,11 @@ Puts one fault into the network namespace netfault runs in.
                                      conntrack zone of its own), so it is new or invalid
                                      to the firewall, which drops it
   clear                              remove every packet-filter fault netfault put here
-  hold                               keep the namespace alive until SIGTERM or SIGINT
+  hold [-exec SOCKET [-program P] [-user UID:GID]]
+                                     keep the namespace alive until SIGTERM or SIGINT; with
+                                     -exec, run P (default /smile-client) in it as UID:GID
+                                     (default 65532:65532) for each request on the Unix
+                                     socket SOCKET (package hostexec)
 
 F is ipv4, ipv6 or all (default all); the port defaults to 7890. Several
 faults go in one run separated by "+", applied in order: hold must be last.
@@ -81,9 +85,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, f := range faults {
 		if f.Kind == "hold" {
-			fmt.Fprintln(stdout, "netfault: holding the network namespace")
-			<-ctx.Done()
-			return exitOK
+			return hold(ctx, f, stdout, stderr)
 		}
 		if err := f.Apply(); err != nil {
 			fmt.Fprintf(stderr, "netfault: %s: %v\n", f, err)
@@ -123,17 +125,20 @@ func ParseAll(args []string) ([]Fault, error) {
 
 // Fault is one parsed fault.
 type Fault struct {
-	Kind   string       // drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, drop-forward, drop-too-big, masquerade, lose-state, clear, hold
-	Family string       // ipv4, ipv6 or all
-	Port   uint16       // the server's port
-	With   string       // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
-	Hook   string       // drop-syn, reject-syn: input (the host's own firewall) or forward (a router's)
-	Than   int          // drop-larger: the largest packet that passes, in bytes
-	Addr   netip.Addr   // unroute: the destination to make unreachable
-	Routes []Route      // route: the prefixes and their gateways
-	AdvMSS int          // route: the MSS to advertise, 0 for the kernel's
-	MTU    int          // mtu: the links' new MTU
-	Links  []netip.Addr // mtu: addresses of the links to change
+	Kind     string       // drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, drop-forward, drop-too-big, masquerade, lose-state, clear, hold
+	Family   string       // ipv4, ipv6 or all
+	Port     uint16       // the server's port
+	With     string       // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
+	Hook     string       // drop-syn, reject-syn: input (the host's own firewall) or forward (a router's)
+	Than     int          // drop-larger: the largest packet that passes, in bytes
+	Addr     netip.Addr   // unroute: the destination to make unreachable
+	Routes   []Route      // route: the prefixes and their gateways
+	AdvMSS   int          // route: the MSS to advertise, 0 for the kernel's
+	MTU      int          // mtu: the links' new MTU
+	Links    []netip.Addr // mtu: addresses of the links to change
+	Exec     string       // hold: the Unix socket to take run requests on, or ""
+	Program  string       // hold -exec: the program to run
+	UID, GID uint32       // hold -exec: who runs it
 }
 
 // Route is one route the route fault adds.
@@ -224,7 +229,16 @@ func Parse(args []string) (Fault, error) {
 	case "mtu":
 		fs.IntVar(&f.MTU, "to", 0, "")
 		positional = -1
-	case "clear", "hold":
+	case "hold":
+		fs.StringVar(&f.Exec, "exec", "", "")
+		fs.StringVar(&f.Program, "program", "/smile-client", "")
+		fs.Func("user", "", func(v string) error {
+			var err error
+			f.UID, f.GID, err = parseUser(v)
+			return err
+		})
+		f.UID, f.GID = 65532, 65532
+	case "clear":
 	default:
 		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, "+
 			"drop-forward, drop-too-big, masquerade, lose-state, clear or hold)", f.Kind)

@@ -64,6 +64,11 @@ func TestParseAll(t *testing.T) {
 	}
 	assert.Equal(t, []string{"drop-forward", "masquerade", "hold"}, kinds)
 	assert.Equal(t, "ipv6", faults[0].Family)
+
+	hold, err := Parse([]string{"hold", "-exec", "/run/smile-exec/exec.sock", "-user", "1000:100"})
+	require.NoError(t, err)
+	assert.Equal(t, Fault{Kind: "hold", Family: "all", Port: 7890, Exec: "/run/smile-exec/exec.sock",
+		Program: "/smile-client", UID: 1000, GID: 100}, hold)
 }
 
 func TestBadInvocations(t *testing.T) {
@@ -89,6 +94,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"mtu", "-to", "1280"}, "netfault: mtu takes one or more addresses"},
 		{[]string{"drop-forward", "+"}, `netfault: a fault is missing around "+"`},
 		{[]string{"hold", "+", "drop-forward"}, "netfault: hold must be the last fault"},
+		{[]string{"hold", "-exec", "/run/x.sock", "-user", "nobody"}, `bad -user "nobody": want UID:GID`},
+		{[]string{"hold", "-exec", "/run/x.sock", "-user", "1:x"}, `bad -user "1:x": want numeric UID:GID`},
 	} {
 		var out, errOut bytes.Buffer
 		assert.Equal(t, exitUsage, Run(context.Background(), c.args, &out, &errOut), "%q", c.args)

@@ -1,0 +1,68 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/stretchr/testify/require"
+	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/smile-sockets/smile/internal/hostexec"
+)
+
+// execDir is where a host's exec socket is, inside the host.
+const execDir = "/run/smile-exec"
+
+// hostSockets maps a host's container ID to its exec socket on this
+// machine, for hostClient.
+var hostSockets sync.Map
+
+// execHost makes a host take run requests (netfault hold -exec): it
+// returns the hold arguments and the container's options, which
+// bind-mount a new directory of this machine into it for the socket and
+// record the socket for hostClient once the container has started.
+func execHost(t *testing.T) (hold []string, opts []testcontainers.ContainerCustomizer) {
+	t.Helper()
+	// Not t.TempDir: a Unix socket's path must stay under 108 bytes.
+	dir, err := os.MkdirTemp("", "smile-exec")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	// The host's root writes here; a test that runs as another user must
+	// let it.
+	require.NoError(t, os.Chmod(dir, 0o777))
+	hold = []string{"hold", "-exec", execDir + "/exec.sock"}
+	return hold, []testcontainers.ContainerCustomizer{
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: dir, Target: execDir})
+		}),
+		testcontainers.WithAdditionalLifecycleHooks(testcontainers.ContainerLifecycleHooks{
+			PostStarts: []testcontainers.ContainerHook{func(_ context.Context, c testcontainers.Container) error {
+				id := c.GetContainerID()
+				hostSockets.Store(id, filepath.Join(dir, "exec.sock"))
+				t.Cleanup(func() { hostSockets.Delete(id) })
+				return nil
+			}},
+		}),
+	}
+}
+
+// hostClient runs the client image's binary with args in host id, as the
+// image's user, and returns how it ended, timed by the host from fork to
+// exit. The host must have been started with execHost's options.
+func hostClient(t *testing.T, id string, args ...string) result {
+	t.Helper()
+	socket, ok := hostSockets.Load(id)
+	require.True(t, ok, "container %s takes no run requests", id)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute+10*time.Second)
+	defer cancel()
+	res, err := hostexec.Run(ctx, socket.(string), hostexec.Request{Args: args, Timeout: time.Minute})
+	require.NoError(t, err, "smile-client %v in host %s", args, id)
+	require.False(t, res.Killed, "smile-client %v ran for more than a minute: %+v", args, res)
+	return result{exit: res.Exit, stdout: res.Stdout, stderr: res.Stderr, took: res.Took, ended: res.Ended}
+}
