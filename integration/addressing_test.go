@@ -40,12 +40,15 @@ func serverArgs(row matrix.AddressingRow, v4, v6 netip.Addr) []string {
 const refusedWithin = 3 * time.Second
 
 // TestAddressing runs every cell of the addressing table: for each row a
-// server container bound as the row says, for each column a client container
-// that names the server that way, all on one dual-stack network.
+// server container bound as the row says, for each column a client that
+// names the server that way, all on one dual-stack network. The clients
+// are processes in one host (hostClient); a row's columns run one after
+// another, its rows side by side.
 func TestAddressing(t *testing.T) {
 	t.Parallel()
 	requireImages(t)
 	nw := newNetwork(t)
+	clients, client := clientHost(t, nw)
 
 	var cells struct {
 		sync.Mutex
@@ -70,13 +73,13 @@ func TestAddressing(t *testing.T) {
 			require.Equal(t, v4, gotV4, "server's IPv4 address from Inspect")
 			require.Equal(t, v6, gotV6, "server's IPv6 address from Inspect")
 
+			greeted := peersByFamily{}
 			for j, col := range matrix.AddressingColumns {
 				want := row.Outcomes[j]
 				args := clientArgs[col.Name]
 				require.NotNil(t, args, "no client arguments for column %q", col.Name)
 				t.Run(col.Name, func(t *testing.T) {
-					t.Parallel()
-					res, client := runClient(t, nw, args(gotV4, gotV6, alias)...)
+					res := hostClient(t, clients, args(gotV4, gotV6, alias)...)
 					cells.Lock()
 					cells.n[want]++
 					cells.Unlock()
@@ -84,7 +87,7 @@ func TestAddressing(t *testing.T) {
 					case matrix.OK:
 						assert.Equal(t, 0, res.exit, "%v", res)
 						assert.Equal(t, greeting, res.stdout, "%v", res)
-						assertPeerLogged(t, srv, nw, client, col.Family)
+						greeted[col.Family]++
 					case matrix.Refused:
 						assert.Equal(t, 1, res.exit, "%v", res)
 						assert.Empty(t, res.stdout, "%v", res)
@@ -93,30 +96,48 @@ func TestAddressing(t *testing.T) {
 					}
 				})
 			}
+			assertPeersLogged(t, srv, nw, client, greeted)
 		})
 	}
 }
 
-// assertPeerLogged checks the server's log line for a client: an IPv4 peer
-// as dotted IPv4 (never ::ffff:) named by its reverse-DNS name, which
-// Docker's embedded DNS answers as <container>.<network>; an IPv6 peer with
-// its IPv6 address. family "" accepts either.
-func assertPeerLogged(t *testing.T, srv *testcontainers.DockerContainer, nw *testNet, p peer, family string) {
+// peersByFamily counts a server's greeted clients by the family they
+// connected over: "4", "6", or "" for either.
+type peersByFamily map[string]int
+
+// assertPeersLogged checks the server's log lines for the greetings of a
+// client host: one line per greeting, as many over each family as the
+// clients asked for, an IPv4 peer as dotted IPv4 (never ::ffff:) named by
+// its reverse-DNS name, which Docker's embedded DNS answers as
+// <container>.<network>, an IPv6 peer with its IPv6 address.
+func assertPeersLogged(t *testing.T, srv *testcontainers.DockerContainer, nw *testNet, p peer, greeted peersByFamily) {
 	t.Helper()
 	v4Line := "Connection received from " + p.name + "." + nw.Name + " (" + p.v4.String() + ")"
 	v6Line := regexp.MustCompile(`Connection received from \S+ \(` + regexp.QuoteMeta(p.v6.String()) + `\)`)
-	// The reverse lookup may finish after the greeting: poll the log.
-	stdout, found := pollLogs(t, srv, 10*time.Second, func(stdout string) bool {
-		has4, has6 := strings.Contains(stdout, v4Line), v6Line.MatchString(stdout)
-		switch family {
-		case "4":
-			return has4
-		case "6":
-			return has6
-		default:
-			return has4 || has6
+	total := greeted["4"] + greeted["6"] + greeted[""]
+	count := func(stdout string) (n4, n6, all int) {
+		for line := range strings.Lines(stdout) {
+			switch {
+			case strings.Contains(line, v4Line):
+				n4++
+			case v6Line.MatchString(line):
+				n6++
+			}
+			if strings.Contains(line, "Connection received from ") {
+				all++
+			}
 		}
+		return n4, n6, all
+	}
+	// The reverse lookup may finish after the greeting: poll the log.
+	stdout, _ := pollLogs(t, srv, 10*time.Second, func(stdout string) bool {
+		_, _, all := count(stdout)
+		return all >= total
 	})
-	assert.True(t, found, "server log has no line for %s over IPv%s (want %q or %s):\n%s", p.name, family, v4Line, v6Line, stdout)
+	n4, n6, all := count(stdout)
+	assert.Equal(t, total, all, "a line per greeting (%v):\n%s", greeted, stdout)
+	assert.Equal(t, total, n4+n6, "every line names the client host, %q or %s:\n%s", v4Line, v6Line, stdout)
+	assert.GreaterOrEqual(t, n4, greeted["4"], "IPv4 greetings (%v):\n%s", greeted, stdout)
+	assert.GreaterOrEqual(t, n6, greeted["6"], "IPv6 greetings (%v):\n%s", greeted, stdout)
 	assert.NotContains(t, stdout, "::ffff:", "an IPv4 peer must be logged as dotted IPv4")
 }

@@ -17,11 +17,12 @@ import (
 // TestEach probes every address of the server's name separately: Docker's
 // DNS gives the alias one A and one AAAA record, so -each must show both
 // families and the name itself, and expose the one family a server does
-// not listen on.
+// not listen on. The clients are processes in one host (hostClient).
 func TestEach(t *testing.T) {
 	t.Parallel()
 	requireImages(t)
 	nw := newNetwork(t)
+	clients, _ := clientHost(t, nw)
 	cases := []struct {
 		name   string
 		listen []string
@@ -39,7 +40,7 @@ func TestEach(t *testing.T) {
 			srv := startServer(t, serverOpts{args: c.listen, net: nw, aliases: []string{alias}, hostNum: 230 + i, started: 1})
 			v4, v6 := addrs(t, srv, nw)
 
-			res, _ := runClient(t, nw, "-each", alias, port)
+			res := hostClient(t, clients, "-each", alias, port)
 			assert.Equal(t, c.exit, res.exit, "%v", res)
 			lines := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 			require.Len(t, lines, 5, "%v", res)
@@ -49,7 +50,7 @@ func TestEach(t *testing.T) {
 			assert.Regexp(t, `^`+regexp.QuoteMeta(alias+":"+port)+`\s+name\s+\S+\s+IPv[46]\s+ok\s+1/1\s`, lines[3], "%v", res)
 			assert.Equal(t, c.tally, lines[4])
 
-			res, _ = runClient(t, nw, "-each", "-json", "-count", "3", alias, port)
+			res = hostClient(t, clients, "-each", "-json", "-count", "3", alias, port)
 			assert.Equal(t, c.exit, res.exit, "%v", res)
 			objs := strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n")
 			require.Len(t, objs, 4, "%v", res)

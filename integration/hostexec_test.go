@@ -12,6 +12,8 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/network"
+	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/smile-sockets/smile/internal/hostexec"
 )
@@ -65,4 +67,25 @@ func hostClient(t *testing.T, id string, args ...string) result {
 	require.NoError(t, err, "smile-client %v in host %s", args, id)
 	require.False(t, res.Killed, "smile-client %v ran for more than a minute: %+v", args, res)
 	return result{exit: res.Exit, stdout: res.Stdout, stderr: res.Stderr, took: res.Took, ended: res.Ended}
+}
+
+// clientHost starts a host on nw at the network's next client address for
+// clients to run in (hostClient): a container that holds a network
+// namespace of its own, which a test can give a fault. It returns the
+// container's ID and who its clients are to a server.
+func clientHost(t *testing.T, nw *testNet) (string, peer) {
+	t.Helper()
+	image := requireNetfault(t)
+	i := int(nw.next.Add(1))
+	require.Less(t, i, 200, "too many clients on one network")
+	p := peer{name: containerName(t, "host")}
+	p.v4, p.v6 = nw.host(i)
+	hold, execOpts := execHost(t)
+	ctr := run(t, image, append(append(common(t, p.name), execOpts...),
+		testcontainers.WithCmd(hold...),
+		network.WithNetwork(nil, nw.DockerNetwork),
+		fixedAddrs(nw, i),
+		testcontainers.WithWaitStrategy(wait.ForLog("holding the network namespace").WithStartupTimeout(30*time.Second)),
+	)...)
+	return ctr.GetContainerID(), p
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
-	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/smile-sockets/smile/internal/matrix"
@@ -94,7 +93,7 @@ func TestPathFaults(t *testing.T) {
 	})
 	// The clients of the rows whose fault is not in the client's own
 	// namespace, nor needs its /etc/hosts, run on one host.
-	clients := netfaultHolder(t, nw, nil)
+	clients, _ := clientHost(t, nw)
 
 	for i, row := range matrix.PathFaults {
 		t.Run(row.Fault, func(t *testing.T) {
@@ -105,7 +104,7 @@ func TestPathFaults(t *testing.T) {
 			env.a.V4, env.a.V6 = v4.String(), v6.String()
 			switch row.Where {
 			case matrix.InClient:
-				env.holder = netfaultHolder(t, nw, nil)
+				env.holder, _ = clientHost(t, nw)
 			case matrix.StopServer:
 				// Each client on its own: clients sharing a namespace share
 				// its neighbour cache, and one gave up on ND 0.4 s early.
@@ -238,25 +237,6 @@ func checkEach(t *testing.T, row matrix.PathFault, a matrix.Addrs, res result) {
 	}
 	_, hi := max(row.V4.Took, row.V6.Took).Bounds(row.ClientTimeout())
 	assert.Less(t, res.took, hi, "%v", res)
-}
-
-// netfaultHolder starts a host on nw for clients to join (runFaultClient),
-// with extraHosts ("name:address") in its /etc/hosts: a container that
-// holds a network namespace of its own, which a row can give a fault. It
-// returns the container's ID.
-func netfaultHolder(t *testing.T, nw *testNet, extraHosts []string) string {
-	t.Helper()
-	image := requireNetfault(t)
-	i := int(nw.next.Add(1))
-	hold, execOpts := execHost(t)
-	ctr := run(t, image, append(append(common(t, containerName(t, "holder")), execOpts...),
-		testcontainers.WithCmd(hold...),
-		network.WithNetwork(nil, nw.DockerNetwork),
-		fixedAddrs(nw, i),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.ExtraHosts = extraHosts }),
-		testcontainers.WithWaitStrategy(wait.ForLog("holding the network namespace").WithStartupTimeout(30*time.Second)),
-	)...)
-	return ctr.GetContainerID()
 }
 
 // netfault runs the fault helper in the network namespace of container id,

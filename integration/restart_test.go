@@ -30,11 +30,13 @@ var noHealthcheck = testcontainers.WithConfigModifier(func(c *container.Config) 
 // TestRestart runs every row of the restart table. TIME_WAIT lives in the
 // network namespace, so each row holds one in a holder container (a server
 // on another port) and runs the old and the new server in it with
-// --network container:<holder>, replacing only the server.
+// --network container:<holder>, replacing only the server. The clients
+// are processes in one host (hostClient).
 func TestRestart(t *testing.T) {
 	t.Parallel()
 	image, _ := requireImages(t)
 	nw := newNetwork(t)
+	clients, _ := clientHost(t, nw)
 
 	for i, row := range matrix.Restart {
 		if row.NewNamespace {
@@ -51,7 +53,7 @@ func TestRestart(t *testing.T) {
 				args: []string{"-reuseaddr=" + strconv.FormatBool(row.OldReuse)}, holder: holder.GetContainerID(), started: 1,
 			})
 			if row.Served {
-				res, _ := runClient(t, nw, target.String(), port)
+				res := hostClient(t, clients, target.String(), port)
 				require.Equal(t, 0, res.exit, "the old server greets: %v", res)
 				require.Equal(t, greeting, res.stdout)
 			}
@@ -80,7 +82,7 @@ func TestRestart(t *testing.T) {
 			}
 
 			if row.Starts || row.Keep {
-				res, _ := runClient(t, nw, target.String(), port)
+				res := hostClient(t, clients, target.String(), port)
 				assert.Equal(t, 0, res.exit, "the next client is greeted: %v", res)
 				assert.Equal(t, greeting, res.stdout)
 			}
@@ -88,7 +90,11 @@ func TestRestart(t *testing.T) {
 				state, err := old.State(context.Background())
 				require.NoError(t, err)
 				assert.True(t, state.Running, "the old server keeps serving")
-				stdout, _ := logs(t, old)
+				// The line follows the reverse lookup, which may finish
+				// after the greeting.
+				stdout, _ := pollLogs(t, old, 10*time.Second, func(stdout string) bool {
+					return strings.Count(stdout, "Connection received from") >= 2
+				})
 				assert.Equal(t, 2, strings.Count(stdout, "Connection received from"), "the old server greeted both clients:\n%s", stdout)
 			}
 		})
@@ -104,7 +110,7 @@ func TestRestart(t *testing.T) {
 			args: []string{"-reuseaddr=false"}, net: nw, hostNum: 250, started: 1,
 		})
 		target, _ := addrs(t, srv, nw)
-		res, _ := runClient(t, nw, target.String(), port)
+		res := hostClient(t, clients, target.String(), port)
 		served := time.Now()
 		require.Equal(t, 0, res.exit, "served before the restart: %v", res)
 		before, haveBefore := timeWait(t, srv)
@@ -132,7 +138,7 @@ func TestRestart(t *testing.T) {
 			assert.Zero(t, after, "no TIME_WAIT from before the restart: docker restart gives a new network namespace")
 		}
 
-		res, _ = runClient(t, nw, target.String(), port)
+		res = hostClient(t, clients, target.String(), port)
 		assert.Equal(t, 0, res.exit, "the restarted server greets: %v", res)
 		assert.Equal(t, greeting, res.stdout)
 	})
