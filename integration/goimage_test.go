@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -34,8 +36,10 @@ var goImage struct {
 // the Go toolchain at /usr/local/go (on PATH), CA certificates for the module
 // proxy, /tmp, and a /bin/sh for the RUN line (the host's, with the shared
 // libraries it needs); and, which the official image does not hold, the
-// build cache of the packages the programs import (buildCacheFiles). The image carries the run's labels, and so does every
-// image built on it; the run removes them all at the end.
+// build cache of the packages the programs import (buildCacheFiles), and of
+// GOROOT/src only the sources of those packages (stdSources). The image
+// carries the run's labels, and so does every image built on it; the run
+// removes them all at the end.
 func requireGoImage() (string, error) {
 	goImage.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -56,7 +60,7 @@ func importGoImage(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	files, err := standInFiles(goroot)
+	files, err := standInFiles(ctx, goroot)
 	if err != nil {
 		return err
 	}
@@ -97,20 +101,22 @@ type standInFile struct {
 	mode     int64 // tar mode of a directory made from nothing
 }
 
-// standInFiles lists the stand-in's files: GOROOT without its tests and the
-// toolchain's own sources, the CA bundle, /tmp, and /bin/sh with its ELF
-// interpreter and libraries.
-func standInFiles(goroot string) ([]standInFile, error) {
+// standInFiles lists the stand-in's files: GOROOT's go command and the
+// tools it runs, the sources of the standard packages the programs import
+// (stdSources), the CA bundle, /tmp, and /bin/sh with its ELF interpreter
+// and libraries.
+func standInFiles(ctx context.Context, goroot string) ([]standInFile, error) {
 	var files []standInFile
 	err := filepath.WalkDir(goroot, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(goroot, path)
-		// Building a program needs the standard library's sources and the
-		// tools, not Go's tests nor the sources of the toolchain itself.
-		if d.IsDir() && (rel == "test" || rel == filepath.Join("src", "cmd") || rel == "api" || rel == "doc" || d.Name() == "testdata") ||
-			strings.HasSuffix(path, "_test.go") || !buildTool(rel) {
+		// Building the programs needs the go command, its tools and the
+		// sources of the packages they import, none of Go's tests, docs,
+		// other sources or gofmt.
+		if d.IsDir() && slices.Contains([]string{"src", "test", "api", "doc", "lib", "misc"}, rel) ||
+			rel == filepath.Join("bin", "gofmt") || !buildTool(rel) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -122,6 +128,11 @@ func standInFiles(goroot string) ([]standInFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading GOROOT %s: %w", goroot, err)
 	}
+	std, err := stdSources(ctx, goroot)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, std...)
 	files = append(files,
 		standInFile{dst: "tmp", mode: 0o1777},
 		standInFile{dst: "go", mode: 0o755},
@@ -132,6 +143,44 @@ func standInFiles(goroot string) ([]standInFile, error) {
 		return nil, err
 	}
 	return append(files, sh...), nil
+}
+
+// stdSources are the files of GOROOT/src that the Dockerfile's build reads:
+// those each standard package the programs import compiles, for that
+// build's platform, and the standard library's module files. A package's
+// cache key hashes exactly its compiled files, so the keys are those of
+// the whole tree (buildCacheFiles); the rest of src, four times as big
+// (tests, the toolchain's own sources, other systems' files), is left out.
+func stdSources(ctx context.Context, goroot string) ([]standInFile, error) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "list", "-trimpath", "-buildvcs=false", "-deps", "-f",
+		`{{if .Standard}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .SFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}`+
+			`{{range .HFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
+		"./cmd/smile-server", "./cmd/smile-client")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go list of the standard packages: %w: %s", err, stderr.Bytes())
+	}
+	paths := []string{"src/go.mod", "src/go.sum", "src/vendor/modules.txt"}
+	for line := range strings.Lines(string(out)) {
+		rel, err := filepath.Rel(goroot, strings.TrimSpace(line))
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return nil, fmt.Errorf("go list named %q, outside GOROOT %s", strings.TrimSpace(line), goroot)
+		}
+		paths = append(paths, rel)
+	}
+	files := make([]standInFile, len(paths))
+	for i, rel := range paths {
+		files[i] = standInFile{src: filepath.Join(goroot, rel), dst: filepath.Join("usr/local/go", rel)}
+	}
+	return files, nil
 }
 
 // buildTool reports whether a file of GOROOT, by its path there, is one
