@@ -71,9 +71,10 @@ func hostClient(t *testing.T, id string, args ...string) result {
 
 // clientHost starts a host on nw at the network's next client address for
 // clients to run in (hostClient): a container that holds a network
-// namespace of its own, which a test can give a fault. It returns the
-// container's ID and who its clients are to a server.
-func clientHost(t *testing.T, nw *testNet) (string, peer) {
+// namespace of its own, which a test can give a fault, with extraHosts
+// ("name:address") in its /etc/hosts. It returns the container's ID and
+// who its clients are to a server.
+func clientHost(t *testing.T, nw *testNet, extraHosts ...string) (string, peer) {
 	t.Helper()
 	image := requireNetfault(t)
 	i := int(nw.next.Add(1))
@@ -85,6 +86,7 @@ func clientHost(t *testing.T, nw *testNet) (string, peer) {
 		testcontainers.WithCmd(hold...),
 		network.WithNetwork(nil, nw.DockerNetwork),
 		fixedAddrs(nw, i),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.ExtraHosts = extraHosts }),
 		testcontainers.WithWaitStrategy(wait.ForLog("holding the network namespace").WithStartupTimeout(30*time.Second)),
 	)...)
 	return ctr.GetContainerID(), p
