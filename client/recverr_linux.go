@@ -167,8 +167,9 @@ func readErrQueue(fd int, dst netip.Addr) *icmpError {
 // address after it (SO_EE_OFFENDER) from an IP_RECVERR or IPV6_RECVERR
 // control message.
 func parseExtendedErr(m unix.SocketControlMessage, dst netip.Addr) *icmpError {
-	if !(m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_RECVERR) &&
-		!(m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_RECVERR) {
+	ipv4 := m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_RECVERR
+	ipv6 := m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_RECVERR
+	if !ipv4 && !ipv6 {
 		return nil
 	}
 	d := m.Data

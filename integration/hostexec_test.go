@@ -31,8 +31,7 @@ var hostSockets sync.Map
 // record the socket for hostClient once the container has started.
 func execHost(t *testing.T) (hold []string, opts []testcontainers.ContainerCustomizer) {
 	t.Helper()
-	// Not t.TempDir: a Unix socket's path must stay under 108 bytes.
-	dir, err := os.MkdirTemp("", "smile-exec")
+	dir, err := os.MkdirTemp("", "smile-exec") //nolint:usetesting // a Unix socket's path must stay under 108 bytes; t.TempDir's holds the test's name
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	// The host's root writes here; a test that runs as another user must

@@ -71,16 +71,10 @@ var routerSysctls = func() map[string]string {
 	return m
 }()
 
-// startRouter starts the router: the fault helper's image, with NET_ADMIN
-// and forwarding in its own namespace only, on both sites at its host number,
+// router is the router: the fault helper's image, with NET_ADMIN and
+// forwarding in its own namespace only, on both sites at its host number,
 // applying faults (netfault arguments, several joined by "+") before it
-// holds the namespace.
-func (s *sites) startRouter(t *testing.T, faults ...string) {
-	t.Helper()
-	runAll(t, s.router(t, faults...))
-}
-
-// router is startRouter's container, to start with others (runAll).
+// holds the namespace; a container to start with others (runAll).
 func (s *sites) router(t *testing.T, faults ...string) spec {
 	t.Helper()
 	b4, b6 := s.routerAddrs(s.b)
@@ -108,15 +102,10 @@ type hostOpts struct {
 	faults     []string // netfault faults before the route, joined by "+"
 }
 
-// startHost starts a host in site nw at host number i whose routes to the
-// other site go through the router, and returns its ID for programs to
-// join (inNamespace, serverOpts.holder, clientOpts.namespace).
-func (s *sites) startHost(t *testing.T, nw *testNet, i int, o hostOpts) string {
-	t.Helper()
-	return runAll(t, s.host(t, nw, i, o))[0].GetContainerID()
-}
-
-// host is startHost's container, to start with others (runAll).
+// host is a host in site nw at host number i whose routes to the other
+// site go through the router; programs join it (inNamespace,
+// serverOpts.holder) or run in it (hostClient). A container to start with
+// others (runAll).
 func (s *sites) host(t *testing.T, nw *testNet, i int, o hostOpts) spec {
 	t.Helper()
 	r4, r6 := s.routerAddrs(nw)

@@ -18,9 +18,7 @@ import (
 // returns the socket's path; it stops with the test.
 func serve(t *testing.T, program string) string {
 	t.Helper()
-	// Not t.TempDir, whose path holds the test's name: a Unix socket's
-	// must stay under 108 bytes.
-	dir, err := os.MkdirTemp("", "hostexec")
+	dir, err := os.MkdirTemp("", "hostexec") //nolint:usetesting // a Unix socket's path must stay under 108 bytes; t.TempDir's holds the test's name
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	path := filepath.Join(dir, "exec.sock")

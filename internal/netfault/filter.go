@@ -5,6 +5,7 @@ package netfault
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -120,7 +121,7 @@ func Rules(f Fault) []placed {
 		port := binary.BigEndian.AppendUint16(nil, f.Port)
 		// What the port sends without SYN goes to conntrack zone 1,
 		// where no entry for the flow exists.
-		zone := append(fam, meta(expr.MetaKeyL4PROTO), eq([]byte{unix.IPPROTO_TCP}),
+		zone := append(slices.Clone(fam), meta(expr.MetaKeyL4PROTO), eq([]byte{unix.IPPROTO_TCP}),
 			tcp(tcpSourcePort, 2), eq(port), tcp(tcpFlags, 1), mask(tcpSYN), eq([]byte{0}),
 			&expr.Immediate{Register: 1, Data: binary.NativeEndian.AppendUint16(nil, 1)},
 			&expr.Ct{Key: expr.CtKeyZONE, Register: 1, SourceRegister: true})
