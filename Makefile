@@ -46,8 +46,7 @@ build: ## static binaries for this host in bin/
 build-linux: ## static linux binaries for the images in bin/linux-$(GOARCH)
 	@echo ">> building linux/$(GOARCH) binaries in $(LINUX_BIN)"
 	@mkdir -p $(LINUX_BIN)
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-server ./cmd/smile-server
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/smile-client ./cmd/smile-client
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(BUILDFLAGS) -o $(LINUX_BIN)/ ./cmd/smile-server ./cmd/smile-client
 
 # The release's binaries: static, stamped, one per program and platform,
 # with their SHA-256 checksums (the release workflow attaches them).
