@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,14 +59,28 @@ func execHost(t *testing.T) (hold []string, opts []testcontainers.ContainerCusto
 // exit. The host must have been started with execHost's options.
 func hostClient(t *testing.T, id string, args ...string) result {
 	t.Helper()
+	res, err := runInHost(id, args...)
+	require.NoError(t, err)
+	return res
+}
+
+// runInHost is hostClient for a goroutine other than the test's, which
+// must not call FailNow: the error says what went wrong.
+func runInHost(id string, args ...string) (result, error) {
 	socket, ok := hostSockets.Load(id)
-	require.True(t, ok, "container %s takes no run requests", id)
+	if !ok {
+		return result{}, fmt.Errorf("container %s takes no run requests", id)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute+10*time.Second)
 	defer cancel()
 	res, err := hostexec.Run(ctx, socket.(string), hostexec.Request{Args: args, Timeout: time.Minute})
-	require.NoError(t, err, "smile-client %v in host %s", args, id)
-	require.False(t, res.Killed, "smile-client %v ran for more than a minute: %+v", args, res)
-	return result{exit: res.Exit, stdout: res.Stdout, stderr: res.Stderr, took: res.Took, ended: res.Ended}
+	if err != nil {
+		return result{}, fmt.Errorf("smile-client %v in host %s: %w", args, id, err)
+	}
+	if res.Killed {
+		return result{}, fmt.Errorf("smile-client %v in host %s ran for more than a minute: %+v", args, id, res)
+	}
+	return result{exit: res.Exit, stdout: res.Stdout, stderr: res.Stderr, took: res.Took, ended: res.Ended}, nil
 }
 
 // clientHost starts a host on nw at the network's next client address for

@@ -135,13 +135,14 @@ func TestRouter(t *testing.T) {
 		}
 	}
 	ran := make([]result, len(cells))
+	errs := make([]error, len(cells))
 	slots := make(chan struct{}, clientsAtOnce)
 	var wg sync.WaitGroup
 	for i, c := range cells {
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			ran[i] = hostClient(t, c.host, c.args...)
+			ran[i], errs[i] = runInHost(c.host, c.args...)
 		})
 	}
 	wg.Wait()
@@ -151,6 +152,7 @@ func TestRouter(t *testing.T) {
 		t.Run(row.Fault, func(t *testing.T) {
 			for col, name := range matrix.PathColumns {
 				t.Run(name, func(t *testing.T) {
+					require.NoError(t, errs[i*len(matrix.PathColumns)+col])
 					res := ran[i*len(matrix.PathColumns)+col]
 					t.Logf("%v", res)
 					checkColumn(t, row.PathFault, col, r.a, res)
