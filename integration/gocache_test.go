@@ -32,26 +32,16 @@ const standInCache = "root/.cache/go-build"
 // GOCACHE. Were the Dockerfile's flags to change, the keys would not match
 // and the build would compile, slower but the same.
 func buildCacheFiles(ctx context.Context) ([]standInFile, error) {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		return nil, err
-	}
 	cache, err := goEnv(ctx, "GOCACHE")
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "go", "list", "-export", "-trimpath", "-buildvcs=false", "-deps",
-		"-f", "{{if .Export}}{{.Export}}{{end}}", "./cmd/smile-server", "./cmd/smile-client")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := listPrograms(ctx, "{{if .Export}}{{.Export}}{{end}}", "-export")
 	if err != nil {
-		return nil, fmt.Errorf("go list -export: %w: %s", err, stderr.Bytes())
+		return nil, err
 	}
 	outputs := map[string]bool{} // output IDs, hex
-	for line := range strings.Lines(string(out)) {
+	for line := range strings.Lines(out) {
 		if id, ok := strings.CutSuffix(filepath.Base(strings.TrimSpace(line)), "-d"); ok {
 			outputs[id] = true
 		}
@@ -87,6 +77,27 @@ func buildCacheFiles(ctx context.Context) ([]standInFile, error) {
 		}
 	}
 	return files, nil
+}
+
+// listPrograms runs `go list -deps` over the two programs with the flags
+// and platform of the Dockerfile's build, printing format for each package.
+func listPrograms(ctx context.Context, format string, flags ...string) (string, error) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return "", err
+	}
+	args := append(append([]string{"list"}, flags...), "-trimpath", "-buildvcs=false", "-deps", "-f", format,
+		"./cmd/smile-server", "./cmd/smile-client")
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go %s: %w: %s", strings.Join(args[:len(args)-2], " "), err, stderr.Bytes())
+	}
+	return string(out), nil
 }
 
 // outputOf reads the output ID an action entry of the build cache names.

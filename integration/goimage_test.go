@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -152,24 +151,14 @@ func standInFiles(ctx context.Context, goroot string) ([]standInFile, error) {
 // the whole tree (buildCacheFiles); the rest of src, four times as big
 // (tests, the toolchain's own sources, other systems' files), is left out.
 func stdSources(ctx context.Context, goroot string) ([]standInFile, error) {
-	root, err := filepath.Abs("..")
+	out, err := listPrograms(ctx,
+		`{{if .Standard}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .SFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}`+
+			`{{range .HFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "go", "list", "-trimpath", "-buildvcs=false", "-deps", "-f",
-		`{{if .Standard}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .SFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}`+
-			`{{range .HFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
-		"./cmd/smile-server", "./cmd/smile-client")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("go list of the standard packages: %w: %s", err, stderr.Bytes())
-	}
 	paths := []string{"src/go.mod", "src/go.sum", "src/vendor/modules.txt"}
-	for line := range strings.Lines(string(out)) {
+	for line := range strings.Lines(out) {
 		rel, err := filepath.Rel(goroot, strings.TrimSpace(line))
 		if err != nil || strings.HasPrefix(rel, "..") {
 			return nil, fmt.Errorf("go list named %q, outside GOROOT %s", strings.TrimSpace(line), goroot)
