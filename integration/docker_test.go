@@ -296,51 +296,32 @@ type peer struct {
 	v4, v6 netip.Addr
 }
 
-// runClient runs smile-client with args on the network and returns how it
-// ended and who it was.
+// runClient runs smile-client with args in a container on the network, at
+// the network's next client address, and returns how it ended and who it
+// was.
 func runClient(t *testing.T, nw *testNet, args ...string) (result, peer) {
 	t.Helper()
-	return runClientWith(t, nw, clientOpts{}, args...)
+	return runClientWith(t, nw, nil, args...)
 }
 
-// clientOpts place a client other than on its own fixed addresses.
-type clientOpts struct {
-	namespace  string            // a container ID whose network namespace to share
-	extraHosts []string          // "name:address" lines for the client's /etc/hosts
-	sysctls    map[string]string // namespaced sysctls of the client's own namespace
-}
-
-// runClientWith is runClient placed as o says.
-func runClientWith(t *testing.T, nw *testNet, o clientOpts, args ...string) (result, peer) {
-	t.Helper()
-	sp, p := clientSpec(t, nw, o, args...)
-	return exited(t, runAll(t, sp)[0]), p
-}
-
-// clientSpec is runClientWith's container, to start with others (runAll),
-// and who it will be.
-func clientSpec(t *testing.T, nw *testNet, o clientOpts, args ...string) (spec, peer) {
+// runClientWith is runClient with namespaced sysctls of the client's own
+// namespace.
+func runClientWith(t *testing.T, nw *testNet, sysctls map[string]string, args ...string) (result, peer) {
 	t.Helper()
 	_, image := requireImages(t)
 	p := peer{name: containerName(t, "client")}
+	i := int(nw.next.Add(1))
+	require.Less(t, i, 200, "too many clients on one network")
+	p.v4, p.v6 = nw.host(i)
 	opts := append(common(t, p.name),
 		testcontainers.WithCmd(args...),
 		testcontainers.WithWaitStrategy(wait.ForExit().WithExitTimeout(time.Minute)),
+		network.WithNetwork(nil, nw.DockerNetwork), fixedAddrs(nw, i),
 	)
-	if o.namespace != "" {
-		opts = append(opts, inNamespace(o.namespace))
-	} else {
-		i := int(nw.next.Add(1))
-		require.Less(t, i, 200, "too many clients on one network")
-		p.v4, p.v6 = nw.host(i)
-		opts = append(opts, network.WithNetwork(nil, nw.DockerNetwork), fixedAddrs(nw, i))
+	if len(sysctls) > 0 {
+		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) { hc.Sysctls = sysctls }))
 	}
-	if len(o.extraHosts) > 0 || len(o.sysctls) > 0 {
-		opts = append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.ExtraHosts, hc.Sysctls = o.extraHosts, o.sysctls
-		}))
-	}
-	return spec{image, opts}, p
+	return exited(t, runAll(t, spec{image, opts})[0]), p
 }
 
 // inNamespace runs a container in another container's network namespace.

@@ -24,7 +24,7 @@ func TestLocalPortsExhausted(t *testing.T) {
 	v4, _ := addrs(t, srv, nw)
 	paused(&faultEnv{t: t, srv: srv})
 
-	res, _ := runClientWith(t, nw, clientOpts{sysctls: map[string]string{"net.ipv4.ip_local_port_range": "40000 40000"}},
+	res, _ := runClientWith(t, nw, map[string]string{"net.ipv4.ip_local_port_range": "40000 40000"},
 		"-json", "-count", "2", "-concurrency", "2", "-read-timeout", "1s", v4.String(), port)
 	t.Logf("%v", res)
 	assert.Equal(t, 1, res.exit, "%v", res)
