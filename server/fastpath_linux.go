@@ -175,24 +175,33 @@ func (s *Server) serveConn(c accepted) {
 		return
 	}
 	s.slots.release() // the greeting is written (or failed): the slot is free
+	// The room to linger is taken before the FIN, as lingerers.close does:
+	// a peer that has seen its EOF finds the count already up, so the next
+	// peer of another accept loop cannot linger past -max-conns.
+	room := false
 	if err == nil {
+		if room = s.lingering.n.Add(1) <= s.lingering.max; !room {
+			s.lingering.n.Add(-1)
+		}
 		err = shutdownRaw(c.fd)
 	}
 	if err != nil {
+		if room {
+			s.lingering.n.Add(-1)
+		}
 		closeRaw(c.fd)
 		s.logGreeting(at, c.peer, n, &net.OpError{Op: "write", Net: "tcp", Addr: net.TCPAddrFromAddrPort(c.peer), Err: err})
 		return
 	}
-	s.linger(c.fd, at)
+	s.linger(c.fd, at, room)
 	s.logGreeting(at, c.peer, n, nil)
 }
 
-// linger hands fd, greeted and half-closed, to the linger set while it has
+// linger hands fd, greeted and half-closed, to the linger set when it had
 // room (as many sockets as -max-conns, like the other lingering closes),
 // and otherwise drops what the peer sent and closes at once.
-func (s *Server) linger(fd int, now time.Time) {
-	if s.lingering.n.Add(1) > s.lingering.max {
-		s.lingering.n.Add(-1)
+func (s *Server) linger(fd int, now time.Time, room bool) {
+	if !room {
 		dropRaw(fd, lingerMax)
 		closeRaw(fd)
 		return
