@@ -106,6 +106,8 @@ func (d *drain) accepted() {
 // the deadline before it asks the kernel, so a shorter window could pass
 // before that check and abandon a full queue (the net path of
 // TestTinyDrainIdleServesTheQueue: 0 of 20 greeted at 1 ns and 1 µs).
+// A longer wait for the CPU can still outlast it, which Serve checks with
+// pending.
 const acceptFloor = 5 * time.Millisecond
 
 func setDeadline(ln net.Listener, t time.Time) {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -218,21 +219,27 @@ func TestDrainGivesUpWhenDescriptorsNeverComeBack(t *testing.T) {
 // (-drain-idle) is, every connection the kernel queued before the stop is
 // greeted; the window governs only handshakes still to come. A peer that
 // never reads a large greeting holds the only slot while the others queue
-// and the stop begins; once it reads, the drain takes the queue.
+// and the stop begins; once it reads, the drain takes the queue. On the
+// late path every other idle window has passed before the accept asks the
+// kernel, as when the accept loop waits for the CPU: such a timeout must
+// not end the drain while peers are queued.
 func TestTinyDrainIdleServesTheQueue(t *testing.T) {
 	const queued = 20
 	big := strings.Repeat("B", 1<<20)
-	for _, path := range []string{"fast path", "net path"} {
+	for _, path := range []string{"fast path", "net path", "late path"} {
 		for _, idle := range []time.Duration{time.Nanosecond, time.Microsecond, 10 * time.Millisecond} {
 			t.Run(path+"/"+idle.String(), func(t *testing.T) {
 				l, err := listenSocket(netip.MustParseAddrPort("127.0.0.1:0"), sockOpts{reuseAddr: true, backlog: 128})
 				require.NoError(t, err)
 				addr := l.Listener.Addr().String()
 				ln := l.Listener
-				if path == "net path" {
+				switch path {
+				case "net path":
 					// Not a *net.TCPListener, so Serve greets through the net
 					// package, as it does on every other system.
 					ln = netPathListener{l.Listener.(*net.TCPListener)}
+				case "late path":
+					ln = &lateListener{netPathListener: netPathListener{l.Listener.(*net.TCPListener)}}
 				}
 				srv := New(Options{Greeting: []byte(big), MaxConns: 1, DrainIdle: idle}, NewLogger(io.Discard, "text"))
 				ctx, cancel := context.WithCancel(context.Background())
@@ -278,3 +285,18 @@ func TestTinyDrainIdleServesTheQueue(t *testing.T) {
 
 // netPathListener hides a TCP listener's type from the fast path.
 type netPathListener struct{ *net.TCPListener }
+
+// lateListener is a net-path listener whose every other deadline has
+// passed by the time it is set: the accept loop waited for the CPU longer
+// than the drain's idle window.
+type lateListener struct {
+	netPathListener
+	n atomic.Int32
+}
+
+func (l *lateListener) SetDeadline(t time.Time) error {
+	if !t.IsZero() && l.n.Add(1)%2 == 0 {
+		t = time.Now().Add(-time.Second)
+	}
+	return l.TCPListener.SetDeadline(t)
+}

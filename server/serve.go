@@ -111,6 +111,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		c, err := acceptConn(ln)
 		if err != nil {
+			if ctx.Err() != nil && isTimeout(err) && pending(ln) {
+				continue // the window ran out before the accept asked the kernel
+			}
 			if ctx.Err() != nil && (isTimeout(err) || errors.Is(err, net.ErrClosed)) {
 				return nil // the queue stayed empty for the idle window
 			}
