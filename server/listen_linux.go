@@ -2,13 +2,11 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -104,21 +102,4 @@ func tcpInfo(fd int) (*unix.TCPInfo, error) {
 		return nil, fmt.Errorf("TCP_INFO of %d bytes, short of the %d that hold a listener's counts", n, need)
 	}
 	return &info, nil
-}
-
-// control runs f on ln's socket descriptor.
-func control(ln net.Listener, f func(fd int) error) error {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return errors.New("listener has no socket")
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := raw.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }

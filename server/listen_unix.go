@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -97,4 +98,21 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// control runs f on ln's socket descriptor.
+func control(ln net.Listener, f func(fd int) error) error {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return errors.New("listener has no socket")
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }

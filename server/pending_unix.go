@@ -4,7 +4,6 @@ package server
 
 import (
 	"net"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,19 +16,12 @@ import (
 // arm64 emulation on a busy machine: 16 of 20 queued peers reset). A
 // timed-out accept is taken as an idle queue only when this says so.
 func pending(ln net.Listener) bool {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
 	ready := false
-	_ = raw.Control(func(fd uintptr) {
+	_ = control(ln, func(fd int) error {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		n, err := unix.Poll(fds, 0)
 		ready = err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
+		return err
 	})
 	return ready
 }
