@@ -50,6 +50,15 @@ func (n *testNet) host(i int) (v4, v6 netip.Addr) {
 	return netip.AddrFrom4(a4), netip.AddrFrom16(a6)
 }
 
+// nextClient takes the network's next client host number, below the
+// servers' (200 up).
+func (n *testNet) nextClient(t *testing.T) int {
+	t.Helper()
+	i := int(n.next.Add(1))
+	require.Less(t, i, 200, "too many clients on one network")
+	return i
+}
+
 // newNetwork creates a dual-stack bridge network on subnets leased from the
 // suite's pool (see subnetPool), so that parallel tests and runs never
 // collide.
@@ -163,27 +172,13 @@ type spec struct {
 // time of the slowest.
 func runAll(t *testing.T, specs ...spec) []*testcontainers.DockerContainer {
 	t.Helper()
-	return runAtMost(t, len(specs), specs...)
-}
-
-// runAtMost is runAll with at most n containers starting or running at
-// once: for containers whose run time the test measures, since Docker's
-// start and finish stamps of a process drift apart from its real run time
-// when many containers start together (0.75 s with fifty).
-func runAtMost(t *testing.T, n int, specs ...spec) []*testcontainers.DockerContainer {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute+time.Duration(len(specs)/max(n, 1))*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	ctrs := make([]*testcontainers.DockerContainer, len(specs))
 	errs := make([]error, len(specs))
-	slots := make(chan struct{}, max(n, 1))
 	var wg sync.WaitGroup
 	for i, sp := range specs {
-		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			ctrs[i], errs[i] = testcontainers.Run(ctx, sp.image, sp.opts...)
-		})
+		wg.Go(func() { ctrs[i], errs[i] = testcontainers.Run(ctx, sp.image, sp.opts...) })
 	}
 	wg.Wait()
 	// Removed at once too, and killed rather than stopped: what a test
@@ -310,8 +305,7 @@ func runClientWith(t *testing.T, nw *testNet, sysctls map[string]string, args ..
 	t.Helper()
 	_, image := requireImages(t)
 	p := peer{name: containerName(t, "client")}
-	i := int(nw.next.Add(1))
-	require.Less(t, i, 200, "too many clients on one network")
+	i := nw.nextClient(t)
 	p.v4, p.v6 = nw.host(i)
 	opts := append(common(t, p.name),
 		testcontainers.WithCmd(args...),

@@ -184,7 +184,7 @@ func TestServerNeedsNoPrivilege(t *testing.T) {
 		t.Logf("the server's /proc entry is out of reach (%v): docker inspect is the proof", err)
 	}
 
-	i := int(nw.next.Add(1))
+	i := nw.nextClient(t)
 	v4, _ := nw.host(i)
 	res := runOnce(t, clientImage, append(common(t, containerName(t, "client")),
 		testcontainers.WithCmd("smile", port),

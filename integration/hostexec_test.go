@@ -91,8 +91,7 @@ func runInHost(id string, args ...string) (result, error) {
 func clientHost(t *testing.T, nw *testNet, extraHosts ...string) (string, peer) {
 	t.Helper()
 	image := requireNetfault(t)
-	i := int(nw.next.Add(1))
-	require.Less(t, i, 200, "too many clients on one network")
+	i := nw.nextClient(t)
 	p := peer{name: containerName(t, "host")}
 	p.v4, p.v6 = nw.host(i)
 	hold, execOpts := execHost(t)
