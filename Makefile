@@ -180,7 +180,7 @@ BENCH_SVG  ?= docs/bench.svg
 .PHONY: bench
 bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds, then one mesh node probing 1,000 peers (about 3 min); draws $(BENCH_SVG)
 	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS)), drawing $(BENCH_SVG)"
-	$(GO) run ./internal/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
+	$(GO) run ./internal/smiletest/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
 
 .PHONY: test
 test: unit unit-arm64 integration ## every test (the arm64 run needs .ci/qemu-arm64, which .ci/run calls)
@@ -248,7 +248,7 @@ images: build-linux ## $(SERVER_IMAGE) and $(CLIENT_IMAGE) (linux/$(GOARCH)) fro
 			-t $$ref $(LINUX_BIN) 2>&1) || { echo "$$out"; exit 1; }; \
 	done
 	@echo ">> checking the binaries inside the images are linux/$(GOARCH) (a label alone proves nothing)"
-	GOOS= GOARCH= $(GO) run ./internal/imagearch/cmd/imagearch -arch $(GOARCH) $(SERVER_IMAGE) $(CLIENT_IMAGE)
+	GOOS= GOARCH= $(GO) run ./internal/smiletest/imagearch/cmd/imagearch -arch $(GOARCH) $(SERVER_IMAGE) $(CLIENT_IMAGE)
 	@echo ">> image sizes"
 	@docker image inspect --format '{{index .RepoTags 0}}	{{.Size}} bytes' $(SERVER_IMAGE) $(CLIENT_IMAGE)
 

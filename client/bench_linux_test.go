@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/smile-sockets/smile/internal/bench"
+	"github.com/smile-sockets/smile/internal/smiletest/bench"
 )
 
 // greetingServer runs the smallest correct greeting server until the

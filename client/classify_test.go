@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/matrix"
+	"github.com/smile-sockets/smile/internal/smiletest/matrix"
 )
 
 // TestClassify maps the errors of Go's own making to their classes; the

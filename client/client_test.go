@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/nettest"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 )
 
 const greeting = "Smile from the server"

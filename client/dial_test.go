@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/nettest"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 )
 
 // dualName serves a name with an IPv4 and an IPv6 loopback address from a

@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
-	"github.com/smile-sockets/smile/internal/doccheck"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // rewriting is true when SMILE_UPDATE_DOCS=1 asks the doc samples to be

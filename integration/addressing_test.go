@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/matrix"
+	"github.com/smile-sockets/smile/internal/smiletest/matrix"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"

@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/smile-sockets/smile/internal/doccheck"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // composeClients are the demo's client services, as in docker-compose.yml

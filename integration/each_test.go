@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/client"
-	"github.com/smile-sockets/smile/internal/doccheck"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // TestEach probes every address of the server's name separately: Docker's

@@ -16,7 +16,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/smile-sockets/smile/internal/hostexec"
+	"github.com/smile-sockets/smile/internal/smiletest/hostexec"
 )
 
 // execDir is where a host's exec socket is, inside the host.

@@ -18,7 +18,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/smile-sockets/smile/internal/imagearch"
+	"github.com/smile-sockets/smile/internal/smiletest/imagearch"
 )
 
 // TestImageArchitecture builds the images for the other architecture the

@@ -24,7 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/smile-sockets/smile/internal/doccheck"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // The mesh under test: short rounds, so that a fault shows and heals

@@ -60,7 +60,7 @@ func requireNetfault(t *testing.T) string {
 	return netfaultImage.ref
 }
 
-// buildNetfault compiles internal/netfault/cmd/netfault for Linux and
+// buildNetfault compiles internal/smiletest/netfault/cmd/netfault for Linux and
 // builds ref from it on the client image with the daemon's classic builder
 // or BuildKit alike.
 func buildNetfault(ref, clientImage string) error {
@@ -76,7 +76,7 @@ func buildNetfault(ref, clientImage string) error {
 	if err != nil {
 		return fmt.Errorf("go env GOARCH: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./internal/netfault/cmd/netfault")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./internal/smiletest/netfault/cmd/netfault")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+strings.TrimSpace(string(goarch)))
 	if out, err := cmd.CombinedOutput(); err != nil {

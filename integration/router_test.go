@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/smile-sockets/smile/internal/matrix"
+	"github.com/smile-sockets/smile/internal/smiletest/matrix"
 )
 
 // rowHosts are the host numbers of a router row's containers. The rows

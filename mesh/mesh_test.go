@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 	"github.com/smile-sockets/smile/mesh"
 	"github.com/smile-sockets/smile/server"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/doccheck"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 	"github.com/smile-sockets/smile/mesh"
 )
 

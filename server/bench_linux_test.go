@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
 	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/resolver"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 )
 
 // benchServe runs Serve with reverse lookups through r (nil: -resolve=false) on 127.0.0.1:0

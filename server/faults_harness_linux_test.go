@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
 )
 
 // Bounds with wide margins: a healthy server uses a few MiB and well under

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
-	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

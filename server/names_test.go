@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
 	"github.com/smile-sockets/smile/internal/resolver"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 )
 
 // TestNamerBoundsTheWaiting: connections from a peer whose lookup hangs

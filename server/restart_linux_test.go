@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smile-sockets/smile/internal/procfs"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )

@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
-	"github.com/smile-sockets/smile/internal/doccheck"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // serveEach runs a loopback server that hands every connection to handle

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/dnstest"
-	"github.com/smile-sockets/smile/internal/doccheck"
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // TestLogSample runs the real smile-server on loopback, greets it from

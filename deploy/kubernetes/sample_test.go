@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/smile-sockets/smile/internal/doccheck"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // TestVerifySample runs kind/verify.sh on the recorded healthy dual-stack

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/procfs"
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
 	"github.com/stretchr/testify/require"
 )
 

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/bench"
+	"github.com/smile-sockets/smile/internal/smiletest/bench"
 )
 
 // loader puts n probes on a server and summarises them.

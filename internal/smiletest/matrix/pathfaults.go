@@ -90,7 +90,7 @@ type PathFault struct {
 	Fault  string
 	Server []string // the server's arguments
 	Where  Where
-	// Netfault are the fault helper's arguments (internal/netfault); {v6}
+	// Netfault are the fault helper's arguments (internal/smiletest/netfault); {v6}
 	// stands for the server's IPv6 address.
 	Netfault []string
 	Timeout  time.Duration // the client's -timeout and -read-timeout; 0: DefaultTimeout

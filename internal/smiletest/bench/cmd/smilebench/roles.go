@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/bench"
 	"github.com/smile-sockets/smile/internal/resolver"
+	"github.com/smile-sockets/smile/internal/smiletest/bench"
 )
 
 // serveRole runs a reference server on 127.0.0.1, prints its address and

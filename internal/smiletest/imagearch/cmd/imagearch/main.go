@@ -3,7 +3,7 @@
 // on what it built, so a wrong TARGETARCH can't ship an image whose label
 // and binary disagree.
 //
-//	go run ./internal/imagearch/cmd/imagearch -arch arm64 smile-server:dev smile-client:dev
+//	go run ./internal/smiletest/imagearch/cmd/imagearch -arch arm64 smile-server:dev smile-client:dev
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/smile-sockets/smile/internal/imagearch"
+	"github.com/smile-sockets/smile/internal/smiletest/imagearch"
 )
 
 func main() {

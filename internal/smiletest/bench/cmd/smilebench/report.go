@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/smile-sockets/smile/internal/bench"
+	"github.com/smile-sockets/smile/internal/smiletest/bench"
 )
 
 // metric is one figure of a summary.

@@ -4,7 +4,7 @@
 // loopback against reference programs of its own, in interleaved rounds so
 // that drift on a shared machine cancels, and prints medians and ratios.
 //
-//	go run ./internal/bench/cmd/smilebench -bin bin
+//	go run ./internal/smiletest/bench/cmd/smilebench -bin bin
 //
 // The reference servers and the minimal load loop run as child processes
 // of this same binary (-role), or, for the C loop, as a program compiled

@@ -3,7 +3,7 @@ package matrix
 import "testing"
 
 // routerPage is the page of the router's tables.
-const routerPage = "../../docs/router.md"
+const routerPage = "../../../docs/router.md"
 
 // TestRouterDocTable keeps docs/router.md's "Across a router" table and
 // the cells the integration suite runs (TestRouter) identical; on a

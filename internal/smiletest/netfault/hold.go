@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/smile-sockets/smile/internal/hostexec"
+	"github.com/smile-sockets/smile/internal/smiletest/hostexec"
 )
 
 // hold keeps the namespace alive until ctx ends, and with -exec runs the

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/procfs"
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
 	"github.com/smile-sockets/smile/mesh"
 )
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/bench"
+	"github.com/smile-sockets/smile/internal/smiletest/bench"
 )
 
 // role is what a row is in the comparison.

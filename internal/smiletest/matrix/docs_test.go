@@ -11,8 +11,8 @@ import (
 
 // The pages whose tables the data must match.
 const (
-	matricesPage   = "../../docs/matrices.md"
-	pathFaultsPage = "../../docs/path-faults.md"
+	matricesPage   = "../../../docs/matrices.md"
+	pathFaultsPage = "../../../docs/path-faults.md"
 )
 
 func readPage(t *testing.T, path string) string {

@@ -5,7 +5,7 @@ package main
 import (
 	"time"
 
-	"github.com/smile-sockets/smile/internal/procfs"
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
 )
 
 // rssKiB reads VmRSS of a process; 0 once it is gone.

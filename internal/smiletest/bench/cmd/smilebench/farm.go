@@ -13,7 +13,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/smile-sockets/smile/internal/bench"
+	"github.com/smile-sockets/smile/internal/smiletest/bench"
 )
 
 // The peer farm: mesh peers for the mesh rows, many loopback addresses

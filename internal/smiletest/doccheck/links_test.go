@@ -10,7 +10,7 @@ import (
 )
 
 // root is the repository, from this package's directory.
-const root = "../.."
+const root = "../../.."
 
 // docPages are the pages whose links are checked: the front page, every
 // page of docs/ and the Kubernetes page beside its manifests.

@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/smile-sockets/smile/internal/netfault"
+	"github.com/smile-sockets/smile/internal/smiletest/netfault"
 )
 
 func main() {

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smile-sockets/smile/internal/bench"
-	"github.com/smile-sockets/smile/internal/dnstest"
+	"github.com/smile-sockets/smile/internal/smiletest/bench"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 )
 
 // options are the orchestrator's flags.

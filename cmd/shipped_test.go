@@ -1,0 +1,54 @@
+// Package cmd_test checks what the two programs are made of: the packages
+// under internal/ that ship, and nothing of the test and bench machinery
+// (internal/smiletest and below) or of the libraries only tests use.
+// docs/architecture.md's map of the packages follows the same line.
+package cmd_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testOnly are import-path prefixes that must never reach a program: the
+// test and bench machinery, and the libraries the tests, the browser check
+// and the manifests' checks bring in.
+var testOnly = []string{
+	"github.com/smile-sockets/smile/internal/smiletest",
+	"github.com/smile-sockets/smile/integration",
+	"github.com/smile-sockets/smile/deploy",
+	"github.com/stretchr/testify",
+	"github.com/testcontainers/",
+	"github.com/docker/",
+	"github.com/chromedp/",
+	"k8s.io/",
+	"sigs.k8s.io/",
+}
+
+// TestProgramsShipNoTestMachinery lists the programs' dependencies for
+// every system the release builds for, as `go list -deps ./cmd/...` does.
+func TestProgramsShipNoTestMachinery(t *testing.T) {
+	for _, goos := range []string{"linux", "darwin", "windows", "freebsd"} {
+		t.Run(goos, func(t *testing.T) {
+			deps := programDeps(t, goos)
+			require.Contains(t, deps, "github.com/smile-sockets/smile/server", "the list is the programs' dependencies")
+			for _, dep := range deps {
+				for _, prefix := range testOnly {
+					assert.False(t, strings.HasPrefix(dep, prefix), "%s is a dependency of ./cmd/... on %s", dep, goos)
+				}
+			}
+		})
+	}
+}
+
+func programDeps(t *testing.T, goos string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "github.com/smile-sockets/smile/cmd/...")
+	cmd.Env = append(cmd.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	require.NoError(t, err, "go list -deps ./cmd/... for %s", goos)
+	return strings.Fields(string(out))
+}
