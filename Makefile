@@ -182,6 +182,18 @@ bench: build ## loopback load: smile-server and smile-client against minimal one
 	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS)), drawing $(BENCH_SVG)"
 	$(GO) run ./internal/smiletest/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
 
+# The mesh at scale (docs/mesh.md): N real nodes, each on a loopback
+# address of its own, in a network namespace of their own with conntrack
+# off there; needs root (ip netns, nft) and, for the page, chromium.
+N          ?= 200
+MESH_SCALE_FLAGS ?=
+
+.PHONY: mesh-scale
+mesh-scale: build ## N mesh nodes in a namespace of their own (root): per-node CPU and RSS, matrix size and time, page draw time
+	@echo ">> running $(N) mesh nodes in a network namespace of their own ($(MESH_SCALE_FLAGS))"
+	$(GO) build -o $(BIN)/meshscale ./internal/smiletest/bench/cmd/meshscale
+	$(BIN)/meshscale -n $(N) -server $(BIN)/smile-server $(MESH_SCALE_FLAGS)
+
 .PHONY: test
 test: unit unit-arm64 integration ## every test (the arm64 run needs .ci/qemu-arm64, which .ci/run calls)
 	@echo ">> all tests passed"

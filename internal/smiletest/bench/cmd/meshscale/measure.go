@@ -1,0 +1,222 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
+)
+
+// inside runs the nodes in the namespace the outer run made and measures
+// them.
+func inside(ctx context.Context, c config) error {
+	if err := raiseFiles(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	spec := meshSpec(c.n)
+	fmt.Printf(">> %d nodes in namespace %s, -mesh-peers %d, -mesh-interval %v (%d probes a second)\n",
+		c.n, c.inner, c.k, c.interval, c.n*min(c.k, c.n-1)*int(time.Second)/int(c.interval))
+	f := startFarm(ctx, c, spec)
+	node1, err := startObserved(ctx, c, spec)
+	if err != nil {
+		return err
+	}
+	defer func() { cancel(); _ = node1.Wait(); f.wg.Wait() }()
+	base := "http://" + netip.AddrPortFrom(nodeAddr(1), httpPort).String()
+	hc := &http.Client{Timeout: 4 * c.interval}
+
+	// Warm-up: every node has probed all its turns once.
+	turns := (c.n - 1 + c.k - 1) / c.k
+	r0, err := waitRound(ctx, hc, base, uint64(turns+1), time.Duration(turns+3)*c.interval+30*time.Second)
+	if err != nil {
+		return errors.Join(err, errors.New(strings.Join(f.failed(), "; ")))
+	}
+	u0, err := procfs.ReadUsage(node1.Process.Pid)
+	if err != nil {
+		return err
+	}
+	f0, err := procfs.ReadUsage(os.Getpid())
+	if err != nil {
+		return err
+	}
+	r1, err := waitRound(ctx, hc, base, r0+uint64(c.rounds), time.Duration(c.rounds+2)*c.interval)
+	if err != nil {
+		return err
+	}
+	u1, _ := procfs.ReadUsage(node1.Process.Pid)
+	f1, _ := procfs.ReadUsage(os.Getpid())
+	rounds := time.Duration(r1 - r0)
+	res := result{
+		node1CPU: (u1.CPU - u0.CPU) / rounds,
+		farmCPU:  (f1.CPU - f0.CPU) / rounds / time.Duration(c.n-1),
+		rssIdle:  u1.RSSKB,
+		farmRSS:  f1.RSSKB / (c.n - 1),
+	}
+	if bad := f.failed(); len(bad) > 0 {
+		return fmt.Errorf("%d nodes ended early: %s", len(bad), bad[0])
+	}
+	for i := range 3 {
+		g, err := getMatrix(ctx, hc, base)
+		if err != nil {
+			return fmt.Errorf("matrix request %d: %w", i+1, err)
+		}
+		res.matrices = append(res.matrices, g)
+	}
+	u2, _ := procfs.ReadUsage(node1.Process.Pid)
+	res.rssMatrix = u2.RSSKB
+	res.series, err = countSeries(ctx, hc, base)
+	if err != nil {
+		return err
+	}
+	res.page, err = drawPage(ctx, c.chromium, base+"/")
+	if err != nil {
+		res.pageErr = err.Error()
+	}
+	u3, _ := procfs.ReadUsage(node1.Process.Pid)
+	res.rssPage, res.hwm = u3.RSSKB, u3.HWMKB
+	res.print(os.Stdout, c)
+	return nil
+}
+
+// result is what a run measured.
+type result struct {
+	node1CPU, farmCPU  time.Duration // CPU a round, per node
+	rssIdle, farmRSS   int           // KiB: node 1 before the matrix, the farm per node
+	rssMatrix, rssPage int           // KiB: node 1 after three /matrix.json, with the page drawn
+	hwm                int           // KiB: node 1's peak
+	matrices           []gathered
+	series             int
+	page               pageDraw
+	pageErr            string
+}
+
+// gathered is one /matrix.json request as a browser would make it.
+type gathered struct {
+	took        time.Duration
+	bytes       int
+	rows, stale int
+	assembleMS  float64
+}
+
+func getMatrix(ctx context.Context, hc *http.Client, base string) (gathered, error) {
+	start := time.Now()
+	body, err := get(ctx, hc, base+"/matrix.json")
+	if err != nil {
+		return gathered{}, err
+	}
+	g := gathered{took: time.Since(start), bytes: len(body)}
+	var m struct {
+		AssembleMS float64 `json:"assemble_ms"`
+		Rows       []struct {
+			Stale bool `json:"stale"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return g, fmt.Errorf("reading /matrix.json: %w", err)
+	}
+	g.assembleMS, g.rows = m.AssembleMS, len(m.Rows)
+	for _, r := range m.Rows {
+		if r.Stale {
+			g.stale++
+		}
+	}
+	return g, nil
+}
+
+// waitRound polls node 1's row until it has completed round want.
+func waitRound(ctx context.Context, hc *http.Client, base string, want uint64, bound time.Duration) (uint64, error) {
+	deadline := time.Now().Add(bound)
+	var last uint64
+	for time.Now().Before(deadline) {
+		body, err := get(ctx, hc, base+"/mesh.json?destinations=none")
+		if err == nil {
+			var row struct {
+				Round uint64 `json:"round"`
+			}
+			if json.Unmarshal(body, &row) == nil {
+				last = row.Round
+				if last >= want {
+					return last, nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return last, fmt.Errorf("node 1 completed round %d, not %d, within %v", last, want, bound)
+}
+
+// countSeries counts node 1's smile_ samples, as Prometheus would store them.
+func countSeries(ctx context.Context, hc *http.Client, base string) (int, error) {
+	body, err := get(ctx, hc, base+"/metrics")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "smile_") {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func get(ctx context.Context, hc *http.Client, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return body, err
+}
+
+func (r result) print(w io.Writer, c config) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "nodes\t%d\n", c.n)
+	fmt.Fprintf(tw, "interval\t%v (-mesh-peers %d)\n", c.interval, c.k)
+	fmt.Fprintf(tw, "CPU a round, node 1 (process)\t%.1f ms\n", ms(r.node1CPU))
+	fmt.Fprintf(tw, "CPU a round, per in-process node\t%.1f ms\n", ms(r.farmCPU))
+	fmt.Fprintf(tw, "RSS node 1: rounds only\t%.1f MiB\n", mib(r.rssIdle))
+	fmt.Fprintf(tw, "RSS node 1: after 3 × /matrix.json\t%.1f MiB\n", mib(r.rssMatrix))
+	fmt.Fprintf(tw, "RSS node 1: page drawn\t%.1f MiB (peak %.1f MiB)\n", mib(r.rssPage), mib(r.hwm))
+	fmt.Fprintf(tw, "RSS per in-process node\t%.2f MiB\n", mib(r.farmRSS))
+	for i, g := range r.matrices {
+		fmt.Fprintf(tw, "/matrix.json #%d\t%.0f ms, %d bytes (%.1f a cell), %d rows, %d stale, gathered in %.0f ms\n",
+			i+1, ms(g.took), g.bytes, float64(g.bytes)/float64(c.n*c.n), g.rows, g.stale, g.assembleMS)
+	}
+	fmt.Fprintf(tw, "smile_ series on node 1\t%d\n", r.series)
+	if r.pageErr != "" {
+		fmt.Fprintf(tw, "page\tnot drawn: %s\n", r.pageErr)
+	} else {
+		fmt.Fprintf(tw, "page\tdrawn in %.0f ms (page's own count), %.0f ms from navigation; %d hosts × %d columns\n",
+			r.page.drawMS, ms(r.page.wall), r.page.rows, r.page.columns)
+	}
+	_ = tw.Flush()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func mib(kb int) float64         { return float64(kb) / 1024 }
