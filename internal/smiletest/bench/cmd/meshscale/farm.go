@@ -103,12 +103,25 @@ func startObserved(ctx context.Context, c config, spec string) (*exec.Cmd, error
 	return cmd, nil
 }
 
-// raiseFiles lifts the descriptor limit: a thousand nodes hold two
-// listeners each and a round's probes and row fetches in flight.
-func raiseFiles() error {
-	lim := syscall.Rlimit{Cur: 1 << 20, Max: 1 << 20}
+// raiseFiles lifts the descriptor limit as far as this process may (the
+// hard limit, or more where it may raise that): a thousand nodes hold two
+// listeners each and a round's probes and row fetches in flight, about
+// eight descriptors a node at the peak.
+func raiseFiles(n int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return fmt.Errorf("reading the descriptor limit: %w", err)
+	}
+	want := uint64(1 << 20)
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: want, Max: want}) == nil {
+		return nil
+	}
+	lim.Cur = lim.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("raising the descriptor limit to %d: %w", lim.Cur, err)
+		return fmt.Errorf("raising the descriptor limit to %d: %w", lim.Max, err)
+	}
+	if need := uint64(8*n + 1024); lim.Max < need {
+		return fmt.Errorf("%d nodes need about %d descriptors; the hard limit is %d", n, need, lim.Max)
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ import (
 // inside runs the nodes in the namespace the outer run made and measures
 // them.
 func inside(ctx context.Context, c config) error {
-	if err := raiseFiles(); err != nil {
+	if err := raiseFiles(c.n); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -56,7 +56,7 @@ func drawPage(ctx context.Context, path, url string) (pageDraw, error) {
 	defer cancelAlloc()
 	bctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	bctx, cancelT := context.WithTimeout(bctx, 2*time.Minute)
+	bctx, cancelT := context.WithTimeout(bctx, 30*time.Second)
 	defer cancelT()
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		return pageDraw{}, fmt.Errorf("starting %s: %w", path, err)
@@ -75,7 +75,7 @@ func drawPage(ctx context.Context, path, url string) (pageDraw, error) {
 		}
 		select {
 		case <-bctx.Done():
-			return pageDraw{}, fmt.Errorf("the page drew nothing within 2 minutes: %w", bctx.Err())
+			return pageDraw{}, fmt.Errorf("the page set no window.smileDrawn within 30 s: %w", bctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
