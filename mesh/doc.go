@@ -8,7 +8,10 @@
 // DNS lists it, the host's own addresses), rotation.go (which peers a round
 // probes when there are more than -mesh-peers), probe.go (the rounds and
 // their probes, through package client's dialling and classes), state.go
-// (each destination's cell and this node's row), matrix.go (the rows of
-// every peer fetched and put together), metrics.go (the Prometheus
-// collector), http.go (the endpoints) and page.go (the embedded page).
+// (each destination's cell and this node's row), fetch.go (one peer's row
+// fetched over HTTP, bounded and checked), gather.go (every peer's row
+// fetched in turn and put together, and peers' addresses attributed to
+// their nodes), matrix.go (the matrix and its cache), metrics.go (the
+// Prometheus collector), http.go (the endpoints) and page.go (the embedded
+// page).
 package mesh
