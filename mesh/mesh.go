@@ -20,6 +20,14 @@ const (
 	DefaultMaxPeers = 100
 	DefaultTimeout  = 2 * time.Second
 	DefaultGrace    = time.Minute
+
+	// MinInterval is the shortest -mesh-interval: a round every 100ms is
+	// ten rounds a second of every peer, already more than any alert
+	// needs; shorter ones only burn a core.
+	MinInterval = 100 * time.Millisecond
+	// MinTimeout is the shortest -mesh-timeout: below 10ms even a LAN
+	// path's greeting is reported as a timeout.
+	MinTimeout = 10 * time.Millisecond
 )
 
 // concurrency bounds the probes of a round in flight at once: enough for
@@ -70,10 +78,10 @@ type Mesh struct {
 // New returns a Mesh; Run runs its rounds.
 func New(o Options, log *slog.Logger) (*Mesh, error) {
 	switch {
-	case o.Interval <= 0:
-		return nil, fmt.Errorf("bad -mesh-interval %v: must be positive", o.Interval)
-	case o.Timeout <= 0 || o.Timeout > o.Interval/2:
-		return nil, fmt.Errorf("bad -mesh-timeout %v: must be positive and at most half of -mesh-interval %v", o.Timeout, o.Interval)
+	case o.Interval < MinInterval:
+		return nil, fmt.Errorf("bad -mesh-interval %v: at least %v", o.Interval, MinInterval)
+	case o.Timeout < MinTimeout || o.Timeout > o.Interval/2:
+		return nil, fmt.Errorf("bad -mesh-timeout %v: at least %v and at most half of -mesh-interval %v", o.Timeout, MinTimeout, o.Interval)
 	case o.MaxPeers < 1:
 		return nil, fmt.Errorf("bad -mesh-peers %d: must be at least 1", o.MaxPeers)
 	case o.Grace <= 0:

@@ -74,9 +74,9 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.HTTP, "http", "", "serve /metrics, /healthz and (with -mesh) /mesh.json, /matrix.json and the matrix page at `ADDR` (HOST:PORT or :PORT; default: off)")
 	fs.StringVar(&cfg.Mesh, "mesh", "", "greet every peer `SPEC` lists, every -mesh-interval: a name whose A and AAAA records are the peers (port: the first -listen port, or NAME:PORT), or HOST:PORT,HOST:PORT,…")
-	fs.DurationVar(&cfg.MeshInterval, "mesh-interval", mesh.DefaultInterval, "between mesh rounds (each jittered by up to a tenth)")
+	fs.DurationVar(&cfg.MeshInterval, "mesh-interval", mesh.DefaultInterval, "between mesh rounds (each jittered by up to a tenth); at least 100ms")
 	fs.IntVar(&cfg.MeshPeers, "mesh-peers", mesh.DefaultMaxPeers, "peer addresses probed per round `K`; more peers are covered in turns of K")
-	fs.DurationVar(&cfg.MeshTimeout, "mesh-timeout", mesh.DefaultTimeout, "bound on one mesh probe, and on fetching one peer's /mesh.json; at most half of -mesh-interval (default 2s, or half of a shorter -mesh-interval)")
+	fs.DurationVar(&cfg.MeshTimeout, "mesh-timeout", mesh.DefaultTimeout, "bound on one mesh probe, and on fetching one peer's /mesh.json; at least 10ms and at most half of -mesh-interval; when not given, half of a -mesh-interval under 4s")
 	fs.DurationVar(&cfg.MeshGrace, "mesh-grace", mesh.DefaultGrace, "drop a peer that the -mesh name no longer lists after this long")
 	fs.StringVar(&cfg.MeshNode, "mesh-node", "", "this node's `NAME` in the mesh (default: the host name)")
 	fs.BoolVar(&cfg.Healthcheck, "healthcheck", false, "check that the running server greets over loopback, exit 0 or 1")
@@ -165,8 +165,9 @@ func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error
 			return nil, err
 		}
 	}
-	if _, fromEnv := env(envflag.Name("mesh-timeout")); !given["mesh-timeout"] && !fromEnv {
-		// Unset, the bound follows a short interval down.
+	if _, fromEnv := env(envflag.Name("mesh-timeout")); !given["mesh-timeout"] && !fromEnv && cfg.MeshInterval >= mesh.MinInterval {
+		// Unset, the bound follows a short interval down (an interval
+		// below the minimum is refused as such, not blamed on this).
 		cfg.MeshTimeout = min(cfg.MeshTimeout, cfg.MeshInterval/2)
 	}
 	if err := parseMesh(cfg); err != nil {
@@ -188,10 +189,10 @@ func parseMesh(cfg *Config) error {
 		cfg.HTTPAddr = hp
 	}
 	switch {
-	case cfg.MeshInterval <= 0:
-		return fmt.Errorf("bad -mesh-interval %v: must be positive", cfg.MeshInterval)
-	case cfg.MeshTimeout <= 0:
-		return fmt.Errorf("bad -mesh-timeout %v: must be positive", cfg.MeshTimeout)
+	case cfg.MeshInterval < mesh.MinInterval:
+		return fmt.Errorf("bad -mesh-interval %v: at least %v", cfg.MeshInterval, mesh.MinInterval)
+	case cfg.MeshTimeout < mesh.MinTimeout:
+		return fmt.Errorf("bad -mesh-timeout %v: at least %v", cfg.MeshTimeout, mesh.MinTimeout)
 	case cfg.MeshTimeout > cfg.MeshInterval/2:
 		return fmt.Errorf("bad -mesh-timeout %v: at most half of -mesh-interval %v, so that a round's probes end well inside it", cfg.MeshTimeout, cfg.MeshInterval)
 	case cfg.MeshPeers < 1:

@@ -235,4 +235,8 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	for _, f := range []string{"listen", "v6only", "reuseaddr", "backlog", "greeting", "resolve", "resolve-timeout", "resolver", "max-conns", "write-timeout", "drain-idle", "log-format", "healthcheck", "version"} {
 		assert.Regexp(t, `(?m)^  -`+f+`( |$)`, out.String(), "flag %s", f)
 	}
+	// Each flag's entry says its default at most once.
+	for _, entry := range strings.Split(out.String(), "\n  -")[1:] {
+		assert.LessOrEqual(t, strings.Count(entry, "default"), 1, "-%s", entry)
+	}
 }
