@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,75 +10,226 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/dnsname"
 )
 
-// defaultMaxRow bounds the size of one row (some 300 bytes a
-// destination: room for 25,000 of them).
-const defaultMaxRow = 8 << 20
+// Bounds on one peer's answer. A row's bytes are bounded by maxRow (some
+// 300 bytes a destination: room for 25,000 of them), its cells by what the
+// peer set makes possible (rowBounds), its addresses by maxRowAddresses,
+// its headers by maxRowHeader; learning whose addresses a peer's are
+// reads at most maxOwnersRow bytes of it.
+const (
+	defaultMaxRow   = 8 << 20
+	maxRowHeader    = 8 << 10
+	maxRowAddresses = 256
+	maxOwnersRow    = 64 << 10
+)
 
 // rowClient fetches peers' rows; the transport keeps a connection per
-// peer for the next gathering.
-var rowClient = &http.Client{Transport: &http.Transport{
-	Proxy:                 nil, // peers are reached directly, never through a proxy from the environment
-	DialContext:           (&net.Dialer{KeepAlive: -1}).DialContext,
-	MaxIdleConnsPerHost:   1,
-	IdleConnTimeout:       time.Minute,
-	ResponseHeaderTimeout: 0, // the request's context bounds it
-	DisableCompression:    true,
-}}
-
-// fetchRow gets the row a peer serves at /mesh.json on this node's -http
-// port (without its cells unless cells), within -mesh-timeout and maxRow
-// bytes, and checks it is one; size is the bytes read.
-func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort, cells bool) (row *Row, size int, err error) {
-	row, body, err := m.fetchRowBody(ctx, a, cells)
-	return row, len(body), err
+// peer for the next gathering. It never follows a redirect: a peer's
+// answer is its row or nothing, never a URL of its choosing that every
+// node would then fetch.
+var rowClient = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport: &http.Transport{
+		Proxy:                  nil, // peers are reached directly, never through a proxy from the environment
+		DialContext:            (&net.Dialer{KeepAlive: -1}).DialContext,
+		MaxIdleConnsPerHost:    1,
+		IdleConnTimeout:        time.Minute,
+		ResponseHeaderTimeout:  0, // the request's context bounds it
+		MaxResponseHeaderBytes: maxRowHeader,
+		DisableCompression:     true,
+	},
 }
 
-func (m *Mesh) fetchRowBody(ctx context.Context, a netip.AddrPort, cells bool) (*Row, []byte, error) {
-	url := "http://" + netip.AddrPortFrom(a.Addr(), uint16(m.o.HTTPPort)).String() + "/mesh.json"
-	get := url
+// rowURL is where the peer at a serves its row: http://<a's IP>:<this
+// node's -http port>/mesh.json, built by net/url so that an IPv6 zone is
+// escaped; shown is the same URL as a reader writes it (zone unescaped).
+func rowURL(a netip.Addr, port int, cells bool) (u *url.URL, shown string) {
+	u = &url.URL{Scheme: "http", Host: net.JoinHostPort(a.String(), strconv.Itoa(port)), Path: "/mesh.json"}
 	if !cells {
-		get += "?destinations=none"
+		u.RawQuery = "destinations=none"
 	}
+	return u, "http://" + u.Host + u.Path
+}
+
+// rowLimits bound the row one fetch may bring: bytes and cells. cells
+// false: only the row's head (node, addresses) is wanted.
+type rowLimits struct {
+	bytes int
+	cells int
+	all   bool
+}
+
+// fetchRow gets the row a peer serves at /mesh.json on this node's -http
+// port (without its cells unless lim.all), within -mesh-timeout and lim,
+// and checks it is one; size is the bytes read.
+func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort, lim rowLimits) (row *Row, size int, err error) {
+	u, shown := rowURL(a.Addr(), m.o.HTTPPort, lim.all)
 	ctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, get, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", url, err)
+		return nil, 0, fmt.Errorf("%s: %w", shown, err)
 	}
 	resp, err := rowClient.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("no row from %s: %s", url, fetchReason(err))
+		return nil, 0, fmt.Errorf("no row from %s: %s", shown, fetchReason(err))
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("no row from %s: HTTP %d", url, resp.StatusCode)
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return nil, 0, fmt.Errorf("no row from %s: redirect (HTTP %d), not followed", shown, resp.StatusCode)
+	case resp.StatusCode != http.StatusOK:
+		return nil, 0, fmt.Errorf("no row from %s: HTTP %d", shown, resp.StatusCode)
 	}
-	limit := m.maxRow()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
-	if err != nil {
-		return nil, body, fmt.Errorf("no row from %s: %s after %d bytes", url, fetchReason(err), len(body))
-	}
-	if len(body) > limit {
-		return nil, body, fmt.Errorf("bad row from %s: too large: more than %d bytes", url, limit)
-	}
-	var row Row
-	if err := json.Unmarshal(body, &row); err != nil {
-		return nil, body, fmt.Errorf("bad row from %s: not JSON: %s", url, oneLine(err.Error()))
+	body := &boundedReader{r: resp.Body, left: lim.bytes}
+	row, err = decodeRow(body, lim)
+	size = lim.bytes - body.left
+	switch {
+	case errors.Is(err, errRowTooLarge):
+		return nil, size, fmt.Errorf("bad row from %s: too large: more than %d bytes", shown, lim.bytes)
+	case errors.Is(err, errRowTooManyCells):
+		return nil, size, fmt.Errorf("bad row from %s: more than %d cells, more than the peer set makes possible", shown, lim.cells)
+	case errors.As(err, new(notRow)):
+		return nil, size, fmt.Errorf("bad row from %s: %w", shown, err)
+	case err != nil:
+		return nil, size, fmt.Errorf("no row from %s: %s after %d bytes", shown, fetchReason(err), size)
 	}
 	switch {
 	case row.SchemaVersion != 1 || row.Type != "mesh_node":
-		return nil, body, fmt.Errorf("bad row from %s: schema_version %d, type %q: want 1, \"mesh_node\"", url, row.SchemaVersion, dnsname.Sanitize(row.Type))
+		return nil, size, fmt.Errorf("bad row from %s: schema_version %d, type %q: want 1, \"mesh_node\"", shown, row.SchemaVersion, short(dnsname.Sanitize(row.Type)))
 	case row.Node == "" || dnsname.Sanitize(row.Node) != row.Node:
-		return nil, body, fmt.Errorf("bad row from %s: node name %q is not a host name", url, dnsname.Sanitize(row.Node))
+		return nil, size, fmt.Errorf("bad row from %s: node name %q is not a host name", shown, short(dnsname.Sanitize(row.Node)))
+	case len(row.Addresses) > maxRowAddresses:
+		return nil, size, fmt.Errorf("bad row from %s: more than %d addresses", shown, maxRowAddresses)
 	}
-	return &row, body, nil
+	return row, size, nil
+}
+
+var (
+	errRowTooLarge     = errors.New("row too large")
+	errRowTooManyCells = errors.New("too many cells")
+)
+
+// notRow is why an answer is not a row, in words of this node's own.
+type notRow string
+
+func (e notRow) Error() string { return string(e) }
+
+// boundedReader reads at most left bytes of r, then fails with
+// errRowTooLarge.
+type boundedReader struct {
+	r    io.Reader
+	left int
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errRowTooLarge
+	}
+	if len(p) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= n
+	return n, err
+}
+
+// decodeRow reads a row as a stream: the destinations one cell at a time,
+// no more than lim.cells of them, so that a row of millions of tiny cells
+// costs nothing beyond its bound; without lim.all, it stops as soon as the
+// row's head (schema, type, node, addresses) is read and skips any
+// destinations a peer sent regardless. Nothing of what the peer sent is
+// echoed in an error but the offset where it went wrong.
+func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
+	dec := json.NewDecoder(r)
+	bad := func(err error) error {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return notRow(fmt.Sprintf("not JSON (at byte %d)", dec.InputOffset()))
+		case errors.As(err, &te):
+			return notRow(fmt.Sprintf("a JSON %s where %s wants a %s (at byte %d)", te.Value, short(te.Field), te.Type, dec.InputOffset()))
+		}
+		return err // the connection's or the bound's
+	}
+	if t, err := dec.Token(); err != nil {
+		return nil, bad(err)
+	} else if t != json.Delim('{') {
+		return nil, notRow("not a JSON object")
+	}
+	head := bytes.NewBufferString("{")
+	need := map[string]bool{"schema_version": true, "type": true, "node": true, "addresses": true}
+	cells := []Cell{}
+	for dec.More() && (lim.all || len(need) > 0) {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, bad(err)
+		}
+		key, _ := t.(string)
+		if key == "destinations" && lim.all {
+			if cells, err = decodeCells(dec, cells, lim.cells); err != nil {
+				return nil, bad(err)
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, bad(err)
+		}
+		if key == "destinations" {
+			continue // not wanted: skipped, not kept
+		}
+		delete(need, key)
+		if head.Len() > 1 {
+			head.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		head.Write(k)
+		head.WriteByte(':')
+		head.Write(raw)
+	}
+	head.WriteByte('}')
+	var row Row
+	if err := json.Unmarshal(head.Bytes(), &row); err != nil {
+		return nil, bad(err)
+	}
+	row.Destinations = cells
+	return &row, nil
+}
+
+// decodeCells reads the destinations list one cell at a time onto cells,
+// failing past max cells.
+func decodeCells(dec *json.Decoder, cells []Cell, max int) ([]Cell, error) {
+	t, err := dec.Token()
+	switch {
+	case err != nil:
+		return cells, err
+	case t == nil:
+		return cells, nil
+	case t != json.Delim('['):
+		return cells, notRow("destinations is not a list")
+	}
+	for dec.More() {
+		if len(cells) >= max {
+			return cells, errRowTooManyCells
+		}
+		var c Cell
+		if err := dec.Decode(&c); err != nil {
+			return cells, err
+		}
+		cells = append(cells, c)
+	}
+	_, err = dec.Token() // ']'
+	return cells, err
 }
 
 func (m *Mesh) maxRow() int {
@@ -94,6 +246,8 @@ func fetchReason(err error) string {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		return fmt.Sprintf("response headers larger than %d bytes", maxRowHeader)
 	}
 	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(err) {
 		err = u
@@ -111,6 +265,15 @@ func oneLine(s string) string {
 	}, s)
 	if len(s) > 200 {
 		s = s[:200] + "…"
+	}
+	return s
+}
+
+// short cuts what a peer chose (a type, a name) to a length that tells
+// what it was without repeating it.
+func short(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package mesh
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -23,48 +24,89 @@ const (
 	matrixBudget = 256 << 20
 )
 
+// gatherTime bounds one gathering: each fetch has its own -mesh-timeout,
+// and one that could not end within a gathering's time is not started.
+func (m *Mesh) gatherTime() time.Duration { return 3 * m.o.Timeout }
+
+// gatherMemory is what one gathering leaves the next: which hosts gave a
+// row (they are fetched first, so that peers that answer are not starved
+// by deaf ones), and the reason each host's row was last refused for (so
+// that it is logged once, not every gathering). Only the gathering under
+// way touches it.
+type gatherMemory struct {
+	answered map[string]bool
+	refused  map[string]string
+}
+
 // fetched is one peer host's answer.
 type fetched struct {
 	key   string // the node's name when known, else its address
 	row   *Row
+	from  netip.AddrPort // the address whose -http port gave row
 	err   error
 	addrs []netip.AddrPort
 }
 
 // assemble fetches every peer host's row: the addresses of one known node
-// in turn until one answers, the hosts in parallel, each fetch bounded in
-// time and size.
+// in turn until one answers, the hosts in parallel, those that answered
+// last time first, each fetch bounded in time and size, and a row
+// believed only for the address it came from (believe).
 func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	start := time.Now()
+	deadline := start.Add(m.gatherTime())
 	own := m.Row()
 	m.mu.Lock()
 	peers := slices.Clone(m.peers)
 	groups := map[string][]netip.AddrPort{}
 	for _, a := range peers {
-		key := m.hostOf(a)
+		// Grouped by the row fetched from each address alone: a row's
+		// claim to an address fetched elsewhere never stops that address
+		// being asked for its own row.
+		key, ok := m.owners[a]
+		if !ok {
+			key = a.String()
+		}
 		groups[key] = append(groups[key], a)
 	}
+	lim := rowLimits{bytes: m.maxRow(), cells: m.maxCells(), all: true}
 	m.mu.Unlock()
 
+	mem := &m.gathered
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(b2i(!mem.answered[a]), b2i(!mem.answered[b])); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
 	results := make([]fetched, len(keys))
+	// The budget is taken before each fetch, a whole row's bound, and what
+	// the row did not use given back after: however many fetches run at
+	// once, the rows held never exceed it.
 	var budget atomic.Int64
 	budget.Store(matrixBudget)
 	m.fetchEach(ctx, len(keys), func(i int) {
 		r := fetched{key: keys[i], addrs: groups[keys[i]]}
 		for _, a := range r.addrs {
-			if budget.Load() <= 0 {
+			if time.Until(deadline) < m.o.Timeout {
+				if r.err == nil {
+					r.err = errors.New("not tried: gathering out of time")
+				}
+				break
+			}
+			if budget.Add(-int64(lim.bytes)) < 0 {
+				budget.Add(int64(lim.bytes))
 				r.err = fmt.Errorf("not fetched: the matrix already holds %d MiB of rows", matrixBudget>>20)
 				break
 			}
 			var size int
-			r.row, size, r.err = m.fetchRow(ctx, a, true)
-			budget.Add(-int64(size))
+			r.row, size, r.err = m.fetchRow(ctx, a, lim)
+			budget.Add(int64(lim.bytes - size))
 			if r.err == nil {
+				r.from = a
 				break
 			}
 		}
@@ -72,16 +114,18 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	})
 
 	m.mu.Lock()
-	for _, r := range results {
-		if r.row != nil {
-			m.learn(r.row)
-		}
-	}
+	results = m.believe(results)
 	mat := &Matrix{SchemaVersion: 1, Type: "mesh_matrix", Node: m.o.Node}
 	seen := map[string]bool{own.Node: true}
 	mat.Rows = append(mat.Rows, m.matrixRow(&own))
+	answered := map[string]bool{}
 	for _, r := range results {
-		if r.row != nil && !seen[r.row.Node] {
+		if r.row == nil {
+			continue
+		}
+		answered[r.key] = true
+		m.own(r.from, r.row)
+		if !seen[r.row.Node] { // one node's row from each of its addresses
 			seen[r.row.Node] = true
 			mat.Rows = append(mat.Rows, m.matrixRow(r.row))
 		}
@@ -93,6 +137,9 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 			continue
 		}
 		host := m.hostOf(r.addrs[0]) // a name learnt meanwhile
+		if r.from.IsValid() {
+			host = r.from.String() // a row not believed: its name is not either
+		}
 		if seen[host] {
 			continue
 		}
@@ -104,10 +151,26 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		mat.Rows = append(mat.Rows, row)
 	}
 	m.mu.Unlock()
+	mem.answered = answered
 	slices.SortFunc(mat.Rows[1:], func(a, b MatrixRow) int { return cmp.Compare(a.Host, b.Host) })
 	mat.TimeUnixMS = unixMS(time.Now())
 	mat.AssembleMS = latency.MS(time.Since(start))
 	return mat
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// maxCells is the most cells a peer's row can hold: a cell per address of
+// the peer set and of this node, with room for peer sets that differ
+// while DNS answers do. m.mu is held.
+func (m *Mesh) maxCells() int {
+	n := len(m.peers) + len(m.o.Skip)
+	return n + n/4 + 16
 }
 
 // matrixRow is a row with each destination named by its announcing node,
@@ -120,7 +183,7 @@ func (m *Mesh) matrixRow(r *Row) MatrixRow {
 	}
 	for _, c := range r.Destinations {
 		if a, err := netip.ParseAddrPort(c.Address); err == nil {
-			if name, ok := m.owners[a]; ok {
+			if name := m.hostOf(a); name != a.String() {
 				c.Host = name
 			} else if slices.Contains(m.o.Announce, a) {
 				c.Host = m.o.Node
@@ -131,27 +194,142 @@ func (m *Mesh) matrixRow(r *Row) MatrixRow {
 	return mr
 }
 
-// learn attributes the addresses a row announces to its node, for those
-// in the peer set (the owner map stays bounded by it); m.mu is held.
-func (m *Mesh) learn(r *Row) {
-	for _, s := range r.Addresses {
-		a, err := netip.ParseAddrPort(s)
-		if err != nil {
+// believe checks each fetched row against where it came from and against
+// the others: a row is believed only for the address it was fetched from,
+// so it must announce that address, must not bear this node's name, must
+// not announce an address of this node or the address another row came
+// from, and must not share its name with a row from elsewhere that does
+// not announce the same addresses (two nodes named alike). A row that
+// fails is dropped, its host shown stale with the reason, logged once.
+// The addresses of a host that its row does not announce are fetched on
+// their own from the next gathering on, and shown stale until then; they
+// are returned as results of their own. m.mu is held.
+func (m *Mesh) believe(results []fetched) []fetched {
+	reasons := make([]string, len(results))
+	for i, r := range results {
+		if r.row == nil {
 			continue
 		}
-		a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-		if _, found := slices.BinarySearchFunc(m.peers, a, func(x, t netip.AddrPort) int { return x.Compare(t) }); found {
-			m.owners[a] = r.Node
+		switch {
+		case r.row.Node == m.o.Node:
+			reasons[i] = fmt.Sprintf("row from %s bears this node's name, %s%s", r.from, m.o.Node, m.sharedIP(r.from))
+		case !announces(r.row, r.from):
+			reasons[i] = fmt.Sprintf("node %s does not announce %s, the address its row came from%s", r.row.Node, r.from, m.sharedIP(r.from))
+		default:
+			for _, own := range m.o.Skip {
+				if announces(r.row, own) {
+					reasons[i] = fmt.Sprintf("node %s announces %s, an address of this node", r.row.Node, own)
+					break
+				}
+			}
+		}
+	}
+	byName := map[string][]int{}
+	from := map[netip.AddrPort]int{}
+	for i, r := range results {
+		if r.row != nil && reasons[i] == "" {
+			byName[r.row.Node] = append(byName[r.row.Node], i)
+			from[r.from] = i
+		}
+	}
+	against := make([]string, len(results))
+	for i, r := range results {
+		if r.row == nil || reasons[i] != "" {
+			continue
+		}
+		for _, j := range byName[r.row.Node] {
+			if j != i && !(announces(r.row, results[j].from) && announces(results[j].row, r.from)) {
+				against[i] = fmt.Sprintf("node name %s is also the name of the row from %s", r.row.Node, results[j].from)
+			}
+		}
+		for _, s := range r.row.Addresses {
+			a, err := netip.ParseAddrPort(s)
+			if err != nil {
+				continue
+			}
+			if j, ok := from[unzoned(a)]; ok && results[j].row.Node != r.row.Node {
+				against[i] = fmt.Sprintf("node %s announces %s, the address of node %s", r.row.Node, unzoned(a), results[j].row.Node)
+			}
+		}
+	}
+	refused := map[string]string{}
+	var more []fetched
+	for i := range results {
+		r := &results[i]
+		why := cmp.Or(reasons[i], against[i])
+		if r.row == nil {
+			continue
+		}
+		if why != "" {
+			r.row, r.err = nil, errors.New(why)
+			refused[r.from.String()] = why
+			if m.gathered.refused[r.from.String()] != why {
+				m.log.Warn("mesh row not believed", "address", r.from.String(), "why", why)
+			}
+			continue
+		}
+		for _, a := range r.addrs {
+			if a != r.from && !announces(r.row, a) {
+				delete(m.owners, a)
+				more = append(more, fetched{key: a.String(), addrs: []netip.AddrPort{a},
+					err: fmt.Errorf("no row yet: node %s, whose row came from %s, does not announce it", r.row.Node, r.from)})
+			}
+		}
+	}
+	m.gathered.refused = refused
+	return append(results, more...)
+}
+
+// own records a believed row fetched from a: a is its node's, and so, as
+// a claim that a's own row overrides, is every address of the peer set
+// it announces. m.mu is held.
+func (m *Mesh) own(a netip.AddrPort, r *Row) {
+	if !m.inPeers(a) {
+		return // dropped meanwhile: the maps stay bounded by the peer set
+	}
+	m.owners[a] = r.Node
+	for _, s := range r.Addresses {
+		if b, err := netip.ParseAddrPort(s); err == nil && m.inPeers(unzoned(b)) {
+			m.claims[unzoned(b)] = r.Node
 		}
 	}
 }
 
+// sharedIP says, for a row fetched from an address on one of this node's
+// own IPs, why that goes wrong: nodes on one IP share the -http port this
+// node fetches every peer's row from, so only one of them can serve it.
+func (m *Mesh) sharedIP(a netip.AddrPort) string {
+	for _, own := range m.o.Skip {
+		if own.Addr() == a.Addr() {
+			return fmt.Sprintf(" (nodes sharing IP %s: rows are fetched from this node's -http port, %d, which only one of them can serve)", a.Addr(), m.o.HTTPPort)
+		}
+	}
+	return ""
+}
+
+// announces reports a among the addresses r announces.
+func announces(r *Row, a netip.AddrPort) bool {
+	a = unzoned(a)
+	for _, s := range r.Addresses {
+		if b, err := netip.ParseAddrPort(s); err == nil && unzoned(b) == a {
+			return true
+		}
+	}
+	return false
+}
+
+// unzoned is a as rows announce it: IPv4 unmapped, no zone.
+func unzoned(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap().WithZone(""), a.Port())
+}
+
 // learnOwners fetches the row of each address among probed that no node
 // has announced yet, so that this node's own row and metrics name hosts
-// even when nobody opens the page. Each address is fetched until some row
-// announces it: a cost per new peer, not per round. An address that gave
-// no row (a plain smile-server listed by -mesh, a peer without -http) is
-// tried again only after noRowRetry rounds.
+// even when nobody opens the page. Each address is fetched until its row
+// is believed (it announces the address, and does not bear this node's
+// name): a cost per new peer, not per round. An address that gave no such
+// row (a plain smile-server listed by -mesh, a peer without -http) is
+// tried again only after noRowRetry rounds. Only the row's head is read.
 func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort, round uint64) {
 	if m.o.HTTPPort == 0 {
 		return
@@ -168,19 +346,21 @@ func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort, round u
 	}
 	m.mu.Unlock()
 	rows := make([]*Row, len(unknown))
+	lim := rowLimits{bytes: min(maxOwnersRow, m.maxRow())}
 	m.fetchEach(ctx, len(unknown), func(i int) {
 		m.mu.Lock()
-		_, known := m.owners[unknown[i]] // announced by a row fetched meanwhile
+		_, known := m.owners[unknown[i]] // learnt by a gathering meanwhile
 		m.mu.Unlock()
 		if !known {
-			rows[i], _, _ = m.fetchRow(ctx, unknown[i], false)
+			rows[i], _, _ = m.fetchRow(ctx, unknown[i], lim)
 		}
 	})
 	m.mu.Lock()
 	for i, r := range rows {
-		if r != nil {
-			m.learn(r)
-		} else if c := m.cells[unknown[i]]; c != nil {
+		a := unknown[i]
+		if r != nil && r.Node != m.o.Node && announces(r, a) {
+			m.own(a, r)
+		} else if c := m.cells[a]; c != nil {
 			c.noRowRound = round
 		}
 	}

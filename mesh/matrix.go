@@ -62,7 +62,7 @@ func (m *Mesh) Matrix(ctx context.Context) (*Matrix, error) {
 			go func() {
 				// Not the request's context: a browser that goes away does
 				// not cancel the gathering the others wait for.
-				actx, cancel := context.WithTimeout(context.Background(), 3*m.o.Timeout)
+				actx, cancel := context.WithTimeout(context.Background(), m.gatherTime()+m.o.Timeout)
 				mat := m.assemble(actx)
 				cancel()
 				mc.mu.Lock()

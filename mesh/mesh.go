@@ -66,13 +66,16 @@ type Mesh struct {
 	mu           sync.Mutex
 	peers        []netip.AddrPort
 	cells        map[netip.AddrPort]*cell
-	owners       map[netip.AddrPort]string // address → node announcing it, from fetched rows
+	owners       map[netip.AddrPort]string // address → node whose row was fetched from it
+	claims       map[netip.AddrPort]string // address → node whose row, fetched elsewhere, announces it
 	round        uint64
 	roundTook    time.Duration
 	discoveryErr string
 
 	matrix      matrixCache
-	maxRowBytes int // a peer's row larger than this is refused; 0: defaultMaxRow
+	gathered    gatherMemory  // the gathering's alone
+	toLearn     chan learnJob // the rounds' probed addresses, for learnLoop
+	maxRowBytes int           // a peer's row larger than this is refused; 0: defaultMaxRow
 }
 
 // New returns a Mesh; Run runs its rounds.
@@ -95,10 +98,12 @@ func New(o Options, log *slog.Logger) (*Mesh, error) {
 		log: log,
 		greeter: client.NewGreeter(client.GreeterOptions{Timeout: o.Timeout, ReadTimeout: o.Timeout,
 			MaxBytes: 64 << 10, Expect: o.Expect}),
-		offset: nodeOffset(o.Node),
-		listed: newPeerSet(o.Grace, o.Skip),
-		cells:  map[netip.AddrPort]*cell{},
-		owners: map[netip.AddrPort]string{},
+		offset:  nodeOffset(o.Node),
+		listed:  newPeerSet(o.Grace, o.Skip),
+		cells:   map[netip.AddrPort]*cell{},
+		owners:  map[netip.AddrPort]string{},
+		claims:  map[netip.AddrPort]string{},
+		toLearn: make(chan learnJob, 1),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smile_mesh_probe_duration_seconds",
 			Help:    "Time from connect to greeting read (or failure) of each mesh probe, by family and result (ok or the failure class).",

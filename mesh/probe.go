@@ -15,6 +15,9 @@ import (
 // interval: nodes started together drift apart instead of greeting each
 // other in step, which would inflate each other's latencies.
 func (m *Mesh) Run(ctx context.Context) {
+	learning := make(chan struct{})
+	go func() { defer close(learning); m.learnLoop(ctx) }()
+	defer func() { <-learning }()
 	wait := jitter(m.o.Interval) / 10
 	for {
 		select {
@@ -52,6 +55,7 @@ func (m *Mesh) runRound(ctx context.Context) {
 	for _, a := range dropped {
 		delete(m.cells, a)
 		delete(m.owners, a)
+		delete(m.claims, a)
 	}
 	round := m.round + 1
 	m.mu.Unlock()
@@ -69,12 +73,35 @@ func (m *Mesh) runRound(ctx context.Context) {
 
 	targets := pick(peers, m.o.MaxPeers, round-1, m.offset)
 	m.probeAll(ctx, targets, round)
-	m.learnOwners(ctx, targets, round)
+	select { // learnt beside the rounds, never holding one up
+	case m.toLearn <- learnJob{targets, round}:
+	default: // still learning from an earlier round: this round's turn comes again
+	}
 
 	m.mu.Lock()
 	m.round = round
 	m.roundTook = time.Since(start)
 	m.mu.Unlock()
+}
+
+// learnJob is a round's probed addresses, whose owners learnLoop learns.
+type learnJob struct {
+	probed []netip.AddrPort
+	round  uint64
+}
+
+// learnLoop learns the owners of each round's probed addresses in a
+// goroutine of its own: peers whose -http port is slow or deaf slow this
+// down, never the rounds, which keep their interval.
+func (m *Mesh) learnLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-m.toLearn:
+			m.learnOwners(ctx, j.probed, j.round)
+		}
+	}
 }
 
 // probeAll greets targets, concurrency at a time, and records each.

@@ -141,10 +141,14 @@ func (m *Mesh) row(cells bool) Row {
 	return r
 }
 
-// hostOf is the host an address belongs to: the node that announced it
-// in its row, as last fetched, else the address itself. m.mu is held.
+// hostOf is the host an address belongs to: the node whose row was last
+// fetched from it, else the node whose row announces it (a host serving
+// -http over one family only), else the address itself. m.mu is held.
 func (m *Mesh) hostOf(a netip.AddrPort) string {
 	if name, ok := m.owners[a]; ok {
+		return name
+	}
+	if name, ok := m.claims[a]; ok {
 		return name
 	}
 	return a.String()
