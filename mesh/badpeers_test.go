@@ -58,14 +58,26 @@ func startFakePeer(t *testing.T, ip string, port, web int, h http.HandlerFunc) *
 // row can be lowered; it returns the base URL.
 func startBareNode(t *testing.T, name, ip string, port, web int, spec string) string {
 	t.Helper()
+	return startNodeWith(t, ip, port, web, spec, 64<<10, func(o *mesh.Options) { o.Node = name })
+}
+
+// startNodeWith is startBareNode with options of the test's own: set
+// changes the defaults (a second's rounds, 400ms timeouts), maxRow bounds
+// a row (0: the default); it returns the base URL.
+func startNodeWith(t *testing.T, ip string, port, web int, spec string, maxRow int, set func(*mesh.Options)) string {
+	t.Helper()
 	entries, err := mesh.ParseSpec(spec, port)
 	require.NoError(t, err)
 	self := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port))
-	m, err := mesh.New(mesh.Options{Spec: spec, Entries: entries, Interval: time.Second, MaxPeers: 100,
-		Timeout: 400 * time.Millisecond, Grace: time.Minute, Node: name, Skip: []netip.AddrPort{self},
-		Announce: []netip.AddrPort{self}, HTTPPort: web}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	o := mesh.Options{Spec: spec, Entries: entries, Interval: time.Second, MaxPeers: 100,
+		Timeout: 400 * time.Millisecond, Grace: time.Minute, Skip: []netip.AddrPort{self},
+		Announce: []netip.AddrPort{self}, HTTPPort: web}
+	set(&o)
+	m, err := mesh.New(o, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
-	mesh.SetMaxRowBytes(m, 64<<10)
+	if maxRow > 0 {
+		mesh.SetMaxRowBytes(m, maxRow)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(web)))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -28,15 +28,29 @@ const (
 // and one that could not end within a gathering's time is not started.
 func (m *Mesh) gatherTime() time.Duration { return 3 * m.o.Timeout }
 
-// gatherMemory is what one gathering leaves the next: which hosts gave a
-// row (they are fetched first, so that peers that answer are not starved
-// by deaf ones), and the reason each host's row was last refused for (so
-// that it is logged once, not every gathering). Only the gathering under
-// way touches it.
+// gatherMemory is what one gathering leaves the next: how each host fared
+// (those that gave a row are fetched first, then those not tried, then
+// those that failed, so that peers that answer are not starved by deaf
+// ones), and the reason each host's row was last refused for (so that it
+// is logged once, not every gathering). Only the gathering under way
+// touches it.
 type gatherMemory struct {
-	answered map[string]bool
-	refused  map[string]string
+	fared   map[string]fared
+	refused map[string]string
 }
+
+// fared is how a host's fetch went, in the order hosts are fetched.
+type fared int
+
+const (
+	answered fared = iota
+	notTried       // the zero value's place: a host new to the gatherings is tried early
+	failed
+)
+
+// errNotTried is the reason of a host whose fetch could not have ended
+// within the gathering.
+var errNotTried = errors.New("not tried: gathering out of time")
 
 // fetched is one peer host's answer.
 type fetched struct {
@@ -76,11 +90,14 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	for k := range groups {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b string) int {
-		if c := cmp.Compare(b2i(!mem.answered[a]), b2i(!mem.answered[b])); c != 0 {
-			return c
+	faredOf := func(k string) fared {
+		if f, ok := mem.fared[k]; ok {
+			return f
 		}
-		return cmp.Compare(a, b)
+		return notTried
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		return cmp.Or(cmp.Compare(faredOf(a), faredOf(b)), cmp.Compare(a, b))
 	})
 	results := make([]fetched, len(keys))
 	// The budget is taken before each fetch, a whole row's bound, and what
@@ -93,7 +110,7 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		for _, a := range r.addrs {
 			if time.Until(deadline) < m.o.Timeout {
 				if r.err == nil {
-					r.err = errors.New("not tried: gathering out of time")
+					r.err = errNotTried
 				}
 				break
 			}
@@ -118,12 +135,12 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	mat := &Matrix{SchemaVersion: 1, Type: "mesh_matrix", Node: m.o.Node}
 	seen := map[string]bool{own.Node: true}
 	mat.Rows = append(mat.Rows, m.matrixRow(&own))
-	answered := map[string]bool{}
+	fares := map[string]fared{}
 	for _, r := range results {
 		if r.row == nil {
 			continue
 		}
-		answered[r.key] = true
+		fares[r.key] = answered
 		m.own(r.from, r.row)
 		if !seen[r.row.Node] { // one node's row from each of its addresses
 			seen[r.row.Node] = true
@@ -135,6 +152,10 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	for _, r := range results {
 		if r.row != nil {
 			continue
+		}
+		fares[r.key] = failed
+		if r.err == errNotTried {
+			fares[r.key] = notTried
 		}
 		host := m.hostOf(r.addrs[0]) // a name learnt meanwhile
 		if r.from.IsValid() {
@@ -151,18 +172,11 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		mat.Rows = append(mat.Rows, row)
 	}
 	m.mu.Unlock()
-	mem.answered = answered
+	mem.fared = fares
 	slices.SortFunc(mat.Rows[1:], func(a, b MatrixRow) int { return cmp.Compare(a.Host, b.Host) })
 	mat.TimeUnixMS = unixMS(time.Now())
 	mat.AssembleMS = latency.MS(time.Since(start))
 	return mat
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // maxCells is the most cells a peer's row can hold: a cell per address of

@@ -1,0 +1,282 @@
+package mesh_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/mesh"
+)
+
+// rowOf is a row as a peer serves it: node name, announced addresses and
+// the destinations' JSON as given.
+func rowOf(node string, cells string, addrs ...string) string {
+	return fmt.Sprintf(`{"schema_version":1,"type":"mesh_node","node":%q,"addresses":["%s"],"destinations":[%s]}`,
+		node, strings.Join(addrs, `","`), cells)
+}
+
+// serveRow is a handler serving body as a row.
+func serveRow(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) }
+}
+
+// TestRowOfMillionsOfTinyCells: a peer's row of 2.8 million {} cells in
+// its 8 MiB is refused as a row with more cells than the peer set makes
+// possible, and what the node holds does not grow by the cells. Not
+// parallel: it measures the heap.
+func TestRowOfMillionsOfTinyCells(t *testing.T) {
+	port, web := ports(t)
+	cells := strings.TrimSuffix(strings.Repeat("{},", (8<<20-200)/3), ",")
+	startFakePeer(t, "127.0.0.91", port, web, serveRow(rowOf("huge", cells, fmt.Sprintf("127.0.0.91:%d", port))))
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	base := startNodeWith(t, "127.0.0.90", port, web, fmt.Sprintf("127.0.0.91:%d", port), 0, func(o *mesh.Options) { o.Node = "n90" })
+	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool { return len(m.Rows) == 2 })
+	// Twice, so that the matrix cache and the owners' fetches both had
+	// their turn.
+	time.Sleep(1500 * time.Millisecond)
+	m = waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool { return len(m.Rows) == 2 })
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapInuse) - int64(before.HeapInuse)
+	t.Logf("heap in use grew by %.1f MiB", float64(grew)/(1<<20))
+	r := m.Rows[1]
+	assert.True(t, r.Stale)
+	assert.Equal(t, fmt.Sprintf("bad row from http://127.0.0.91:%d/mesh.json: more than 18 cells, more than the peer set makes possible", web), r.Error)
+	assert.Less(t, grew, int64(32<<20), "heap in use grew by %d bytes", grew)
+}
+
+// TestHostilePeerAnswers: a peer's answer that is not its row is never
+// followed, echoed or believed beyond a short reason: a redirect to a URL
+// of its choosing (which no node fetches), headers past their bound, and a
+// peer listed by an IPv6 address with a zone is fetched at that address.
+func TestHostilePeerAnswers(t *testing.T) {
+	t.Parallel()
+	smiletest.RequireIPv6(t)
+	port, web := ports(t)
+	var targetHits atomic.Int64
+	target, err := net.Listen("tcp", "127.0.0.109:0")
+	require.NoError(t, err)
+	ts := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		targetHits.Add(1)
+		_, _ = io.WriteString(w, "secret-token: hunter2")
+	})}
+	go func() { _ = ts.Serve(target) }()
+	t.Cleanup(func() { _ = ts.Close() })
+
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	peers := map[string]http.HandlerFunc{
+		"127.0.0.101": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://"+target.Addr().String()+"/latest/meta-data/", http.StatusFound)
+		},
+		"127.0.0.102": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Padding", strings.Repeat("x", 64<<10))
+			_, _ = io.WriteString(w, rowOf("padded", "", self("127.0.0.102")))
+		},
+		"127.0.0.103": serveRow(`{"schema_version":1,"type":"` + strings.Repeat("\\u001b[31m", 100) + `"}`),
+		"::1":         serveRow(rowOf("zoned", "", self("::1"))),
+	}
+	spec := self("127.0.0.100")
+	for ip, h := range peers {
+		startFakePeer(t, ip, port, web, h)
+		spec += "," + self(ip)
+	}
+	spec += fmt.Sprintf(",[::1%%lo]:%d", port)
+	spec = strings.Replace(spec, ","+self("::1"), "", 1)
+	base := startBareNode(t, "n100", "127.0.0.100", port, web, spec)
+	url := func(ip string) string { return "http://" + net.JoinHostPort(ip, fmt.Sprint(web)) + "/mesh.json" }
+	want := map[string]string{
+		self("127.0.0.101"): "no row from " + url("127.0.0.101") + ": redirect (HTTP 302), not followed",
+		self("127.0.0.102"): "no row from " + url("127.0.0.102") + ": response headers larger than 8192 bytes",
+		self("127.0.0.103"): "bad row from " + url("127.0.0.103") + `: schema_version 1, type "31m31m31m31m31m31m31m31m31m31m31…": want 1, "mesh_node"`,
+	}
+	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool {
+		r := row(m, "zoned")
+		return len(m.Rows) == 5 && r != nil
+	})
+	for host, why := range want {
+		r := row(m, host)
+		if assert.NotNil(t, r, host) {
+			assert.True(t, r.Stale, host)
+			assert.Equal(t, why, r.Error, host)
+		}
+	}
+	assert.False(t, row(m, "zoned").Stale)
+	assert.Zero(t, targetHits.Load(), "requests that reached the redirect's target")
+}
+
+// TestRowsBelievedOnlyForTheirAddress: a row counts only for the address
+// it was fetched from. Two nodes with one name, a row bearing this node's
+// name, a row announcing another node's address and a row that does not
+// announce the address it came from are each a stale row saying why;
+// the honest peer's row stands.
+func TestRowsBelievedOnlyForTheirAddress(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	peers := map[string]string{
+		"127.0.0.111": rowOf("twin", "", self("127.0.0.111")),
+		"127.0.0.112": rowOf("twin", "", self("127.0.0.112")),
+		"127.0.0.113": rowOf("n110", "", self("127.0.0.113")),
+		"127.0.0.114": rowOf("liar", "", self("127.0.0.114"), self("127.0.0.115")),
+		"127.0.0.115": rowOf("honest", "", self("127.0.0.115")),
+		"127.0.0.116": rowOf("elsewhere", "", self("127.0.0.199")),
+	}
+	spec := self("127.0.0.110")
+	for ip, body := range peers {
+		startFakePeer(t, ip, port, web, serveRow(body))
+		spec += "," + self(ip)
+	}
+	base := startBareNode(t, "n110", "127.0.0.110", port, web, spec)
+	want := map[string]string{
+		self("127.0.0.111"): "node name twin is also the name of the row from " + self("127.0.0.112"),
+		self("127.0.0.112"): "node name twin is also the name of the row from " + self("127.0.0.111"),
+		self("127.0.0.113"): "row from " + self("127.0.0.113") + " bears this node's name, n110",
+		self("127.0.0.114"): "node liar announces " + self("127.0.0.115") + ", the address of node honest",
+		self("127.0.0.116"): "node elsewhere does not announce " + self("127.0.0.116") + ", the address its row came from",
+	}
+	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool { return len(m.Rows) == 7 })
+	for host, why := range want {
+		r := row(m, host)
+		if assert.NotNil(t, r, host) {
+			assert.True(t, r.Stale, host)
+			assert.Equal(t, why, r.Error, host)
+		}
+	}
+	if r := row(m, "honest"); assert.NotNil(t, r) {
+		assert.False(t, r.Stale)
+	}
+}
+
+// TestNodesSharingAnIP: two nodes on one IP with -http ports of their own
+// are not merged: each fetches rows from its own -http port, so each
+// finds its own row at the other's address and says so.
+func TestNodesSharingAnIP(t *testing.T) {
+	t.Parallel()
+	port1, web1 := ports(t)
+	port2, web2 := ports(t)
+	spec := fmt.Sprintf("127.0.0.120:%d,127.0.0.120:%d", port1, port2)
+	base := startBareNode(t, "one", "127.0.0.120", port1, web1, spec)
+	startBareNode(t, "two", "127.0.0.120", port2, web2, spec)
+	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool { return len(m.Rows) == 2 })
+	other := fmt.Sprintf("127.0.0.120:%d", port2)
+	if r := row(m, other); assert.NotNil(t, r) {
+		assert.True(t, r.Stale)
+		assert.Equal(t, fmt.Sprintf("row from %s bears this node's name, one (nodes sharing IP 127.0.0.120: rows are fetched from this node's -http port, %d, which only one of them can serve)", other, web1), r.Error)
+	}
+}
+
+// deafHTTP accepts connections on ip:web and never answers.
+func deafHTTP(t *testing.T, ip string, web int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(web)))
+	require.NoError(t, err)
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, c := range held {
+					_ = c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); <-done })
+}
+
+// TestDeafPeersDoNotHideHealthyOnes: with 100 peers whose -http port never
+// answers, the 3 healthy peers that sort after them are fetched (first,
+// once they have answered), deaf peers are stale with "timeout" or, when a
+// gathering had no time left to try them, say so; no row says "timeout"
+// for a peer that was never asked.
+func TestDeafPeersDoNotHideHealthyOnes(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	spec := self("127.0.3.1")
+	for i := 1; i <= 100; i++ {
+		ip := fmt.Sprintf("127.0.4.%d", i)
+		deafHTTP(t, ip, web)
+		spec += "," + self(ip)
+	}
+	for i := 1; i <= 3; i++ {
+		ip := fmt.Sprintf("127.0.5.%d", i)
+		startFakePeer(t, ip, port, web, serveRow(rowOf(fmt.Sprintf("healthy%d", i), "", self(ip))))
+		spec += "," + self(ip)
+	}
+	base := startNodeWith(t, "127.0.3.1", port, web, spec, 64<<10, func(o *mesh.Options) {
+		o.Node, o.Timeout, o.Interval = "n3", 200*time.Millisecond, time.Second
+	})
+	m := waitFor(t, base, 20*time.Second, func(m *mesh.Matrix) bool {
+		for i := 1; i <= 3; i++ {
+			if r := row(m, fmt.Sprintf("healthy%d", i)); r == nil || r.Stale {
+				return false
+			}
+		}
+		return true
+	})
+	var timeouts, notTried int
+	for _, r := range m.Rows[1:] {
+		switch {
+		case !r.Stale:
+		case strings.HasSuffix(r.Error, ": timeout"):
+			timeouts++
+		case r.Error == "not tried: gathering out of time":
+			notTried++
+		default:
+			t.Errorf("row %s: %s", r.Host, r.Error)
+		}
+	}
+	t.Logf("gathering took %.0f ms: %d timeouts, %d not tried", m.AssembleMS, timeouts, notTried)
+	assert.Equal(t, 100, timeouts+notTried)
+	assert.LessOrEqual(t, timeouts, 3*32, "at most a gathering's time of fetches, 32 at a time")
+	assert.Less(t, m.AssembleMS, 700.0, "a gathering within three times -mesh-timeout, 200ms")
+}
+
+// TestDeafHTTPPortsDoNotStretchRounds: peers that greet but whose -http
+// port never answers cost the rounds nothing: learning whose addresses
+// they are runs beside the rounds.
+func TestDeafHTTPPortsDoNotStretchRounds(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	_, elsewhere := ports(t)
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	spec := self("127.0.6.1")
+	for i := 2; i <= 6; i++ {
+		ip := fmt.Sprintf("127.0.6.%d", i)
+		startFakePeer(t, ip, port, elsewhere, serveRow("")) // greets; its rows are elsewhere
+		deafHTTP(t, ip, web)
+		spec += "," + self(ip)
+	}
+	base := startNodeWith(t, "127.0.6.1", port, web, spec, 0, func(o *mesh.Options) {
+		o.Node, o.Timeout, o.Interval = "n6", 400*time.Millisecond, time.Second
+	})
+	var worst float64
+	deadline := time.Now().Add(15 * time.Second)
+	for r := getJSON[mesh.Row](t, base+"/mesh.json"); r.Round < 4; r = getJSON[mesh.Row](t, base+"/mesh.json") {
+		require.True(t, time.Now().Before(deadline), "no 4 rounds: %+v", r)
+		if r.Round > 0 {
+			worst = max(worst, r.RoundMS)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("longest round: %.1f ms", worst)
+	assert.Less(t, worst, 200.0, "rounds of 5 greeting peers, whose -http ports are deaf")
+}
