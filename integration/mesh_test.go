@@ -304,8 +304,8 @@ func render(nodes []*meshNode, m meshMatrix) string {
 }
 
 // metricsClasses is what a node's /metrics says of its own cells: the
-// class of each (ok included) from smile_mesh_probe_class, checked against
-// smile_mesh_probe_up.
+// class of each (ok included) from smile_mesh_probe_success, whose value
+// must agree with it.
 func metricsClasses(t *testing.T, n *meshNode) (map[pair]string, error) {
 	t.Helper()
 	raw, err := httpGet(context.Background(), "http://"+n.http+"/metrics")
@@ -318,18 +318,16 @@ func metricsClasses(t *testing.T, n *meshNode) (map[pair]string, error) {
 		return nil, fmt.Errorf("/metrics of %s: %w", n.name, err)
 	}
 	out := map[pair]string{}
-	for _, m := range families["smile_mesh_probe_class"].GetMetric() {
+	for _, m := range families["smile_mesh_probe_success"].GetMetric() {
 		l := labelsOf(m)
-		if m.GetGauge().GetValue() == 1 && l["source"] == n.name {
-			out[pair{l["source"], l["destination"], l["family"]}] = l["class"]
+		if l["source"] != n.name {
+			continue
 		}
-	}
-	for _, m := range families["smile_mesh_probe_up"].GetMetric() {
-		l := labelsOf(m)
 		k := pair{l["source"], l["destination"], l["family"]}
-		if up := m.GetGauge().GetValue() == 1; up != (out[k] == "ok") {
-			return nil, fmt.Errorf("/metrics of %s: %v: smile_mesh_probe_up %v, but class %q", n.name, k, m.GetGauge().GetValue(), out[k])
+		if ok := m.GetGauge().GetValue() == 1; ok != (l["class"] == "ok") {
+			return nil, fmt.Errorf("/metrics of %s: %v: smile_mesh_probe_success %v, but class %q", n.name, k, m.GetGauge().GetValue(), l["class"])
 		}
+		out[k] = l["class"]
 	}
 	return out, nil
 }

@@ -104,16 +104,8 @@ func New(o Options, log *slog.Logger) (*Mesh, error) {
 		owners:  map[netip.AddrPort]string{},
 		claims:  map[netip.AddrPort]string{},
 		toLearn: make(chan learnJob, 1),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "smile_mesh_probe_duration_seconds",
-			Help:    "Time from connect to greeting read (or failure) of each mesh probe, by family and result (ok or the failure class).",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"family", "result"}),
-		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smile_mesh_probes_total",
-			Help: "Mesh probes made, by family and result (ok or the failure class).",
-		}, []string{"family", "result"}),
 	}
+	m.latency, m.probes = newProbeMetrics(o.Node)
 	return m, nil
 }
 

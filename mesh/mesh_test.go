@@ -178,10 +178,8 @@ func TestMeshOfThreeNodesAndADeadPeer(t *testing.T) {
 	require.NoError(t, err)
 	metrics := string(body)
 	for _, line := range []string{
-		fmt.Sprintf(`smile_mesh_probe_up{address=%q,destination="n22",family="ipv4",source="n21"} 1`, addr(22)),
-		fmt.Sprintf(`smile_mesh_probe_class{address=%q,class="ok",destination="n23",family="ipv4",source="n21"} 1`, addr(23)),
-		fmt.Sprintf(`smile_mesh_probe_up{address=%q,destination=%q,family="ipv4",source="n21"} 0`, dead, dead),
-		fmt.Sprintf(`smile_mesh_probe_class{address=%q,class="refused",destination=%q,family="ipv4",source="n21"} 1`, dead, dead),
+		fmt.Sprintf(`smile_mesh_probe_success{address=%q,class="refused",destination=%q,family="ipv4",source="n21"} 0`, dead, dead),
+		fmt.Sprintf(`smile_mesh_probe_last_success_timestamp_seconds{address=%q,destination=%q,family="ipv4",source="n21"} 0`, dead, dead),
 		`smile_mesh_peers{source="n21"} 3`,
 		`smile_mesh_discovery_up{source="n21"} 1`,
 		`smile_greetings_failed_total{cause="timeout"} 0`,
@@ -191,7 +189,7 @@ func TestMeshOfThreeNodesAndADeadPeer(t *testing.T) {
 		assert.Contains(t, metrics, line+"\n")
 	}
 	assert.Regexp(t, `(?m)^smile_greetings_total [1-9]`, metrics, "greeted by its peers")
-	assert.Regexp(t, `(?m)^smile_mesh_probes_total\{family="ipv4",result="refused"\} [1-9]`, metrics)
+	assert.Regexp(t, `(?m)^smile_mesh_probes_total\{class="refused",family="ipv4",source="n21"\} [1-9]`, metrics)
 
 	code, body, err := get(base + "/healthz")
 	require.NoError(t, err)

@@ -6,26 +6,31 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The mesh's metrics. Every per-destination series is made at scrape time
-// from the current peer set, so its labels are bounded by it and a peer
-// dropped from the set leaves no series behind; the histogram and counter
-// have only family and result (the fixed classes) as labels.
+// The mesh's metrics, named as blackbox_exporter names a probe's so that
+// its users' queries and alerts carry over (docs/mesh.md maps one to the
+// other): probe_success is smile_mesh_probe_success, probe_duration_seconds
+// (the last probe's time) is smile_mesh_probe_duration_seconds. The outcome
+// has one label name everywhere, class ("ok" or smile-client's failure
+// class), and it sits on the success series itself, so that an alert names
+// the class without a join.
+//
+// Every per-destination series is made at scrape time from the current
+// cells, so its labels are bounded by the peer set and a peer dropped from
+// it leaves no series behind.
 var (
-	descUp = prometheus.NewDesc("smile_mesh_probe_up",
-		"1 when the last mesh probe of the destination address over its family succeeded, else 0.",
-		[]string{"source", "destination", "address", "family"}, nil)
-	descClass = prometheus.NewDesc("smile_mesh_probe_class",
-		"1 for the class of the last mesh probe of the destination address (ok, or the failure class of smile-client).",
+	destLabels  = []string{"source", "destination", "address", "family"}
+	descSuccess = prometheus.NewDesc("smile_mesh_probe_success",
+		"1 when the last mesh probe of the destination address over its family succeeded, else 0; class is ok or smile-client's failure class.",
 		[]string{"source", "destination", "address", "family", "class"}, nil)
-	descLatency = prometheus.NewDesc("smile_mesh_probe_latency_seconds",
+	descDuration = prometheus.NewDesc("smile_mesh_probe_duration_seconds",
 		"How long the last mesh probe of the destination address took, connect to greeting read (or failure).",
-		[]string{"source", "destination", "address", "family"}, nil)
+		destLabels, nil)
+	descFailingSince = prometheus.NewDesc("smile_mesh_probe_failing_since_timestamp_seconds",
+		"When the destination address's current run of failed probes began (Unix time), whatever their classes; absent while it is ok.",
+		destLabels, nil)
 	descLastOK = prometheus.NewDesc("smile_mesh_probe_last_success_timestamp_seconds",
-		"When the last successful mesh probe of the destination address ended (Unix time); absent if none yet.",
-		[]string{"source", "destination", "address", "family"}, nil)
-	descSince = prometheus.NewDesc("smile_mesh_probe_since_timestamp_seconds",
-		"When the outcome (ok, or the class) of the destination address last changed (Unix time).",
-		[]string{"source", "destination", "address", "family"}, nil)
+		"When the last successful mesh probe of the destination address ended (Unix time); 0 if none has succeeded yet.",
+		destLabels, nil)
 	descPeers = prometheus.NewDesc("smile_mesh_peers",
 		"Peer addresses in the mesh's current peer set (0 when the -mesh name does not resolve: see smile_mesh_discovery_up).",
 		[]string{"source"}, nil)
@@ -38,13 +43,51 @@ var (
 		"How long the last mesh round took: lookup and every probe of it.", []string{"source"}, nil)
 )
 
+// latencyBuckets are the classic buckets of smile_mesh_probe_latency_seconds:
+// from 50 µs, where loopback greetings end, through LAN times, to the
+// longest -mesh-timeout worth having. A scraper that asks for native
+// histograms gets those too (latencyFactor), at a tenth's resolution.
+var latencyBuckets = []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+
+// latencyFactor is the native histogram's growth from one bucket to the
+// next: 1.1 gives buckets of 2^(1/8), some 9 % wide.
+const latencyFactor = 1.1
+
+// newProbeMetrics are the histogram of every probe's time and the counter
+// of probes, labelled like the per-destination series: source (this
+// node), family and class.
+func newProbeMetrics(node string) (*prometheus.HistogramVec, *prometheus.CounterVec) {
+	src := prometheus.Labels{"source": node}
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "smile_mesh_probe_latency_seconds",
+			Help:                            "Time from connect to greeting read (or failure) of every mesh probe, by family and class (ok or the failure class).",
+			ConstLabels:                     src,
+			Buckets:                         latencyBuckets,
+			NativeHistogramBucketFactor:     latencyFactor,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		}, []string{"family", "class"}),
+		prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name:        "smile_mesh_probes_total",
+			Help:        "Mesh probes made, by family and class (ok or the failure class).",
+			ConstLabels: src,
+		}, []string{"family", "class"})
+}
+
 // Describe is part of prometheus.Collector.
 func (m *Mesh) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descClass, descLatency, descLastOK, descSince, descPeers, descDiscovery, descRounds, descRoundTime} {
+	for _, d := range []*prometheus.Desc{descSuccess, descDuration, descFailingSince, descLastOK, descPeers, descDiscovery, descRounds, descRoundTime} {
 		ch <- d
 	}
 	m.latency.Describe(ch)
 	m.probes.Describe(ch)
+}
+
+// destSeries is what the per-destination series say of one cell.
+type destSeries struct {
+	dst, addr, family, class string
+	duration                 float64
+	since, lastOK            time.Time
 }
 
 // Collect is part of prometheus.Collector: the mesh's state as it is now,
@@ -52,33 +95,18 @@ func (m *Mesh) Describe(ch chan<- *prometheus.Desc) {
 // holds up the probes.
 func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 	src := m.o.Node
-	type series struct {
-		dst, addr, family, class string
-		latency                  float64
-		since, lastOK            time.Time
-	}
 	m.mu.Lock()
-	cells := make([]series, 0, len(m.cells))
+	cells := make([]destSeries, 0, len(m.cells))
 	for _, c := range m.cells {
 		if c.round > 0 {
-			cells = append(cells, series{m.hostOf(c.addr), c.addr.String(), c.family, c.class, c.latency.Seconds(), c.since, c.lastOK})
+			cells = append(cells, destSeries{m.hostOf(c.addr), c.addr.String(), c.family, c.class, c.latency.Seconds(), c.since, c.lastOK})
 		}
 	}
 	peers, discoveryOK, rounds, roundTook := len(m.peers), m.discoveryErr == "", m.round, m.roundTook
 	m.mu.Unlock()
 
 	for _, c := range cells {
-		up, class := 0.0, c.class
-		if class == "" {
-			up, class = 1, "ok"
-		}
-		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up, src, c.dst, c.addr, c.family)
-		ch <- prometheus.MustNewConstMetric(descClass, prometheus.GaugeValue, 1, src, c.dst, c.addr, c.family, class)
-		ch <- prometheus.MustNewConstMetric(descLatency, prometheus.GaugeValue, c.latency, src, c.dst, c.addr, c.family)
-		ch <- prometheus.MustNewConstMetric(descSince, prometheus.GaugeValue, float64(c.since.UnixMilli())/1000, src, c.dst, c.addr, c.family)
-		if !c.lastOK.IsZero() {
-			ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, float64(c.lastOK.UnixMilli())/1000, src, c.dst, c.addr, c.family)
-		}
+		collectDest(ch, src, c)
 	}
 	disc := 0.0
 	if discoveryOK {
@@ -90,4 +118,27 @@ func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRoundTime, prometheus.GaugeValue, roundTook.Seconds(), src)
 	m.latency.Collect(ch)
 	m.probes.Collect(ch)
+}
+
+// collectDest sends one cell's series.
+func collectDest(ch chan<- prometheus.Metric, src string, c destSeries) {
+	ok, class := 0.0, c.class
+	if class == "" {
+		ok, class = 1, "ok"
+	}
+	ch <- prometheus.MustNewConstMetric(descSuccess, prometheus.GaugeValue, ok, src, c.dst, c.addr, c.family, class)
+	ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, c.duration, src, c.dst, c.addr, c.family)
+	if ok == 0 {
+		ch <- prometheus.MustNewConstMetric(descFailingSince, prometheus.GaugeValue, unixSeconds(c.since), src, c.dst, c.addr, c.family)
+	}
+	ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, unixSeconds(c.lastOK), src, c.dst, c.addr, c.family)
+}
+
+// unixSeconds is t as a Prometheus timestamp gauge, in milliseconds'
+// precision; 0 for the zero time (never).
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMilli()) / 1000
 }

@@ -139,12 +139,12 @@ func (m *Mesh) probe(ctx context.Context, a netip.AddrPort, round uint64, buf []
 	if ctx.Err() != nil {
 		return // stopping: the cancellation is ours, not the path's
 	}
-	result := g.Class
-	if result == "" {
-		result = "ok"
+	class := g.Class
+	if class == "" {
+		class = "ok"
 	}
-	m.latency.WithLabelValues(g.Family, result).Observe(g.Total.Seconds())
-	m.probes.WithLabelValues(g.Family, result).Inc()
+	m.latency.WithLabelValues(g.Family, class).Observe(g.Total.Seconds())
+	m.probes.WithLabelValues(g.Family, class).Inc()
 
 	now := time.Now()
 	m.mu.Lock()

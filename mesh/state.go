@@ -35,8 +35,8 @@ type Discovery struct {
 }
 
 // Cell is the last probe of one destination address: ok, or smile-client's
-// class and one-line message, since when it has been so, and when it last
-// succeeded. Destinations not probed yet (a new peer awaiting its turn)
+// class and one-line message, since when it has been ok or failing, and
+// when it last succeeded. Destinations not probed yet (a new peer awaiting its turn)
 // have no cell.
 type Cell struct {
 	Host         string  `json:"host"`    // the node announcing the address, else the address
@@ -46,7 +46,7 @@ type Cell struct {
 	Class        string  `json:"class,omitempty"`
 	Error        string  `json:"error,omitempty"`
 	LatencyMS    float64 `json:"latency_ms"`                // the last probe, connect to greeting read
-	SinceUnixMS  float64 `json:"since_unix_ms"`             // when the outcome last changed
+	SinceUnixMS  float64 `json:"since_unix_ms"`             // when it last went from ok to failing or back
 	LastOKUnixMS float64 `json:"last_ok_unix_ms,omitempty"` // absent: never succeeded
 	Round        uint64  `json:"round"`                     // the round of the last probe
 }
@@ -66,10 +66,12 @@ type cell struct {
 	noRowRound uint64
 }
 
-// record stores a probe's outcome; since moves only when the outcome
-// (ok, or the class) changes.
+// record stores a probe's outcome. since moves only when the cell goes
+// from ok to failing or back: a failure that changes class (timeout, then
+// refused while a node drains) is still failing since its first probe, so
+// that "failing for five minutes" counts from there.
 func (c *cell) record(now time.Time, round uint64, class, msg string, took time.Duration, family string) {
-	if c.since.IsZero() || class != c.class {
+	if c.since.IsZero() || (class == "") != (c.class == "") {
 		c.since = now
 	}
 	c.class, c.err, c.latency, c.round, c.family = class, msg, took, round, family

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/version"
 )
 
 // TestHTTPPortInUse: -http on a port something else holds is a one-line
@@ -57,6 +59,7 @@ func TestHTTPWithoutMesh(t *testing.T) {
 	assert.Equal(t, "ok\n", body)
 	code, body = get("/metrics")
 	assert.Equal(t, 200, code)
+	ver, rev := version.Info()
 	for _, line := range []string{
 		"smile_greetings_total 3",
 		`smile_greetings_failed_total{cause="error"} 0`,
@@ -64,6 +67,7 @@ func TestHTTPWithoutMesh(t *testing.T) {
 		`smile_greetings_failed_total{cause="timeout"} 0`,
 		"smile_connections_in_service 0",
 		"smile_log_lines_dropped_total 0",
+		fmt.Sprintf(`smile_build_info{goversion=%q,revision=%q,version=%q} 1`, runtime.Version(), rev, ver),
 	} {
 		assert.Contains(t, body, line+"\n")
 	}

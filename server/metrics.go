@@ -1,8 +1,12 @@
 package server
 
 import (
+	"runtime"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/smile-sockets/smile/internal/version"
 )
 
 // statsCollector exposes a Server's counters to Prometheus. It reads them
@@ -48,11 +52,24 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// buildInfo is smile_build_info: 1, with the build's identity as labels
+// (what -version prints), so that a dashboard can say which commit each
+// node runs and a query can join on it, as Prometheus's own
+// prometheus_build_info does.
+func buildInfo() prometheus.Collector {
+	v, rev := version.Info()
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "smile_build_info",
+		Help:        "1, labelled with the version, the VCS revision and the Go version smile-server was built from.",
+		ConstLabels: prometheus.Labels{"version": v, "revision": rev, "goversion": runtime.Version()},
+	}, func() float64 { return 1 })
+}
+
 // NewRegistry is the registry /metrics serves for srv: its counters, the
-// Go runtime's and the process's, and any extra collectors (the mesh's).
+// build's identity, the Go runtime's and the process's, and any extra collectors (the mesh's).
 func NewRegistry(srv *Server, logLost func() uint64, extra ...prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(statsCollector{srv: srv, lost: logLost})
+	reg.MustRegister(statsCollector{srv: srv, lost: logLost}, buildInfo())
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, c := range extra {
 		reg.MustRegister(c)
