@@ -72,7 +72,7 @@ func startMesh(t *testing.T, nw *testNet, alias string, names ...string) []*mesh
 		n.v4, n.v6 = nw.host(200 + i)
 		n.ctr = startServer(t, serverOpts{
 			args: []string{"-listen", ":" + port, "-mesh", alias, "-mesh-interval", meshInterval.String(),
-				"-mesh-timeout", meshTimeout.String(), "-http", ":" + meshHTTPPort, "-mesh-node", name},
+				"-mesh-timeout", meshTimeout.String(), "-http", ":" + meshHTTPPort, "-mesh-node", name, "-mesh-metrics", "all"},
 			net: nw, aliases: []string{alias}, hostNum: 200 + i, started: 1,
 			extra: []testcontainers.ContainerCustomizer{testcontainers.WithExposedPorts(httpPort.String()), publish},
 		})

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type Options struct {
 	Announce []netip.AddrPort   // this server's addresses as its row announces them
 	Expect   *string            // the greeting a peer must send; nil: any
 	HTTPPort int                // -http's port: where peers serve /mesh.json; 0: no matrix
+	Metrics  string             // -mesh-metrics: which per-destination series /metrics has; "": DefaultMetrics
 }
 
 // Mesh probes the peers of one node, round after round, and keeps the
@@ -89,6 +91,10 @@ func New(o Options, log *slog.Logger) (*Mesh, error) {
 		return nil, fmt.Errorf("bad -mesh-peers %d: must be at least 1", o.MaxPeers)
 	case o.Grace <= 0:
 		return nil, fmt.Errorf("bad -mesh-grace %v: must be positive", o.Grace)
+	case o.Metrics == "":
+		o.Metrics = DefaultMetrics
+	case !slices.Contains(MetricsChoices, o.Metrics):
+		return nil, BadMetricsError(o.Metrics)
 	}
 	if o.Resolver == nil {
 		o.Resolver = net.DefaultResolver

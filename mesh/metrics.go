@@ -1,10 +1,33 @@
 package mesh
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// Which per-destination series /metrics has (-mesh-metrics). A node has
+// one cell per peer address, so per-destination series grow with the
+// cluster, and a cluster with them all grows with its square: summary has
+// none (the per-node counts only), failing those of the destinations
+// failing now (none in a healthy cluster), all every cell's.
+const (
+	MetricsSummary = "summary"
+	MetricsFailing = "failing"
+	MetricsAll     = "all"
+	DefaultMetrics = MetricsFailing
+)
+
+// MetricsChoices are the values of -mesh-metrics.
+var MetricsChoices = []string{MetricsSummary, MetricsFailing, MetricsAll}
+
+// BadMetricsError is the error for a -mesh-metrics that is none of
+// MetricsChoices.
+func BadMetricsError(v string) error {
+	return fmt.Errorf("bad -mesh-metrics %q: want one of %s", v, strings.Join(MetricsChoices, ", "))
+}
 
 // The mesh's metrics, named as blackbox_exporter names a probe's so that
 // its users' queries and alerts carry over (docs/mesh.md maps one to the
@@ -31,6 +54,12 @@ var (
 	descLastOK = prometheus.NewDesc("smile_mesh_probe_last_success_timestamp_seconds",
 		"When the last successful mesh probe of the destination address ended (Unix time); 0 if none has succeeded yet.",
 		destLabels, nil)
+	descDestinations = prometheus.NewDesc("smile_mesh_destinations",
+		"Destination addresses whose last mesh probe over the family had the class (ok or smile-client's failure class); ok is there, 0 or more, for every family with a destination.",
+		[]string{"source", "family", "class"}, nil)
+	descMaxDuration = prometheus.NewDesc("smile_mesh_probe_max_duration_seconds",
+		"The longest last-probe time among the family's destinations whose last probe succeeded.",
+		[]string{"source", "family"}, nil)
 	descPeers = prometheus.NewDesc("smile_mesh_peers",
 		"Peer addresses in the mesh's current peer set (0 when the -mesh name does not resolve: see smile_mesh_discovery_up).",
 		[]string{"source"}, nil)
@@ -76,7 +105,8 @@ func newProbeMetrics(node string) (*prometheus.HistogramVec, *prometheus.Counter
 
 // Describe is part of prometheus.Collector.
 func (m *Mesh) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descSuccess, descDuration, descFailingSince, descLastOK, descPeers, descDiscovery, descRounds, descRoundTime} {
+	for _, d := range []*prometheus.Desc{descSuccess, descDuration, descFailingSince, descLastOK, descDestinations, descMaxDuration,
+		descPeers, descDiscovery, descRounds, descRoundTime} {
 		ch <- d
 	}
 	m.latency.Describe(ch)
@@ -90,15 +120,39 @@ type destSeries struct {
 	since, lastOK            time.Time
 }
 
+// familyCount is the summary of one family's cells: how many of each
+// class, and the longest time of an ok one.
+type familyCount struct {
+	classes map[string]int // "ok" or the failure class
+	maxOK   time.Duration
+	anyOK   bool
+}
+
 // Collect is part of prometheus.Collector: the mesh's state as it is now,
 // copied under the lock and sent after it, so that a slow scrape never
-// holds up the probes.
+// holds up the probes. The summary counts every cell; the per-destination
+// series are those -mesh-metrics asks for.
 func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
-	src := m.o.Node
+	src, mode := m.o.Node, m.o.Metrics
 	m.mu.Lock()
-	cells := make([]destSeries, 0, len(m.cells))
+	var cells []destSeries
+	families := map[string]*familyCount{}
 	for _, c := range m.cells {
-		if c.round > 0 {
+		if c.round == 0 {
+			continue
+		}
+		f := families[c.family]
+		if f == nil {
+			f = &familyCount{classes: map[string]int{"ok": 0}}
+			families[c.family] = f
+		}
+		if c.class == "" {
+			f.classes["ok"]++
+			f.maxOK, f.anyOK = max(f.maxOK, c.latency), true
+		} else {
+			f.classes[c.class]++
+		}
+		if mode == MetricsAll || mode == MetricsFailing && c.class != "" {
 			cells = append(cells, destSeries{m.hostOf(c.addr), c.addr.String(), c.family, c.class, c.latency.Seconds(), c.since, c.lastOK})
 		}
 	}
@@ -107,6 +161,14 @@ func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 
 	for _, c := range cells {
 		collectDest(ch, src, c)
+	}
+	for family, f := range families {
+		for class, n := range f.classes {
+			ch <- prometheus.MustNewConstMetric(descDestinations, prometheus.GaugeValue, float64(n), src, family, class)
+		}
+		if f.anyOK {
+			ch <- prometheus.MustNewConstMetric(descMaxDuration, prometheus.GaugeValue, f.maxOK.Seconds(), src, family)
+		}
 	}
 	disc := 0.0
 	if discoveryOK {

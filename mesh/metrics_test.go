@@ -1,8 +1,10 @@
 package mesh
 
 import (
+	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// newTestMesh is a Mesh named node that runs no rounds: its tests set
-// cells as rounds would.
-func newTestMesh(t *testing.T, node string) *Mesh {
+// newTestMesh is a Mesh named node with -mesh-metrics mode that runs no
+// rounds: its tests set cells as rounds would.
+func newTestMesh(t *testing.T, node, mode string) *Mesh {
 	t.Helper()
-	m, err := New(Options{Interval: 10 * time.Second, Timeout: 2 * time.Second, MaxPeers: 100, Grace: time.Minute, Node: node},
+	m, err := New(Options{Interval: 10 * time.Second, Timeout: 2 * time.Second, MaxPeers: 100, Grace: time.Minute, Node: node, Metrics: mode},
 		slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	return m
@@ -73,7 +75,7 @@ func setCell(m *Mesh, addr string, owner string, outcomes ...probeOutcome) {
 // since its first failure; a cell that never succeeded says 0 for its last
 // success; a cell that is ok has no failing-since.
 func TestMetricsNameTheClassAndKeepFailingSince(t *testing.T) {
-	m := newTestMesh(t, "n1")
+	m := newTestMesh(t, "n1", MetricsAll)
 	t0 := time.UnixMilli(1_796_000_000_000)
 	sec := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	setCell(m, "127.0.0.2:7890", "n2", probeOutcome{sec(0), "", 300 * time.Microsecond}, probeOutcome{sec(10), "", 250 * time.Microsecond})
@@ -154,7 +156,7 @@ func TestCellSinceMovesOnlyBetweenOKAndFailing(t *testing.T) {
 // in classic buckets from 50 µs to 5 s, and as a native histogram for a
 // scraper that asks for one.
 func TestLatencyHistogram(t *testing.T) {
-	m := newTestMesh(t, "n1")
+	m := newTestMesh(t, "n1", "")
 	for _, d := range []time.Duration{40 * time.Microsecond, 70 * time.Microsecond, 180 * time.Microsecond, 3 * time.Millisecond} {
 		m.latency.WithLabelValues("ipv4", "ok").Observe(d.Seconds())
 		m.probes.WithLabelValues("ipv4", "ok").Inc()
@@ -192,4 +194,126 @@ func TestLatencyHistogram(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "no smile_mesh_probe_latency_seconds")
+}
+
+// meshOf is node's Mesh with -mesh-metrics mode and peers dual-stack
+// peer addresses (half IPv4, half IPv6), of which failing IPv4 ones are
+// refused, the others ok; each family and class has had probes, as
+// rounds would leave it.
+func meshOf(t *testing.T, mode string, peers, failing int) *Mesh {
+	t.Helper()
+	m := newTestMesh(t, "n0", mode)
+	now := time.Now()
+	for i := range peers {
+		addr, class := fmt.Sprintf("10.%d.%d.%d:7890", i>>16, i>>8&0xff, i&0xff), ""
+		if i%2 == 1 {
+			addr = fmt.Sprintf("[fd00::%x]:7890", i)
+		} else if i/2 < failing {
+			class = "refused"
+		}
+		setCell(m, addr, fmt.Sprintf("node-%d", i/2), probeOutcome{now, class, 300 * time.Microsecond})
+		if class == "" {
+			class = "ok"
+		}
+		m.latency.WithLabelValues(familyOf(netip.MustParseAddrPort(addr)), class).Observe(0.0003)
+		m.probes.WithLabelValues(familyOf(netip.MustParseAddrPort(addr)), class).Inc()
+	}
+	slices.SortFunc(m.peers, netip.AddrPort.Compare)
+	return m
+}
+
+// seriesOf counts the series m exports, as Prometheus stores them (a
+// classic histogram is a series per bucket, its sum and its count).
+func seriesOf(t *testing.T, m *Mesh) int {
+	t.Helper()
+	n := 0
+	for _, line := range strings.Split(exposition(t, m, meshMetricNames...), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			n++
+		}
+	}
+	return n
+}
+
+var meshMetricNames = []string{"smile_mesh_probe_success", "smile_mesh_probe_duration_seconds",
+	"smile_mesh_probe_failing_since_timestamp_seconds", "smile_mesh_probe_last_success_timestamp_seconds",
+	"smile_mesh_destinations", "smile_mesh_probe_max_duration_seconds", "smile_mesh_peers", "smile_mesh_discovery_up",
+	"smile_mesh_rounds_total", "smile_mesh_round_duration_seconds", "smile_mesh_probe_latency_seconds", "smile_mesh_probes_total"}
+
+// TestSeriesPerNode: what each -mesh-metrics costs a node, counted from
+// what it exports. docs/mesh.md's sizing at 1,000 and 5,000 nodes is
+// these counts times the nodes: a node of a dual-stack cluster of N nodes
+// has 2(N-1) peer addresses.
+func TestSeriesPerNode(t *testing.T) {
+	cases := []struct {
+		mode           string
+		peers, failing int
+		want           int
+	}{
+		// The summary: a count per family and class, the worst ok time
+		// per family, four per node, and a histogram (19) and counter per
+		// family and class seen.
+		{MetricsSummary, 398, 0, 48},
+		{MetricsSummary, 1998, 0, 48},
+		{MetricsSummary, 1998, 10, 69},
+		// failing: four more per failing destination address.
+		{MetricsFailing, 398, 0, 48},
+		{MetricsFailing, 1998, 0, 48},
+		{MetricsFailing, 1998, 10, 69 + 4*10},
+		{MetricsFailing, 9998, 10, 69 + 4*10},
+		// all: three per ok destination address, four per failing one.
+		{MetricsAll, 398, 0, 48 + 3*398},
+		{MetricsAll, 1998, 0, 48 + 3*1998},
+		{MetricsAll, 1998, 10, 69 + 3*1988 + 4*10},
+		{MetricsAll, 9998, 0, 48 + 3*9998},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s %d peers %d failing", c.mode, c.peers, c.failing), func(t *testing.T) {
+			got := seriesOf(t, meshOf(t, c.mode, c.peers, c.failing))
+			assert.Equal(t, c.want, got)
+			t.Logf("-mesh-metrics %s, %d peer addresses, %d failing: %d series per node", c.mode, c.peers, c.failing, got)
+		})
+	}
+}
+
+// TestMetricsModes: the summary is there in every mode and counts every
+// cell; the per-destination series are none, the failing ones' or all.
+func TestMetricsModes(t *testing.T) {
+	t0 := time.UnixMilli(1_796_000_000_000)
+	summary := `# HELP smile_mesh_destinations Destination addresses whose last mesh probe over the family had the class (ok or smile-client's failure class); ok is there, 0 or more, for every family with a destination.
+# TYPE smile_mesh_destinations gauge
+smile_mesh_destinations{class="ok",family="ipv4",source="n1"} 2
+smile_mesh_destinations{class="ok",family="ipv6",source="n1"} 0
+smile_mesh_destinations{class="refused",family="ipv4",source="n1"} 1
+smile_mesh_destinations{class="timeout",family="ipv6",source="n1"} 1
+# HELP smile_mesh_probe_max_duration_seconds The longest last-probe time among the family's destinations whose last probe succeeded.
+# TYPE smile_mesh_probe_max_duration_seconds gauge
+smile_mesh_probe_max_duration_seconds{family="ipv4",source="n1"} 0.0007
+`
+	cases := []struct {
+		mode string
+		want []string // addresses with a success series
+	}{
+		{MetricsSummary, nil},
+		{MetricsFailing, []string{"127.0.0.4:7890", "[::1]:7890"}},
+		{MetricsAll, []string{"127.0.0.2:7890", "127.0.0.3:7890", "127.0.0.4:7890", "[::1]:7890"}},
+		{"", []string{"127.0.0.4:7890", "[::1]:7890"}}, // the default: failing
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			m := newTestMesh(t, "n1", c.mode)
+			setCell(m, "127.0.0.2:7890", "n2", probeOutcome{t0, "", 700 * time.Microsecond})
+			setCell(m, "127.0.0.3:7890", "n3", probeOutcome{t0, "", 200 * time.Microsecond})
+			setCell(m, "127.0.0.4:7890", "n4", probeOutcome{t0, "refused", 100 * time.Microsecond})
+			setCell(m, "[::1]:7890", "n2", probeOutcome{t0, "", time.Millisecond}, probeOutcome{t0, "timeout", 2 * time.Second})
+			assert.Equal(t, summary, exposition(t, m, "smile_mesh_destinations", "smile_mesh_probe_max_duration_seconds"))
+			var got []string
+			for _, line := range strings.Split(exposition(t, m, "smile_mesh_probe_success"), "\n") {
+				if _, rest, ok := strings.Cut(line, `address="`); ok {
+					got = append(got, rest[:strings.IndexByte(rest, '"')])
+				}
+			}
+			assert.Equal(t, c.want, got)
+		})
+	}
 }

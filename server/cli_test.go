@@ -76,6 +76,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"-mesh", "p", "-mesh-timeout", "6s"}, nil, 2, `bad -mesh-timeout 6s: at most half of -mesh-interval 10s, so that a round's probes end well inside it`},
 		{[]string{"-mesh", "p", "-mesh-peers", "0"}, nil, 2, `bad -mesh-peers 0: must be at least 1`},
 		{[]string{"-mesh", "p", "-mesh-grace", "-1s"}, nil, 2, `bad -mesh-grace -1s: must be positive`},
+		{[]string{"-mesh", "p", "-mesh-metrics", "some"}, nil, 2, `bad -mesh-metrics "some": want one of summary, failing, all`},
+		{nil, map[string]string{"SMILE_MESH_METRICS": "every"}, 2, `bad -mesh-metrics "every": want one of summary, failing, all`},
 		{[]string{"-mesh", "p", "-mesh-node", "a b"}, nil, 2, `bad -mesh-node "a b": want a host name (letters, digits, '-', '_', '.')`},
 		{nil, map[string]string{"SMILE_MESH_INTERVAL": "often"}, 2, `invalid value "often" for SMILE_MESH_INTERVAL: parse error`},
 		{[]string{"-listen", "[fe80::1%nosuchif0]:80"}, nil, 1, `can't bind to [fe80::1%nosuchif0]:80: unknown zone "nosuchif0"`},
@@ -247,6 +249,27 @@ func TestMeshFlags(t *testing.T) {
 			assert.Equal(t, c.grace, cfg.MeshGrace)
 			assert.Equal(t, c.node, cfg.MeshNode)
 			assert.Equal(t, c.http, cfg.HTTP)
+		})
+	}
+}
+
+// TestMeshMetricsFlag: which per-destination series /metrics has, failing
+// by default, from the flag or SMILE_MESH_METRICS.
+func TestMeshMetricsFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"-mesh", "m"}, nil, "failing"},
+		{[]string{"-mesh", "m", "-mesh-metrics", "all"}, nil, "all"},
+		{[]string{"-mesh", "m"}, map[string]string{"SMILE_MESH_METRICS": "summary"}, "summary"},
+	}
+	for _, c := range cases {
+		t.Run(c.want, func(t *testing.T) {
+			cfg, err := ParseConfig(c.args, func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+			require.NoError(t, err)
+			assert.Equal(t, c.want, cfg.MeshMetrics)
 		})
 	}
 }

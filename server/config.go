@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ type Config struct {
 	MeshTimeout    time.Duration      // -mesh-timeout: bound on one probe
 	MeshGrace      time.Duration      // -mesh-grace: how long a peer gone from DNS is kept
 	MeshNode       string             // -mesh-node: this node's name; "" for the host name
+	MeshMetrics    string             // -mesh-metrics: which per-destination series /metrics has
 	Version        bool               // -version: print the version instead of serving
 }
 
@@ -79,6 +81,7 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.DurationVar(&cfg.MeshTimeout, "mesh-timeout", mesh.DefaultTimeout, "bound on one mesh probe, and on fetching one peer's /mesh.json; at least 10ms and at most half of -mesh-interval; when not given, half of a -mesh-interval under 4s")
 	fs.DurationVar(&cfg.MeshGrace, "mesh-grace", mesh.DefaultGrace, "drop a peer that the -mesh name no longer lists after this long")
 	fs.StringVar(&cfg.MeshNode, "mesh-node", "", "this node's `NAME` in the mesh (default: the host name)")
+	fs.StringVar(&cfg.MeshMetrics, "mesh-metrics", mesh.DefaultMetrics, "per-destination series on /metrics: `WHICH` of summary (per-node counts only), failing (also each failing destination's) or all (every destination's)")
 	fs.BoolVar(&cfg.Healthcheck, "healthcheck", false, "check that the running server greets over loopback, exit 0 or 1")
 	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
 	return fs
@@ -199,6 +202,8 @@ func parseMesh(cfg *Config) error {
 		return fmt.Errorf("bad -mesh-peers %d: must be at least 1", cfg.MeshPeers)
 	case cfg.MeshGrace <= 0:
 		return fmt.Errorf("bad -mesh-grace %v: must be positive", cfg.MeshGrace)
+	case !slices.Contains(mesh.MetricsChoices, cfg.MeshMetrics):
+		return mesh.BadMetricsError(cfg.MeshMetrics)
 	case cfg.MeshNode != "" && dnsname.Sanitize(cfg.MeshNode) != cfg.MeshNode:
 		return fmt.Errorf("bad -mesh-node %q: want a host name (letters, digits, '-', '_', '.')", cfg.MeshNode)
 	}

@@ -99,7 +99,7 @@ func newMesh(cfg *Config, listeners []*boundListener, log *slog.Logger) (*mesh.M
 	skip, announce := mesh.OwnAddresses(bound, mesh.InterfaceAddrs())
 	o := mesh.Options{Spec: cfg.Mesh, Entries: cfg.MeshEntries, Interval: cfg.MeshInterval, MaxPeers: cfg.MeshPeers,
 		Timeout: cfg.MeshTimeout, Grace: cfg.MeshGrace, Node: node, Resolver: resolver.New(cfg.Resolver),
-		Skip: skip, Announce: announce, Expect: &cfg.Greeting}
+		Skip: skip, Announce: announce, Expect: &cfg.Greeting, Metrics: cfg.MeshMetrics}
 	if cfg.HTTP != "" {
 		o.HTTPPort = cfg.HTTPAddr.Port
 	}
