@@ -29,7 +29,7 @@ var classes = []string{classDNS, classRefused, classTimeout, classReset, classUn
 	classTooLarge, classMismatch, classEmpty, classOther}
 
 // classify maps an error to its class, from the system's own errors
-// (classify_unix.go, classify_windows.go). A firewall's reject always gets
+// (classify_notwindows.go, classify_windows.go). A firewall's reject always gets
 // one: ICMP unreachable and administratively prohibited arrive as
 // EHOSTUNREACH or ENETUNREACH, ICMPv6 administratively prohibited as
 // EACCES, a local packet filter's reject as EPERM: all unreachable. A

@@ -16,7 +16,7 @@ import (
 // connection, and then a close, so for a TCP listener the accept loop does
 // it in place with the system calls of sys_linux.go: accept4(2), one
 // send(2) that completes at once, shutdown(2) for the FIN, and a hand-over
-// to the linger set (lingerset.go), which closes the socket at the peer's
+// to the linger set (lingerset_linux.go), which closes the socket at the peer's
 // FIN. No goroutine, netpoller registration or timer per connection, and
 // none of the keep-alive, no-delay and getsockname calls of net's Accept.
 // A greeting the send buffer cannot take at once (a large -greeting, a

@@ -6,7 +6,7 @@ import (
 )
 
 // stalledPipe fills a pipe's buffer with non-blocking writes
-// (stalledpipe_unix_test.go); a Windows pipe has no non-blocking mode to
+// (stalledpipe_notwindows_test.go); a Windows pipe has no non-blocking mode to
 // find where it is full, so the tests that need one skip.
 func stalledPipe(t *testing.T) (r, w *os.File) {
 	t.Helper()

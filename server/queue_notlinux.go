@@ -20,17 +20,3 @@ func dropNewSYNs(net.Listener) error { return errNoSYNFilter }
 func kernelBacklog(_ net.Listener, asked int) int { return asked }
 
 func queueLen(net.Listener) int { return -1 }
-
-// hostHasIPv6 reports whether any interface has an IPv6 address.
-func hostHasIPv6() bool {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() == nil {
-			return true
-		}
-	}
-	return false
-}

@@ -1,36 +1,13 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// defaultBacklog is the kernel's ceiling for listen(2), which is what Go's
-// own net.Listen asks for too.
-func defaultBacklog() int {
-	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
-			return n
-		}
-	}
-	return unix.SOMAXCONN
-}
-
-// hostHasIPv6 reports whether any interface has an IPv6 address, as
-// /proc/net/if_inet6 lists them: a kernel without IPv6, or with it
-// disabled everywhere, lists none.
-func hostHasIPv6() bool {
-	b, err := os.ReadFile("/proc/net/if_inet6")
-	return err == nil && len(bytes.TrimSpace(b)) > 0
-}
 
 // dropNewSYNs attaches a classic BPF filter to a listening socket that
 // drops bare SYNs (new handshakes) and lets everything else through, so a
@@ -78,12 +55,6 @@ func queueLen(ln net.Listener) int {
 		return err
 	})
 	return n
-}
-
-// newSocket is socket(2) for a listener, non-blocking and close-on-exec
-// from the start.
-func newSocket(family int) (int, error) {
-	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 }
 
 // tcpInfo reads fd's TCP_INFO, and fails when the answer is too short to
