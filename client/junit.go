@@ -13,14 +13,18 @@ import (
 
 // junitReport is what -junit FILE writes: JUnit XML with one test case per
 // target × family, so a CI system's test view names the address that
-// failed, with the failure's class as its message and smile-client's
-// one-line error as its text. docs/json.md shows an example; the tests
-// validate it against the JUnit schema that Jenkins' xUnit plugin reads.
+// failed, classed under the target as given (so that the reports of runs
+// against several targets stay apart when merged), with smile-client's
+// one-line error as the failure's message, which reporters headline, and
+// its class as the failure's type. docs/json.md shows an example; the
+// tests validate it against the JUnit schema that Jenkins' xUnit plugin
+// reads.
 type junitReport struct {
-	f     *os.File
-	suite string
-	start time.Time
-	cases map[string]*junitCase
+	f         *os.File
+	suite     string
+	classname string
+	start     time.Time
+	cases     map[string]*junitCase
 }
 
 // junitCase is one test case: every probe of one target over one family.
@@ -31,8 +35,9 @@ type junitCase struct {
 }
 
 // openJUnit creates path before any probe runs, so a path that cannot be
-// written is a usage error rather than a report lost after the run.
-func openJUnit(path, suite string) (*junitReport, error) {
+// written is a usage error rather than a report lost after the run. Its
+// suite is named suite, its cases classed under classname.
+func openJUnit(path, suite, classname string) (*junitReport, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -41,7 +46,7 @@ func openJUnit(path, suite string) (*junitReport, error) {
 		}
 		return nil, fmt.Errorf("bad -junit %s: %w", path, err)
 	}
-	return &junitReport{f: f, suite: suite, start: time.Now(), cases: map[string]*junitCase{}}, nil
+	return &junitReport{f: f, suite: suite, classname: classname, start: time.Now(), cases: map[string]*junitCase{}}, nil
 }
 
 // junitName names a test case: the family and the target, e.g.
@@ -129,7 +134,14 @@ type (
 	}
 )
 
-func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+// caseSeconds is a test case's time: seconds to the microsecond, as the
+// -json times are, so that a sub-millisecond loopback probe does not read
+// 0 (the schema takes any string there).
+func caseSeconds(d time.Duration) string { return fmt.Sprintf("%.6f", d.Seconds()) }
+
+// suiteSeconds is the run's time on <testsuite> and <testsuites>: to the
+// millisecond, the most digits the schema's SUREFIRE_TIME allows there.
+func suiteSeconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // write writes the report and closes the file.
 func (j *junitReport) write() error {
@@ -138,17 +150,17 @@ func (j *junitReport) write() error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	suite := junitSuite{Name: j.suite, Time: seconds(time.Since(j.start)),
+	suite := junitSuite{Name: j.suite, Time: suiteSeconds(time.Since(j.start)),
 		Timestamp: j.start.UTC().Format(time.RFC3339)}
 	for _, n := range names {
 		c := j.cases[n]
-		tc := junitTestcase{Name: n, Classname: "smile-client", Time: seconds(c.took)}
+		tc := junitTestcase{Name: n, Classname: j.classname, Time: caseSeconds(c.took)}
 		if c.failed > 0 || c.probes == 0 { // none: interrupted before the first
 			text := c.message
 			if c.probes > 1 {
 				text += fmt.Sprintf("\n%d of %d probes failed", c.failed, c.probes)
 			}
-			tc.Failure = &junitFailure{Message: c.class, Type: c.class, Text: text}
+			tc.Failure = &junitFailure{Message: c.message, Type: c.class, Text: text}
 			suite.Failures++
 		}
 		suite.Cases = append(suite.Cases, tc)

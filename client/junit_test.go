@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ const junitXSD = "testdata/junit-10.xsd"
 type junitCaseSeen struct {
 	Name      string `xml:"name,attr"`
 	Classname string `xml:"classname,attr"`
+	Time      string `xml:"time,attr"`
 	Failure   *struct {
 		Message string `xml:"message,attr"`
 		Type    string `xml:"type,attr"`
@@ -57,46 +59,55 @@ func readJUnit(t *testing.T, path string) (suite string, tests, failures int, ca
 	return s.Name, s.Tests, s.Failures, s.Cases
 }
 
+// junitTime is a JUnit time as -junit writes it: seconds to the
+// microsecond, so that a sub-millisecond loopback probe does not read 0.
+var junitTime = regexp.MustCompile(`^[0-9]+\.[0-9]{6}$`)
+
 // TestJUnitReport runs the real client with -junit in each one-shot mode
 // against the real server and addresses where nothing listens, validates
 // each report against the JUnit schema and checks its test cases: one per
-// target × family, the class as the failure's message, the client's
-// one-line error as its text.
+// target × family, classed under the target as given, the client's
+// one-line error as the failure's message (what reporters headline), the
+// class as its type, and the times to the microsecond.
 func TestJUnitReport(t *testing.T) {
 	name, dns := dualName(t)
 	v4only := smileServer(t, false)
 	dead := closedPort(t)
 	type want struct {
-		name, class, text string // class "" for a case that passed
+		name, class, message, text string // class "" for a case that passed
 	}
 	cases := []struct {
-		desc  string
-		args  []string
-		code  int
-		suite string
-		cases []want
+		desc      string
+		args      []string
+		code      int
+		suite     string
+		classname string
+		cases     []want
 	}{
 		{"-each, IPv6 refused", []string{"-each", "-count", "2", "-resolver", dns, name, v4only}, 1,
-			"smile-client -each -count 2 " + name + ":" + v4only, []want{
-				{"ipv4 127.0.0.1:" + v4only, "", ""},
-				{"ipv6 [::1]:" + v4only, "refused", "can't connect to [::1]:" + v4only + ": refused\n2 of 2 probes failed"},
-				{"name " + name + ":" + v4only, "", ""},
+			"smile-client -each -count 2 " + name + ":" + v4only, name + ":" + v4only, []want{
+				{"ipv4 127.0.0.1:" + v4only, "", "", ""},
+				{"ipv6 [::1]:" + v4only, "refused", "can't connect to [::1]:" + v4only + ": refused",
+					"can't connect to [::1]:" + v4only + ": refused\n2 of 2 probes failed"},
+				{"name " + name + ":" + v4only, "", "", ""},
 			}},
 		{"-each, no such name", []string{"-each", "-resolver", dns, "nowhere.smile.test", v4only}, 1,
-			"smile-client -each nowhere.smile.test:" + v4only, []want{
-				{"name nowhere.smile.test:" + v4only, "dns", "can't resolve nowhere.smile.test: dns: no such host"},
+			"smile-client -each nowhere.smile.test:" + v4only, "nowhere.smile.test:" + v4only, []want{
+				{"name nowhere.smile.test:" + v4only, "dns", "can't resolve nowhere.smile.test: dns: no such host",
+					"can't resolve nowhere.smile.test: dns: no such host"},
 			}},
 		{"-count, refused", []string{"-count", "3", "-json", "127.0.0.1", dead}, 1,
-			"smile-client -count 3 127.0.0.1:" + dead, []want{
-				{"ipv4 127.0.0.1:" + dead, "refused", "can't connect to 127.0.0.1:" + dead + ": refused\n3 of 3 probes failed"},
+			"smile-client -count 3 127.0.0.1:" + dead, "127.0.0.1:" + dead, []want{
+				{"ipv4 127.0.0.1:" + dead, "refused", "can't connect to 127.0.0.1:" + dead + ": refused",
+					"can't connect to 127.0.0.1:" + dead + ": refused\n3 of 3 probes failed"},
 			}},
 		{"-count over a name", []string{"-count", "3", "-resolver", dns, "-4", name, v4only}, 0,
-			"smile-client -count 3 " + name + ":" + v4only, []want{
-				{"ipv4 " + name + ":" + v4only, "", ""},
+			"smile-client -count 3 " + name + ":" + v4only, name + ":" + v4only, []want{
+				{"ipv4 " + name + ":" + v4only, "", "", ""},
 			}},
 		{"one probe", []string{"127.0.0.1", v4only}, 0,
-			"smile-client 127.0.0.1:" + v4only, []want{
-				{"ipv4 127.0.0.1:" + v4only, "", ""},
+			"smile-client 127.0.0.1:" + v4only, "127.0.0.1:" + v4only, []want{
+				{"ipv4 127.0.0.1:" + v4only, "", "", ""},
 			}},
 	}
 	for _, c := range cases {
@@ -111,14 +122,16 @@ func TestJUnitReport(t *testing.T) {
 			failed := 0
 			for i, w := range c.cases {
 				assert.Equal(t, w.name, seen[i].Name)
-				assert.Equal(t, "smile-client", seen[i].Classname)
+				assert.Equal(t, c.classname, seen[i].Classname)
+				assert.Regexp(t, junitTime, seen[i].Time, w.name)
 				if w.class == "" {
 					assert.Nil(t, seen[i].Failure, w.name)
+					assert.NotEqual(t, "0.000000", seen[i].Time, "%s: a greeting takes a microsecond at least", w.name)
 					continue
 				}
 				failed++
 				require.NotNil(t, seen[i].Failure, w.name)
-				assert.Equal(t, w.class, seen[i].Failure.Message)
+				assert.Equal(t, w.message, seen[i].Failure.Message)
 				assert.Equal(t, w.class, seen[i].Failure.Type)
 				assert.Equal(t, w.text, seen[i].Failure.Text)
 			}

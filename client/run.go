@@ -27,7 +27,7 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	var rep *junitReport
 	if cfg.JUnit != "" {
-		if rep, err = openJUnit(cfg.JUnit, junitSuiteName(cfg)); err != nil {
+		if rep, err = openJUnit(cfg.JUnit, junitSuiteName(cfg), cfg.Target.String()); err != nil {
 			fmt.Fprintf(stderr, "smile-client: %v\n", err)
 			return exitUsage
 		}
