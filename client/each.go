@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -54,6 +55,11 @@ func runEach(ctx context.Context, p *prober, cfg *Config, rep *junitReport, stdo
 			}
 			rows[i] = rowOf(&st.last, j.via, st)
 			rows[i].Target = j.target
+			if ap, err := netip.ParseAddrPort(j.target); err == nil && rows[i].Address == "" {
+				// An address interrupted before it was dialled is still the
+				// row's address (docs/json.md: absent only for a name).
+				rows[i].Address, rows[i].Family = j.target, Family(ap.Addr())
+			}
 			took[i] = st.elapsed
 		}()
 	}

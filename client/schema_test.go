@@ -128,7 +128,21 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 		}},
 		{"-each no such name", []string{"-each", "-json", "-resolver", dns, "nowhere.smile.test", dual}, 1, []string{"each", "each_summary"}, func(t *testing.T, o []map[string]any) {
 			assert.Equal(t, "dns", o[0]["class"])
+			assert.NotContains(t, o[0], "address")
+			assert.NotContains(t, o[0], "family")
 		}},
+		// The name resolved: its row says the family of the first address
+		// dialled, as a probe does, and no address, since several failed.
+		{"-each every address of the name refused", []string{"-each", "-json", "-resolver", dns, name, dead}, 1,
+			[]string{"each", "each", "each", "each_summary"}, func(t *testing.T, o []map[string]any) {
+				assert.Equal(t, "name", o[2]["via"])
+				assert.Equal(t, "refused", o[2]["class"])
+				assert.NotContains(t, o[2], "address")
+				require.Len(t, o[2]["attempts"], 2)
+				first := o[2]["attempts"].([]any)[0].(map[string]any)
+				assert.Equal(t, first["family"], o[2]["family"])
+				assert.Contains(t, []any{"ipv4", "ipv6"}, o[2]["family"])
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,6 +176,48 @@ func TestSchemaRejectsOtherSpellings(t *testing.T) {
 		assert.Error(t, smiletest.CheckJSON([]byte(line)), line)
 	}
 	assert.NoError(t, smiletest.CheckJSON([]byte(`{"schema_version":1,"type":"each_summary","target":"a:1","ok":true,"targets":1,"ok_targets":1,"failed_targets":0}`)))
+}
+
+// TestSchemaRulesOutWhatTheDocsDo: objects that docs/json.md and
+// docs/mesh.md say never occur fail the schema, each for the rule it
+// breaks, while the same objects made right pass.
+func TestSchemaRulesOutWhatTheDocsDo(t *testing.T) {
+	const (
+		okProbe  = `"schema_version":1,"type":"probe","target":"a:1","ok":true,"connect_ms":1,"total_ms":1,"bytes":1`
+		dnsProbe = `"schema_version":1,"type":"probe","target":"a:1","ok":false,"class":"dns","stage":"resolve","error":"can't resolve a: dns: no such host","connect_ms":1,"total_ms":1,"bytes":0`
+		okRow    = `"schema_version":1,"type":"each","target":"a:1","via":"name","ok":true,"probes":1,"ok_probes":1,"failed_probes":0,"connect_ms":1,"total_ms":1`
+		failRow  = `"schema_version":1,"type":"each","target":"127.0.0.1:1","via":"address","ok":false,"class":"refused","stage":"connect","error":"can't connect to 127.0.0.1:1: refused","probes":1,"ok_probes":0,"failed_probes":1`
+		dnsRow   = `"schema_version":1,"type":"each","target":"a:1","via":"name","ok":false,"class":"dns","stage":"resolve","error":"can't resolve a: dns: no such host","probes":1,"ok_probes":0,"failed_probes":1`
+		matrix   = `{"schema_version":1,"type":"mesh_matrix","node":"n","time_unix_ms":1,"assemble_ms":1,"rows":[{"host":"p","stale":%s,%s"addresses":[],"round":0,"peers":0,"cells":[]}]}`
+		stale    = `"error":"no row from http://10.0.0.4:8080/mesh.json: connection refused",`
+	)
+	for _, c := range []struct {
+		name, bad, good, want string
+	}{
+		{"an ok probe without its address", "{" + okProbe + `,"family":"ipv4"}`,
+			"{" + okProbe + `,"address":"127.0.0.1:1","family":"ipv4"}`, "missing property 'address'"},
+		{"an ok probe without its family", "{" + okProbe + `,"address":"127.0.0.1:1"}`,
+			"{" + okProbe + `,"address":"127.0.0.1:1","family":"ipv4"}`, "missing property 'family'"},
+		{"a name that did not resolve, with a family", "{" + dnsProbe + `,"family":"ipv4"}`,
+			"{" + dnsProbe + "}", "'not' failed"},
+		{"a name that did not resolve, not dns", "{" + strings.Replace(dnsProbe, `"class":"dns"`, `"class":"timeout"`, 1) + "}",
+			"{" + dnsProbe + "}", "value must be 'dns'"},
+		{"an ok -each row without its address", "{" + okRow + `,"family":"ipv6"}`,
+			"{" + okRow + `,"address":"[::1]:1","family":"ipv6"}`, "missing property 'address'"},
+		{"an -each address row without its address", "{" + failRow + "}",
+			"{" + failRow + `,"address":"127.0.0.1:1","family":"ipv4"}`, "missing properties 'address', 'family'"},
+		{"an -each row that did not resolve, with an address", "{" + dnsRow + `,"address":"127.0.0.1:1","family":"ipv4"}`,
+			"{" + dnsRow + "}", "'not' failed"},
+		{"a stale row with discovery", fmt.Sprintf(matrix, "true", stale+`"discovery":{"ok":true},`),
+			fmt.Sprintf(matrix, "true", stale), "at '/rows/0': 'not' failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			require.NoError(t, smiletest.CheckJSON([]byte(c.good)), c.good)
+			err := smiletest.CheckJSON([]byte(c.bad))
+			require.Error(t, err, c.bad)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
 }
 
 // TestSchemaMatchesTheGoTypes: every field each Go type can write is in

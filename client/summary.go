@@ -23,8 +23,8 @@ type stats struct {
 	totals   latency.Histogram
 	elapsed  time.Duration
 	last     result // the last failure, or the last probe
-	addr     string
-	family   string
+	addr     string // the last address a probe connected to or failed at
+	family   string // addr's family, or while there is none the first dialled
 }
 
 // okCount is how many probes succeeded: each left its latency.
@@ -32,8 +32,13 @@ func (s *stats) okCount() int { return s.totals.Count() }
 
 func (s *stats) add(r *result) {
 	s.probes++
-	if r.addr != "" {
+	switch {
+	case r.addr != "":
 		s.addr, s.family = r.addr, r.family
+	case s.addr == "" && r.family != "":
+		// Several addresses failed: the family of the first dialled, as
+		// the probe's own object says (docs/json.md).
+		s.family = r.family
 	}
 	if r.ok() {
 		s.connects.Add(r.connect)
