@@ -218,6 +218,16 @@ func decodeCells(dec *json.Decoder, cells []Cell, max int) ([]Cell, error) {
 	case t != json.Delim('['):
 		return cells, notRow("destinations is not a list")
 	}
+	// A row's cells repeat their words (family, class, the same error
+	// for every address behind one fault): each is kept once.
+	words := map[string]string{}
+	once := func(s *string) {
+		if w, ok := words[*s]; ok {
+			*s = w
+		} else if len(words) < max {
+			words[*s] = *s
+		}
+	}
 	for dec.More() {
 		if len(cells) >= max {
 			return cells, errRowTooManyCells
@@ -226,6 +236,9 @@ func decodeCells(dec *json.Decoder, cells []Cell, max int) ([]Cell, error) {
 		if err := dec.Decode(&c); err != nil {
 			return cells, err
 		}
+		once(&c.Family)
+		once(&c.Class)
+		once(&c.Error)
 		cells = append(cells, c)
 	}
 	_, err = dec.Token() // ']'

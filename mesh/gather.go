@@ -82,7 +82,8 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		}
 		groups[key] = append(groups[key], a)
 	}
-	lim := rowLimits{bytes: m.maxRow(), cells: m.maxCells(), all: true}
+	cells := m.maxCells()
+	lim := rowLimits{bytes: min(m.maxRow(), 4<<10+cells*maxCellBytes), cells: cells, all: true}
 	m.mu.Unlock()
 
 	mem := &m.gathered
@@ -179,6 +180,10 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	return mat
 }
 
+// maxCellBytes bounds a cell's share of a row's bytes: a cell is some 300
+// bytes, its error message at most 200 of them.
+const maxCellBytes = 1 << 10
+
 // maxCells is the most cells a peer's row can hold: a cell per address of
 // the peer set and of this node, with room for peer sets that differ
 // while DNS answers do. m.mu is held.
@@ -190,8 +195,12 @@ func (m *Mesh) maxCells() int {
 // matrixRow is a row with each destination named by its announcing node,
 // as this node knows them; m.mu is held.
 func (m *Mesh) matrixRow(r *Row) MatrixRow {
+	// The row's own cells, renamed in place: a gathering holds each cell once.
 	mr := MatrixRow{Host: r.Node, Addresses: r.Addresses, Round: r.Round, Peers: r.Peers, Discovery: &r.Discovery,
-		Cells: make([]Cell, 0, len(r.Destinations))}
+		Cells: r.Destinations[:0]}
+	if mr.Cells == nil {
+		mr.Cells = []Cell{}
+	}
 	if mr.Addresses == nil {
 		mr.Addresses = []string{}
 	}

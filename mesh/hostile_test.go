@@ -280,3 +280,104 @@ func TestDeafHTTPPortsDoNotStretchRounds(t *testing.T) {
 	t.Logf("longest round: %.1f ms", worst)
 	assert.Less(t, worst, 200.0, "rounds of 5 greeting peers, whose -http ports are deaf")
 }
+
+// TestFrozenPeerHoldsNoRequester: while gatherings wait for a peer whose
+// -http port answers nothing, /matrix.json is served at once (the last
+// matrix, which says its age) and /healthz never waits or fails, however
+// many ask for the matrix.
+func TestFrozenPeerHoldsNoRequester(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	deafHTTP(t, "127.0.0.131", web)
+	startFakePeer(t, "127.0.0.132", port, web, serveRow(rowOf("fine", "", self("127.0.0.132"))))
+	spec := strings.Join([]string{self("127.0.0.130"), self("127.0.0.131"), self("127.0.0.132")}, ",")
+	base := startNodeWith(t, "127.0.0.130", port, web, spec, 0, func(o *mesh.Options) {
+		o.Node, o.Interval, o.Timeout = "n130", 2*time.Second, time.Second
+	})
+	waitFor(t, base, 10*time.Second, func(m *mesh.Matrix) bool { return len(m.Rows) == 3 })
+
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 100}}
+	var slowest atomic.Int64
+	var bad atomic.Int64
+	end := time.Now().Add(4 * time.Second)
+	done := make(chan struct{})
+	for range 80 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for time.Now().Before(end) {
+				start := time.Now()
+				resp, err := c.Get(base + "/matrix.json")
+				if err != nil {
+					bad.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if took := time.Since(start); resp.StatusCode == http.StatusOK && int64(took) > slowest.Load() {
+					slowest.Store(int64(took))
+				}
+			}
+		}()
+	}
+	var polls, failed int
+	for time.Now().Before(end) {
+		polls++
+		resp, err := c.Get(base + "/healthz")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			failed++
+		}
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+	for range 80 {
+		<-done
+	}
+	t.Logf("/healthz: %d of %d polls failed; slowest /matrix.json answer %v", failed, polls, time.Duration(slowest.Load()))
+	assert.Zero(t, failed, "/healthz polls other than 200 of %d", polls)
+	assert.Less(t, time.Duration(slowest.Load()), 500*time.Millisecond, "a /matrix.json answer waited for a gathering (1s)")
+
+	resp, err := c.Get(base + "/matrix.json")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.NotEmpty(t, resp.Header.Get("Last-Modified"))
+	assert.NotEmpty(t, resp.Header.Get("Age"))
+}
+
+// TestHTTPHostAndFraming: only requests whose Host is an IP address or a
+// name of the node's are answered (a page elsewhere cannot read the
+// endpoints by rebinding its name to the node's address), and no reply
+// may be framed.
+func TestHTTPHostAndFraming(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	base := startBareNode(t, "n140", "127.0.0.140", port, web, fmt.Sprintf("127.0.0.141:%d", port))
+	for _, c := range []struct {
+		host string
+		code int
+	}{
+		{"", http.StatusOK},
+		{"localhost", http.StatusOK},
+		{"n140:8080", http.StatusOK},
+		{"[::1]:8080", http.StatusOK},
+		{"attacker.example", http.StatusMisdirectedRequest},
+		{"attacker.example:8080", http.StatusMisdirectedRequest},
+	} {
+		for _, path := range []string{"/", "/healthz", "/matrix.json", "/mesh.json", "/metrics"} {
+			req, err := http.NewRequest(http.MethodGet, base+path, nil)
+			require.NoError(t, err)
+			if c.host != "" {
+				req.Host = c.host
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, c.code, resp.StatusCode, "Host %q %s", c.host, path)
+			assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", "Host %q %s", c.host, path)
+		}
+	}
+}

@@ -4,23 +4,46 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
+
+	"github.com/smile-sockets/smile/internal/netaddr"
 )
 
-// maxInFlight bounds the requests served at once; more get 503 at once
-// rather than queue. Each request's own work is bounded too: the page is
-// bytes in memory, a row is built from the state in memory, and the matrix
-// is gathered at most once per freshness window, whoever asks.
-const maxInFlight = 64
+// Bounds on what clients of -http can hold. Each kind of request has a
+// limit of its own, so that none waits behind another: /healthz none (it
+// is a constant), /metrics promhttp's, peers' /mesh.json rowsInFlight,
+// the page and /matrix.json (the same bytes for everyone)
+// matrixInFlight; more get 503 at once rather than queue. Connections
+// are capped at maxConns, idle ones closed after idleTimeout, and every
+// write of a reply must make progress within writeStall, so a client
+// that never reads holds its slot for seconds, not for the server's
+// whole write timeout.
+const (
+	rowsInFlight   = 64
+	matrixInFlight = 64
+	maxConns       = 256
+	idleTimeout    = 5 * time.Second
+	writeStall     = 2 * time.Second
+	writeChunk     = 64 << 10
+)
 
 // Handler serves the endpoints: /healthz, /metrics from g, and, when m is
-// not nil (-mesh given), /mesh.json, /matrix.json and the page at /.
+// not nil (-mesh given), /mesh.json, /matrix.json and the page at /. Only
+// requests whose Host is an IP address or a name of this node's are
+// answered (a web page elsewhere cannot reach them by DNS rebinding), and
+// no reply may be framed by another page.
 func Handler(m *Mesh, g prometheus.Gatherer, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -29,7 +52,8 @@ func Handler(m *Mesh, g prometheus.Gatherer, log *slog.Logger) http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), MaxRequestsInFlight: 4, Timeout: 10 * time.Second}))
-	mux.HandleFunc("GET /mesh.json", func(w http.ResponseWriter, r *http.Request) {
+	rows, matrix := limit(rowsInFlight), limit(matrixInFlight)
+	mux.Handle("GET /mesh.json", rows(func(w http.ResponseWriter, r *http.Request) {
 		if m == nil {
 			meshOff(w)
 			return
@@ -38,29 +62,82 @@ func Handler(m *Mesh, g prometheus.Gatherer, log *slog.Logger) http.Handler {
 		// needs to learn whose addresses these are (a few hundred bytes
 		// where the whole row of a large mesh is megabytes).
 		writeJSON(w, m.row(r.URL.Query().Get("destinations") != "none"))
-	})
-	mux.HandleFunc("GET /matrix.json", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.Handle("GET /matrix.json", matrix(func(w http.ResponseWriter, r *http.Request) {
 		if m == nil {
 			meshOff(w)
 			return
 		}
-		mat, err := m.Matrix(r.Context())
+		b, at, err := m.matrixJSON(r.Context())
 		if err != nil {
 			return // the client went away
 		}
-		writeJSON(w, mat)
-	})
-	mux.HandleFunc("GET /{$}", servePage)
-	sem := make(chan struct{}, maxInFlight)
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Last-Modified", at.UTC().Format(http.TimeFormat))
+		h.Set("Age", strconv.Itoa(int(time.Since(at).Seconds())))
+		writeBytes(w, b)
+	}))
+	mux.Handle("GET /{$}", matrix(servePage))
+	hosts := ownNames(m)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case sem <- struct{}{}:
-			defer func() { <-sem }()
-			mux.ServeHTTP(w, r)
-		default:
-			http.Error(w, "busy: too many requests in flight", http.StatusServiceUnavailable)
+		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+		if !hostAllowed(r.Host, hosts) {
+			http.Error(w, "unknown host: ask by IP address or by this node's name", http.StatusMisdirectedRequest)
+			return
 		}
+		mux.ServeHTTP(w, r)
 	})
+}
+
+// limit returns a wrapper that lets n requests through at once and
+// answers 503 to the others.
+func limit(n int) func(http.HandlerFunc) http.Handler {
+	sem := make(chan struct{}, n)
+	return func(h http.HandlerFunc) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+				h(w, r)
+			default:
+				http.Error(w, "busy: too many requests in flight", http.StatusServiceUnavailable)
+			}
+		})
+	}
+}
+
+// ownNames are the Host names this node answers to besides IP addresses:
+// localhost (a port-forward), the host's name, the node's name and the
+// names -mesh lists (a Service's name).
+func ownNames(m *Mesh) map[string]bool {
+	names := map[string]bool{"localhost": true}
+	if h, err := os.Hostname(); err == nil {
+		names[strings.ToLower(h)] = true
+	}
+	if m != nil {
+		names[strings.ToLower(m.o.Node)] = true
+		for _, e := range m.o.Entries {
+			if e.Kind == netaddr.Name {
+				names[strings.ToLower(e.Text)] = true
+			}
+		}
+	}
+	return names
+}
+
+// hostAllowed reports whether a request's Host (with or without a port)
+// is an IP address or one of names.
+func hostAllowed(host string, names map[string]bool) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return names[strings.ToLower(host)]
 }
 
 func meshOff(w http.ResponseWriter) {
@@ -70,20 +147,40 @@ func meshOff(w http.ResponseWriter) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("encoding: %v", err), http.StatusInternalServerError)
+		return
+	}
+	writeBytes(w, append(b, '\n'))
+}
+
+// writeBytes writes b in chunks, each of which must be taken by the client
+// within writeStall: one that stops reading loses its connection then.
+func writeBytes(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	rc := http.NewResponseController(w)
+	for len(b) > 0 {
+		n := min(len(b), writeChunk)
+		_ = rc.SetWriteDeadline(time.Now().Add(writeStall))
+		if _, err := w.Write(b[:n]); err != nil {
+			return
+		}
+		b = b[n:]
+	}
 }
 
 // ServeHTTP serves h on ln until ctx is done, then closes ln and waits
-// up to a second for the requests in flight. Slow or idle clients are cut
-// off, so none holds a connection for long.
+// up to a second for the requests in flight. Connections are capped at
+// maxConns and idle ones closed after idleTimeout; slow or idle clients
+// are cut off, so none holds a connection for long.
 func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       time.Minute,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -93,7 +190,7 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		_ = srv.Shutdown(sctx)
 	})
 	defer stop()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(netutil.LimitListener(ln, maxConns)); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -1,7 +1,10 @@
 package mesh
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -32,55 +35,97 @@ type MatrixRow struct {
 	Cells     []Cell     `json:"cells"`
 }
 
-// matrixCache holds the last matrix, so that a page open in many browsers
-// (or a flood of requests) costs one gathering per freshness window, and
-// requests arriving during a gathering wait for it rather than start
-// another.
+// matrixCache holds the last matrix, encoded once, so that a page open
+// in many browsers (or a flood of requests) costs one gathering and one
+// encoding per freshness window, and every requester is served the same
+// bytes. A request never waits for a gathering but the very first: the
+// others get the last matrix, which says when it was assembled.
 type matrixCache struct {
 	mu      sync.Mutex
-	last    *Matrix
-	at      time.Time
+	json    []byte        // the last matrix, encoded: all that is kept of it
+	at      time.Time     // when it was assembled
 	running chan struct{} // closed when the gathering under way ends
 }
 
 // fresh is how long a matrix is served again before it is gathered anew.
 func (m *Mesh) fresh() time.Duration { return min(m.o.Interval/2, 5*time.Second) }
 
-// Matrix returns the matrix, gathered at most fresh() ago.
+// Matrix returns the last matrix (see matrixJSON).
 func (m *Mesh) Matrix(ctx context.Context) (*Matrix, error) {
+	b, _, err := m.matrixJSON(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var mat Matrix
+	if err := json.Unmarshal(b, &mat); err != nil {
+		return nil, fmt.Errorf("decoding the matrix: %w", err)
+	}
+	return &mat, nil
+}
+
+// matrixJSON is the last matrix as served, the same bytes to every
+// requester until the next gathering, and when it was assembled. A
+// gathering starts when it is older than fresh(); only when there is none
+// yet does a request wait for one.
+func (m *Mesh) matrixJSON(ctx context.Context) ([]byte, time.Time, error) {
 	mc := &m.matrix
-	for {
-		mc.mu.Lock()
-		if mc.last != nil && time.Since(mc.at) < m.fresh() {
-			mat := mc.last
+	mc.mu.Lock()
+	if mc.running == nil && (mc.json == nil || time.Since(mc.at) >= m.fresh()) {
+		ch := make(chan struct{})
+		mc.running = ch
+		go func() {
+			// Not the request's context: a browser that goes away does
+			// not cancel the gathering the others will be served.
+			actx, cancel := context.WithTimeout(context.Background(), m.gatherTime()+m.o.Timeout)
+			mc.mu.Lock()
+			hint := len(mc.json)
 			mc.mu.Unlock()
-			return mat, nil
-		}
-		if mc.running == nil {
-			ch := make(chan struct{})
-			mc.running = ch
-			go func() {
-				// Not the request's context: a browser that goes away does
-				// not cancel the gathering the others wait for.
-				actx, cancel := context.WithTimeout(context.Background(), m.gatherTime()+m.o.Timeout)
-				mat := m.assemble(actx)
-				cancel()
-				mc.mu.Lock()
-				mc.last, mc.at, mc.running = mat, time.Now(), nil
-				mc.mu.Unlock()
-				close(ch)
-			}()
-		}
+			b := encodeMatrix(m.assemble(actx), hint)
+			cancel()
+			mc.mu.Lock()
+			mc.json, mc.at, mc.running = b, time.Now(), nil
+			mc.mu.Unlock()
+			close(ch)
+		}()
+	}
+	if mc.json == nil {
 		ch := mc.running
 		mc.mu.Unlock()
 		select {
 		case <-ch:
-			mc.mu.Lock()
-			mat := mc.last
-			mc.mu.Unlock()
-			return mat, nil
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, time.Time{}, ctx.Err()
+		}
+		mc.mu.Lock()
+	}
+	defer mc.mu.Unlock()
+	return mc.json, mc.at, nil
+}
+
+// encodeMatrix is the matrix as /matrix.json serves it, encoded a row at a
+// time into a buffer sized by the last one (hint), so that encoding costs
+// the bytes served and little more.
+func encodeMatrix(mat *Matrix, hint int) []byte {
+	rows := mat.Rows
+	mat.Rows = []MatrixRow{}
+	head, err := json.Marshal(mat) // {…,"rows":[]}
+	mat.Rows = rows
+	if err != nil || !bytes.HasSuffix(head, []byte("[]}")) {
+		b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf("encoding the matrix: %v", err)})
+		return b
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, hint+hint/8+len(head)))
+	buf.Write(head[:len(head)-2])
+	enc := json.NewEncoder(buf)
+	for i := range rows {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := enc.Encode(&rows[i]); err != nil { // a float that is not a number, at worst
+			b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf("encoding the matrix: %v", err)})
+			return b
 		}
 	}
+	buf.WriteString("]}\n")
+	return buf.Bytes()
 }
