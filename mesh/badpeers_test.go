@@ -66,15 +66,7 @@ func startBareNode(t *testing.T, name, ip string, port, web int, spec string) st
 // a row (0: the default); it returns the base URL.
 func startNodeWith(t *testing.T, ip string, port, web int, spec string, maxRow int, set func(*mesh.Options)) string {
 	t.Helper()
-	entries, err := mesh.ParseSpec(spec, port)
-	require.NoError(t, err)
-	self := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port))
-	o := mesh.Options{Spec: spec, Entries: entries, Interval: time.Second, MaxPeers: 100,
-		Timeout: 400 * time.Millisecond, Grace: time.Minute, Skip: []netip.AddrPort{self},
-		Announce: []netip.AddrPort{self}, HTTPPort: web}
-	set(&o)
-	m, err := mesh.New(o, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	require.NoError(t, err)
+	m := newMesh(t, ip, port, web, spec, set)
 	if maxRow > 0 {
 		mesh.SetMaxRowBytes(m, maxRow)
 	}
@@ -90,6 +82,22 @@ func startNodeWith(t *testing.T, ip string, port, web int, spec string, maxRow i
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	return "http://" + ln.Addr().String()
+}
+
+// newMesh is a mesh node greeting from ip:port, fetching rows from -http
+// port web, with options set changes.
+func newMesh(t *testing.T, ip string, port, web int, spec string, set func(*mesh.Options)) *mesh.Mesh {
+	t.Helper()
+	entries, err := mesh.ParseSpec(spec, port)
+	require.NoError(t, err)
+	self := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port))
+	o := mesh.Options{Spec: spec, Entries: entries, Interval: time.Second, MaxPeers: 100,
+		Timeout: 400 * time.Millisecond, Grace: time.Minute, Skip: []netip.AddrPort{self},
+		Announce: []netip.AddrPort{self}, HTTPPort: web}
+	set(&o)
+	m, err := mesh.New(o, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	return m
 }
 
 // TestPeersWithBadRows: a peer whose /mesh.json is garbage, of another

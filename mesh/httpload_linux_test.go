@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -38,14 +37,10 @@ func TestMemoryChildNode(t *testing.T) {
 	spec, ip := args[0], args[1]
 	port, _ := strconv.Atoi(args[2])
 	web, _ := strconv.Atoi(args[3])
-	entries, err := mesh.ParseSpec(spec, port)
-	require.NoError(t, err)
-	self := netip.AddrPortFrom(netip.MustParseAddr(ip), uint16(port))
+	m := newMesh(t, ip, port, web, spec, func(o *mesh.Options) {
+		o.Interval, o.Timeout, o.MaxPeers, o.Node = 2*time.Second, 500*time.Millisecond, 200, "measured"
+	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := mesh.New(mesh.Options{Spec: spec, Entries: entries, Interval: 2 * time.Second, MaxPeers: 200,
-		Timeout: 500 * time.Millisecond, Grace: time.Minute, Node: "measured", Skip: []netip.AddrPort{self},
-		Announce: []netip.AddrPort{self}, HTTPPort: web}, log)
-	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m)
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(web)))
