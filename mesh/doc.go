@@ -12,6 +12,7 @@
 // fetched over HTTP, bounded and checked), gather.go (every peer's row
 // fetched in turn and put together, and peers' addresses attributed to
 // their nodes), matrix.go (the matrix and its cache), metrics.go (the
-// Prometheus collector), http.go (the endpoints) and page.go (the embedded
-// page).
+// Prometheus collector), received.go (the peer set's addresses, whose
+// probes the server counts rather than logs), http.go (the endpoints) and
+// page.go (the embedded page).
 package mesh

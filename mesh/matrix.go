@@ -44,6 +44,7 @@ type matrixCache struct {
 	mu      sync.Mutex
 	json    []byte        // the last matrix, encoded: all that is kept of it
 	at      time.Time     // when it was assembled
+	stale   int           // how many of its rows were stale
 	running chan struct{} // closed when the gathering under way ends
 }
 
@@ -80,10 +81,17 @@ func (m *Mesh) matrixJSON(ctx context.Context) ([]byte, time.Time, error) {
 			mc.mu.Lock()
 			hint := len(mc.json)
 			mc.mu.Unlock()
-			b := encodeMatrix(m.assemble(actx), hint)
+			mat := m.assemble(actx)
+			stale := 0
+			for _, r := range mat.Rows {
+				if r.Stale {
+					stale++
+				}
+			}
+			b := encodeMatrix(mat, hint)
 			cancel()
 			mc.mu.Lock()
-			mc.json, mc.at, mc.running = b, time.Now(), nil
+			mc.json, mc.at, mc.stale, mc.running = b, time.Now(), stale, nil
 			mc.mu.Unlock()
 			close(ch)
 		}()

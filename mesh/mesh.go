@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,7 @@ type Mesh struct {
 	greeter *client.Greeter
 	offset  uint64
 	listed  *peerSet // what discovery listed within the grace; the round loop's alone
+	peerIPs atomic.Pointer[peerIPs]
 
 	latency *prometheus.HistogramVec
 	probes  *prometheus.CounterVec

@@ -181,6 +181,9 @@ func TestMeshOfThreeNodesAndADeadPeer(t *testing.T) {
 		fmt.Sprintf(`smile_mesh_probe_success{address=%q,class="refused",destination=%q,family="ipv4",source="n21"} 0`, dead, dead),
 		fmt.Sprintf(`smile_mesh_probe_last_success_timestamp_seconds{address=%q,destination=%q,family="ipv4",source="n21"} 0`, dead, dead),
 		`smile_mesh_peers{source="n21"} 3`,
+		`smile_mesh_destinations{class="ok",family="ipv4",source="n21"} 2`,
+		`smile_mesh_destinations{class="refused",family="ipv4",source="n21"} 1`,
+		`smile_mesh_matrix_stale_rows{source="n21"} 1`,
 		`smile_mesh_discovery_up{source="n21"} 1`,
 		`smile_greetings_failed_total{cause="timeout"} 0`,
 		`smile_connections_in_service 0`,
@@ -304,4 +307,45 @@ func TestMeshNameThatDoesNotResolve(t *testing.T) {
 	r = getJSON[mesh.Row](t, base+"/mesh.json")
 	assert.Equal(t, mesh.Discovery{OK: true}, r.Discovery)
 	assert.Equal(t, 1, r.Peers)
+}
+
+// TestMeshProbesReceivedAreCountedNotLogged: a node's log does not grow
+// by a line (nor its resolver by a PTR query) per probe its mesh peers
+// make; it counts them. Any other client is logged as ever. Node b
+// listens on 127.0.0.1, the source address of every loopback connection
+// that does not choose one, so its probes of a come from a peer's address;
+// the ordinary client comes from 127.0.0.77, no peer's.
+func TestMeshProbesReceivedAreCountedNotLogged(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	dns := dnstest.Start(t)
+	spec := fmt.Sprintf("127.0.0.41:%d,127.0.0.1:%d", port, port)
+	resolve := []string{"-resolve=true", "-resolver", dns.Addr}
+	a := startNode(t, "a", "127.0.0.41", port, web, spec, resolve...)
+	startNode(t, "b", "127.0.0.1", port, web, spec)
+	base := fmt.Sprintf("http://127.0.0.41:%d", web)
+
+	const probes = 3
+	var received int
+	deadline := time.Now().Add(15 * time.Second)
+	for received < probes {
+		require.True(t, time.Now().Before(deadline), "b's probes never counted")
+		time.Sleep(200 * time.Millisecond)
+		_, body, err := get(base + "/metrics")
+		require.NoError(t, err)
+		_, after, found := strings.Cut(string(body), "\nsmile_mesh_probes_received_total{source=\"a\"} ")
+		require.True(t, found, "no smile_mesh_probes_received_total:\n%s", body)
+		_, err = fmt.Sscan(after, &received)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 0, strings.Count(a.Out.String(), "Connection received"), "%d probes received, none logged:\n%s", received, a.Out)
+	assert.Zero(t, dns.Queries(), "no reverse lookup of a peer")
+
+	got, err := smiletest.Peer{Src: "127.0.0.77"}.Greet(fmt.Sprintf("127.0.0.41:%d", port))
+	require.NoError(t, err)
+	require.Equal(t, server.DefaultGreeting, got)
+	line := "INFO Connection received from 127.0.0.77 (127.0.0.77)\n"
+	require.True(t, a.Out.WaitFor(t, line, 5*time.Second), "%q not in the log:\n%s", line, a.Out)
+	assert.Equal(t, 1, strings.Count(a.Out.String(), "Connection received"), "the ordinary client alone:\n%s", a.Out)
+	assert.Equal(t, int64(1), dns.Queries(), "one reverse lookup, of the ordinary client")
 }

@@ -60,6 +60,12 @@ var (
 	descMaxDuration = prometheus.NewDesc("smile_mesh_probe_max_duration_seconds",
 		"The longest last-probe time among the family's destinations whose last probe succeeded.",
 		[]string{"source", "family"}, nil)
+	descStaleRows = prometheus.NewDesc("smile_mesh_matrix_stale_rows",
+		"Rows of the last matrix this node gathered (for the page or /matrix.json) that are stale: peers that gave no row; see smile_mesh_matrix_timestamp_seconds.",
+		[]string{"source"}, nil)
+	descMatrixTime = prometheus.NewDesc("smile_mesh_matrix_timestamp_seconds",
+		"When this node last gathered the matrix (Unix time); 0 if it never has: nobody asked for it.",
+		[]string{"source"}, nil)
 	descPeers = prometheus.NewDesc("smile_mesh_peers",
 		"Peer addresses in the mesh's current peer set (0 when the -mesh name does not resolve: see smile_mesh_discovery_up).",
 		[]string{"source"}, nil)
@@ -106,7 +112,7 @@ func newProbeMetrics(node string) (*prometheus.HistogramVec, *prometheus.Counter
 // Describe is part of prometheus.Collector.
 func (m *Mesh) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSuccess, descDuration, descFailingSince, descLastOK, descDestinations, descMaxDuration,
-		descPeers, descDiscovery, descRounds, descRoundTime} {
+		descStaleRows, descMatrixTime, descPeers, descDiscovery, descRounds, descRoundTime} {
 		ch <- d
 	}
 	m.latency.Describe(ch)
@@ -174,6 +180,9 @@ func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 	if discoveryOK {
 		disc = 1
 	}
+	stale, at := m.lastMatrixStale()
+	ch <- prometheus.MustNewConstMetric(descStaleRows, prometheus.GaugeValue, float64(stale), src)
+	ch <- prometheus.MustNewConstMetric(descMatrixTime, prometheus.GaugeValue, unixSeconds(at), src)
 	ch <- prometheus.MustNewConstMetric(descPeers, prometheus.GaugeValue, float64(peers), src)
 	ch <- prometheus.MustNewConstMetric(descDiscovery, prometheus.GaugeValue, disc, src)
 	ch <- prometheus.MustNewConstMetric(descRounds, prometheus.CounterValue, float64(rounds), src)
@@ -194,6 +203,14 @@ func collectDest(ch chan<- prometheus.Metric, src string, c destSeries) {
 		ch <- prometheus.MustNewConstMetric(descFailingSince, prometheus.GaugeValue, unixSeconds(c.since), src, c.dst, c.addr, c.family)
 	}
 	ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, unixSeconds(c.lastOK), src, c.dst, c.addr, c.family)
+}
+
+// lastMatrixStale is how many rows of the last matrix gathered were
+// stale, and when it was gathered (zero: never).
+func (m *Mesh) lastMatrixStale() (stale int, at time.Time) {
+	m.matrix.mu.Lock()
+	defer m.matrix.mu.Unlock()
+	return m.matrix.stale, m.matrix.at
 }
 
 // unixSeconds is t as a Prometheus timestamp gauge, in milliseconds'

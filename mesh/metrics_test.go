@@ -237,7 +237,8 @@ func seriesOf(t *testing.T, m *Mesh) int {
 
 var meshMetricNames = []string{"smile_mesh_probe_success", "smile_mesh_probe_duration_seconds",
 	"smile_mesh_probe_failing_since_timestamp_seconds", "smile_mesh_probe_last_success_timestamp_seconds",
-	"smile_mesh_destinations", "smile_mesh_probe_max_duration_seconds", "smile_mesh_peers", "smile_mesh_discovery_up",
+	"smile_mesh_destinations", "smile_mesh_probe_max_duration_seconds",
+	"smile_mesh_matrix_stale_rows", "smile_mesh_matrix_timestamp_seconds", "smile_mesh_peers", "smile_mesh_discovery_up",
 	"smile_mesh_rounds_total", "smile_mesh_round_duration_seconds", "smile_mesh_probe_latency_seconds", "smile_mesh_probes_total"}
 
 // TestSeriesPerNode: what each -mesh-metrics costs a node, counted from
@@ -251,21 +252,21 @@ func TestSeriesPerNode(t *testing.T) {
 		want           int
 	}{
 		// The summary: a count per family and class, the worst ok time
-		// per family, four per node, and a histogram (19) and counter per
+		// per family, six per node, and a histogram (19) and counter per
 		// family and class seen.
-		{MetricsSummary, 398, 0, 48},
-		{MetricsSummary, 1998, 0, 48},
-		{MetricsSummary, 1998, 10, 69},
+		{MetricsSummary, 398, 0, 50},
+		{MetricsSummary, 1998, 0, 50},
+		{MetricsSummary, 1998, 10, 71},
 		// failing: four more per failing destination address.
-		{MetricsFailing, 398, 0, 48},
-		{MetricsFailing, 1998, 0, 48},
-		{MetricsFailing, 1998, 10, 69 + 4*10},
-		{MetricsFailing, 9998, 10, 69 + 4*10},
+		{MetricsFailing, 398, 0, 50},
+		{MetricsFailing, 1998, 0, 50},
+		{MetricsFailing, 1998, 10, 71 + 4*10},
+		{MetricsFailing, 9998, 10, 71 + 4*10},
 		// all: three per ok destination address, four per failing one.
-		{MetricsAll, 398, 0, 48 + 3*398},
-		{MetricsAll, 1998, 0, 48 + 3*1998},
-		{MetricsAll, 1998, 10, 69 + 3*1988 + 4*10},
-		{MetricsAll, 9998, 0, 48 + 3*9998},
+		{MetricsAll, 398, 0, 50 + 3*398},
+		{MetricsAll, 1998, 0, 50 + 3*1998},
+		{MetricsAll, 1998, 10, 71 + 3*1988 + 4*10},
+		{MetricsAll, 9998, 0, 50 + 3*9998},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s %d peers %d failing", c.mode, c.peers, c.failing), func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 // interval: nodes started together drift apart instead of greeting each
 // other in step, which would inflate each other's latencies.
 func (m *Mesh) Run(ctx context.Context) {
+	m.seedPeers(ctx)
 	learning := make(chan struct{})
 	go func() { defer close(learning); m.learnLoop(ctx) }()
 	defer func() { <-learning }()
@@ -43,6 +44,7 @@ func (m *Mesh) runRound(ctx context.Context) {
 	found, derr := discover(lctx, m.o.Resolver, m.o.Entries)
 	cancel()
 	peers, dropped := m.listed.update(start, found)
+	m.setPeers(peers)
 
 	m.mu.Lock()
 	m.peers = peers

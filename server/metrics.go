@@ -29,11 +29,13 @@ var (
 		"Greeted sockets waiting for the peer's FIN before they close.", nil, nil)
 	descLogDropped = prometheus.NewDesc("smile_log_lines_dropped_total",
 		"Log lines dropped because stdout did not take them.", nil, nil)
+	descProbesReceived = prometheus.NewDesc("smile_mesh_probes_received_total",
+		"Greetings of mesh peers' probes: counted here, not logged one by one.", []string{"source"}, nil)
 )
 
 // Describe is part of prometheus.Collector.
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descGreetings, descFailed, descInService, descLingering, descLogDropped} {
+	for _, d := range []*prometheus.Desc{descGreetings, descFailed, descInService, descLingering, descLogDropped, descProbesReceived} {
 		ch <- d
 	}
 }
@@ -49,6 +51,9 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLingering, prometheus.GaugeValue, float64(st.Lingering))
 	if c.lost != nil {
 		ch <- prometheus.MustNewConstMetric(descLogDropped, prometheus.CounterValue, float64(c.lost()))
+	}
+	if c.srv.isMeshPeer != nil {
+		ch <- prometheus.MustNewConstMetric(descProbesReceived, prometheus.CounterValue, float64(c.srv.counters.meshProbes.n.Load()), c.srv.meshNode)
 	}
 }
 

@@ -22,6 +22,8 @@ type Server struct {
 	log          *slog.Logger
 	text         *textHandler // log's handler when it is the text form, for the fast line
 	names        *namer       // nil: log addresses only
+	meshNode     string       // this node's name in the mesh; "" without -mesh
+	isMeshPeer   func(netip.Addr) bool
 	drainIdle    time.Duration
 	slots        *slots
 	lingering    lingerers
@@ -185,11 +187,25 @@ func (s *Server) finishGreet(conn net.Conn, at time.Time, peer netip.AddrPort, w
 	s.logGreeting(at, peer, n, werr)
 }
 
+// CountMeshProbes makes the server count the greetings of peers of the
+// mesh named node, for which isPeer is true, rather than log each (see
+// mesh.Mesh.IsPeer): a failed one is still logged. Call it before Serve.
+func (s *Server) CountMeshProbes(node string, isPeer func(netip.Addr) bool) {
+	s.meshNode, s.isMeshPeer = node, isPeer
+}
+
 // logGreeting logs how a greeting went: a warning when it failed, else
 // the tutorial's line with the peer's name, which (off the critical path)
-// may come later.
+// may come later; a mesh peer's probe is counted, neither logged nor
+// named.
 func (s *Server) logGreeting(at time.Time, peer netip.AddrPort, n int, werr error) {
 	s.counters.count(werr)
+	if s.isMeshPeer != nil && s.isMeshPeer(peer.Addr()) {
+		s.counters.meshProbes.n.Add(1)
+		if werr == nil {
+			return
+		}
+	}
 	if werr != nil {
 		s.log.Warn("greeting failed", "peer", peer.Addr().String(), "port", peer.Port(), "written", n, "err", werr)
 		return

@@ -48,6 +48,7 @@ func startSide(ctx context.Context, cfg *Config, listeners []*boundListener, srv
 			}
 			return nil, &startError{err}
 		}
+		srv.CountMeshProbes(m.Node(), m.IsPeer)
 		log.Info(fmt.Sprintf("MESH node %s greets the peers of %s every %v (at most %d a round, each within %v)",
 			m.Node(), cfg.Mesh, cfg.MeshInterval, cfg.MeshPeers, cfg.MeshTimeout),
 			"node", m.Node(), "mesh", cfg.Mesh, "interval", cfg.MeshInterval, "peers", cfg.MeshPeers)

@@ -25,6 +25,8 @@ type counters struct {
 	greeted atomic.Uint64
 	_       [56]byte
 	failed  [3]paddedCount
+	// meshProbes counts the greetings of mesh peers (CountMeshProbes).
+	meshProbes paddedCount
 }
 
 type paddedCount struct {
