@@ -3,6 +3,9 @@ package client
 import (
 	"fmt"
 	"net/netip"
+	"os"
+
+	"github.com/smile-sockets/smile/internal/recverr"
 )
 
 // icmpError is a connect that an ICMP or ICMPv6 error ended, with what the
@@ -17,6 +20,13 @@ type icmpError struct {
 	from      netip.Addr // who sent it: the offender
 	dst       netip.Addr // the address dialled
 	local     netip.Addr // the socket's own address
+}
+
+// icmpErrorOf is the icmpError of a report from the error queue, for a
+// socket whose op (connect, recvmsg) failed with it, sent to dst.
+func icmpErrorOf(r *recverr.Report, op string, dst netip.Addr) *icmpError {
+	return &icmpError{err: os.NewSyscallError(op, r.Errno), v6: r.Origin == recverr.OriginICMP6,
+		typ: r.Type, code: r.Code, from: r.From, dst: dst}
 }
 
 func (e *icmpError) Error() string { return e.err.Error() + " (" + e.words() + ")" }

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/smile-sockets/smile/internal/recverr"
 )
 
 // dialTCP connects to addr over network ("tcp4" or "tcp6") with
@@ -39,17 +40,17 @@ func dialTCP(ctx context.Context, network string, addr netip.AddrPort) (net.Conn
 	fail := func(err error) (net.Conn, error) {
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: raddr, Err: err}
 	}
-	family, level, opt := unix.AF_INET6, unix.SOL_IPV6, unix.IPV6_RECVERR
+	family := unix.AF_INET6
 	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
 	if addr.Addr().Is4() {
-		family, level, opt = unix.AF_INET, unix.SOL_IP, unix.IP_RECVERR
+		family = unix.AF_INET
 		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fail(os.NewSyscallError("socket", err))
 	}
-	if err := unix.SetsockoptInt(fd, level, opt, 1); err != nil {
+	if err := recverr.Enable(uintptr(fd), family == unix.AF_INET6); err != nil {
 		_ = unix.Close(fd)
 		return fail(os.NewSyscallError("setsockopt", err))
 	}
@@ -126,75 +127,24 @@ func connectError(fd int, dst netip.Addr, errno error) error {
 	return os.NewSyscallError("connect", errno)
 }
 
-// SO_EE_ORIGIN_ICMP and SO_EE_ORIGIN_ICMP6: the queued error is an ICMP
-// message from elsewhere, not one of the host's own.
-const (
-	eeOriginICMP  = 2
-	eeOriginICMP6 = 3
-)
-
-// sizeofExtendedErr is the size of struct sock_extended_err: errno (4
-// bytes), origin, type, code, padding, info (4), data (4).
-const sizeofExtendedErr = 16
-
 // readErrQueue returns the first ICMP error on the socket's error queue,
 // or nil when it holds none.
 func readErrQueue(fd int, dst netip.Addr) *icmpError {
-	var data [64]byte
-	var oob [128]byte
 	for range 4 { // a few: each answers one SYN
-		_, oobn, _, _, err := unix.Recvmsg(fd, data[:], oob[:], unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
-		if err != nil {
+		r := recverr.Read(uintptr(fd))
+		if r == nil {
 			return nil
 		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil {
+		if !r.ICMP() || !r.From.IsValid() {
 			continue
 		}
-		for _, m := range msgs {
-			if ie := parseExtendedErr(m, dst); ie != nil {
-				if sa, err := unix.Getsockname(fd); err == nil {
-					ie.local = sockaddrAddr(sa)
-				}
-				return ie
-			}
+		ie := icmpErrorOf(r, "connect", dst)
+		if sa, err := unix.Getsockname(fd); err == nil {
+			ie.local = sockaddrAddr(sa)
 		}
+		return ie
 	}
 	return nil
-}
-
-// parseExtendedErr reads a struct sock_extended_err and the offender's
-// address after it (SO_EE_OFFENDER) from an IP_RECVERR or IPV6_RECVERR
-// control message.
-func parseExtendedErr(m unix.SocketControlMessage, dst netip.Addr) *icmpError {
-	ipv4 := m.Header.Level == unix.SOL_IP && m.Header.Type == unix.IP_RECVERR
-	ipv6 := m.Header.Level == unix.SOL_IPV6 && m.Header.Type == unix.IPV6_RECVERR
-	if !ipv4 && !ipv6 {
-		return nil
-	}
-	d := m.Data
-	if len(d) < sizeofExtendedErr+8 {
-		return nil
-	}
-	origin := d[4]
-	if origin != eeOriginICMP && origin != eeOriginICMP6 {
-		return nil
-	}
-	ie := &icmpError{err: os.NewSyscallError("connect", unix.Errno(binary.NativeEndian.Uint32(d[0:4]))),
-		v6: origin == eeOriginICMP6, typ: d[5], code: d[6], dst: dst}
-	sa := d[sizeofExtendedErr:]
-	switch binary.NativeEndian.Uint16(sa[0:2]) {
-	case unix.AF_INET:
-		ie.from = netip.AddrFrom4([4]byte(sa[4:8]))
-	case unix.AF_INET6:
-		if len(sa) < 24 {
-			return nil
-		}
-		ie.from = netip.AddrFrom16([16]byte(sa[8:24])).Unmap()
-	default:
-		return nil
-	}
-	return ie
 }
 
 // socketConn is a connected TCP socket as the prober reads it: the File
