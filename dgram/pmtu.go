@@ -112,8 +112,8 @@ func FindPMTU(ctx context.Context, c *Conn, o PMTUOptions) (PMTU, error) {
 			}
 		case tooBig:
 			upper = next - 1
-			if m := s.reported; m > best && m < upper {
-				upper = m
+			if m := s.reported; m > 0 && m < upper {
+				upper = max(m, best) // nothing above m crosses; best did
 			}
 		}
 		next = (best + upper + 1) / 2
