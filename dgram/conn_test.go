@@ -1,4 +1,4 @@
-package dgram
+package dgram_test
 
 import (
 	"context"
@@ -12,41 +12,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/dgram"
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
-// responder answers on a loopback socket as smile-server does: probes
-// with Answer, a greeting request at least as long as greeting with the
-// greeting. dup answers every probe twice.
-func responder(t *testing.T, network, addr, greeting string, dup bool) netip.AddrPort {
-	t.Helper()
-	pc, err := net.ListenPacket(network, addr)
-	if err != nil {
-		t.Skipf("no %s here: %v", addr, err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	go func() {
-		in, out := make([]byte, MaxPayload+1), make([]byte, MaxPayload)
-		for {
-			n, from, err := pc.ReadFrom(in)
-			if err != nil {
-				return
-			}
-			if a, _, ok := Answer(out, in[:n]); ok {
-				_, _ = pc.WriteTo(a, from)
-				if dup {
-					_, _ = pc.WriteTo(a, from)
-				}
-			} else if Classify(in[:n]) == Ordinary && n >= len(greeting) {
-				_, _ = pc.WriteTo([]byte(greeting), from)
-			}
-		}
-	}()
-	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
-}
+// responder is smile-server's answering, on a loopback socket.
+var responder = smiletest.UDPResponder
 
-func dial(t *testing.T, dst netip.AddrPort) *Conn {
+func dial(t *testing.T, dst netip.AddrPort) *dgram.Conn {
 	t.Helper()
-	c, err := Dial(context.Background(), dst)
+	c, err := dgram.Dial(context.Background(), dst)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -61,23 +37,23 @@ func TestGreetAndSeriesOnLoopback(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "Smile from the server", string(data))
 			assert.False(t, truncated)
-			assert.Equal(t, 0, Hops(ttl), "loopback: no router crossed (ttl %d)", ttl)
+			assert.Equal(t, 0, dgram.Hops(ttl), "loopback: no router crossed (ttl %d)", ttl)
 
-			s := RunSeries(context.Background(), conn, SeriesOptions{Count: 200, Size: 64, Wait: time.Second})
+			s := dgram.RunSeries(context.Background(), conn, dgram.SeriesOptions{Count: 200, Size: 64, Wait: time.Second})
 			require.NoError(t, s.Err)
 			assert.Equal(t, 200, s.Sent)
 			assert.Equal(t, 200, s.Received)
 			assert.Zero(t, s.Loss())
 			assert.Zero(t, s.Duplicates)
 			assert.Len(t, s.RTTs, 200)
-			assert.Equal(t, 0, Hops(s.TTL))
+			assert.Equal(t, 0, dgram.Hops(s.TTL))
 		})
 	}
 }
 
 func TestSeriesCountsDuplicates(t *testing.T) {
 	conn := dial(t, responder(t, "udp4", "127.0.0.1:0", "x", true))
-	s := RunSeries(context.Background(), conn, SeriesOptions{Count: 20, Interval: time.Millisecond, Size: 32, Wait: 300 * time.Millisecond})
+	s := dgram.RunSeries(context.Background(), conn, dgram.SeriesOptions{Count: 20, Interval: time.Millisecond, Size: 32, Wait: 300 * time.Millisecond})
 	assert.Equal(t, 20, s.Received)
 	// The series ends once every probe is answered: the last probe's
 	// second answer may come after.
@@ -104,7 +80,7 @@ func TestClosedPortIsRefusedByTheServerItself(t *testing.T) {
 			conn := dial(t, dst)
 			_, _, _, _, err = conn.Greet(64, 1000, time.Now().Add(2*time.Second))
 			require.ErrorIs(t, err, syscall.ECONNREFUSED)
-			var pe *PathError
+			var pe *dgram.PathError
 			if errors.As(err, &pe) { // Linux: the error queue names who sent it
 				assert.Equal(t, dst.Addr().Unmap(), pe.Report.From)
 			}

@@ -1,4 +1,4 @@
-package dgram
+package dgram_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/dgram"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
 )
@@ -59,11 +61,11 @@ func TestPMTUInNamespaces(t *testing.T) {
 			} {
 				t.Run(f.network, func(t *testing.T) {
 					srv.Do(t, func() { responder(t, f.network, f.listen, "Smile from the server", false) })
-					var conn *Conn
+					var conn *dgram.Conn
 					cli.Do(t, func() { conn = dial(t, netip.MustParseAddrPort(f.dst)) })
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 					defer cancel()
-					res, err := FindPMTU(ctx, conn, PMTUOptions{})
+					res, err := dgram.FindPMTU(ctx, conn, dgram.PMTUOptions{})
 					require.NoError(t, err)
 					assert.Equal(t, 1280, res.PathMTU)
 					assert.Equal(t, 1500, res.InterfaceMTU)
