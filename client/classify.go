@@ -21,12 +21,13 @@ const (
 	classTooLarge    = "too-large"
 	classMismatch    = "mismatch"
 	classEmpty       = "empty"
+	classBlackHole   = "black-hole" // -pmtu: datagrams lost above the path MTU with no ICMP (udp.go)
 	classOther       = "error"
 )
 
 // classes are every class, in the order the class table of docs/usage.md lists them.
 var classes = []string{classDNS, classRefused, classTimeout, classReset, classUnreachable,
-	classTooLarge, classMismatch, classEmpty, classOther}
+	classTooLarge, classMismatch, classEmpty, classBlackHole, classOther}
 
 // classify maps an error to its class, from the system's own errors
 // (classify_notwindows.go, classify_windows.go). A firewall's reject always gets

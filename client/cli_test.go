@@ -57,6 +57,12 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"-expect", "toolong", "-max-bytes", "3"}, nil, `bad -expect: longer than -max-bytes 3`},
 		{[]string{"-resolver", "dns.example"}, nil, `bad resolver "dns.example": want IP:PORT`},
 		{[]string{"-json=perhaps"}, nil, `invalid boolean value "perhaps" for -json: parse error`},
+		{[]string{"-udp", "-size", "19"}, nil, `bad -size 19: a datagram of 20 to 65507 bytes`},
+		{[]string{"-udp", "-size", "65508"}, nil, `bad -size 65508: a datagram of 20 to 65507 bytes`},
+		{[]string{"-size", "64"}, nil, `-size 64 without -udp: only datagrams have a size to set`},
+		{[]string{"-pmtu", "-count", "3"}, nil, `give -pmtu or -count, not both: the path MTU search sends datagrams of its own sizes`},
+		{[]string{"-pmtu", "-size", "1400"}, nil, `give -pmtu or -size, not both: the path MTU search sends datagrams of its own sizes`},
+		{[]string{"-udp", "-each", "-count", "4", "-concurrency", "2"}, nil, `-udp with -concurrency 2: a datagram series is one flow, its loss and order counted in sequence`},
 		{nil, map[string]string{"SMILE_COUNT": "many"}, `invalid value "many" for SMILE_COUNT: parse error`},
 		{nil, map[string]string{"SMILE_TIMEOUT": "-2s"}, `bad -timeout -2s: must be positive`},
 	}

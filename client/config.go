@@ -30,6 +30,9 @@ type Config struct {
 	Resolver    string           // -resolver: DNS server IP:PORT, "" for the system's
 	JUnit       string           // -junit: the JUnit XML report's path, "" for none
 	Version     bool             // -version: print the version instead of probing
+	UDP         bool             // -udp: greet and measure over datagrams (udp.go)
+	PMTU        bool             // -pmtu: find the path MTU over datagrams (implies -udp)
+	Size        int              // -size: bytes of UDP payload of each datagram sent
 }
 
 // network is the Go network name for the chosen family.
@@ -62,6 +65,9 @@ func newFlagSet(cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for resolving HOST (default: the system's)")
 	fs.StringVar(&cfg.JUnit, "junit", "", "also write a JUnit XML report to `FILE`: one test case per target and family")
 	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
+	fs.BoolVar(&cfg.UDP, "udp", false, "greet over a datagram instead of a connection; with -count, measure loss, RTT and hops (docs/datagrams.md)")
+	fs.BoolVar(&cfg.PMTU, "pmtu", false, "find the path MTU with don't-fragment datagrams (implies -udp)")
+	fs.IntVar(&cfg.Size, "size", defaultUDPSize, "`BYTES` of UDP payload in each datagram -udp sends (the server answers a request no shorter than its greeting)")
 	return fs
 }
 
@@ -135,6 +141,9 @@ func ParseConfig(args []string, env func(string) (string, bool)) (*Config, error
 		return nil, fmt.Errorf("bad -interval %v: must not be negative", cfg.Interval)
 	case cfg.HasExpect && len(cfg.Expect) > cfg.MaxBytes:
 		return nil, fmt.Errorf("bad -expect: longer than -max-bytes %d", cfg.MaxBytes)
+	}
+	if err := checkUDP(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Concurrency > cfg.Count {
 		cfg.Concurrency = cfg.Count

@@ -14,5 +14,9 @@
 // outcome), probe.go (read one greeting), classify.go (the cause class of
 // a failure), terminal.go (escaping server bytes for a terminal), load.go
 // (-count and -concurrency), summary.go (the probe-mode summary), json.go
-// (-json objects), each.go (-each, one row per address).
+// (-json objects), each.go (-each, one row per address). Datagrams
+// (-udp, -pmtu) take their own path: udp.go (resolve, then a greeting, a
+// series or a path MTU search through package dgram, and the one-line
+// error), udp_report.go (what they print, their -json object and -each
+// row).
 package client

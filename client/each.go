@@ -27,6 +27,9 @@ func runEach(ctx context.Context, p *prober, cfg *Config, rep *junitReport, stdo
 		if err != nil {
 			r := result{target: cfg.Target.String(), err: err, class: classDNS, phase: "resolve"}
 			rows := []EachRow{rowOf(&r, "name", &stats{probes: 1, last: r})}
+			if cfg.UDP {
+				rows[0].Protocol = "udp"
+			}
 			rep.addRows(rows, []time.Duration{0})
 			return reportEach(stdout, stderr, cfg, rows)
 		}
@@ -49,6 +52,11 @@ func runEach(ctx context.Context, p *prober, cfg *Config, rep *junitReport, stdo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if cfg.UDP {
+				r := p.udpProbe(ctx, j.target, j.network)
+				rows[i], took[i] = r.row(j.via), r.took
+				return
+			}
 			st := p.repeat(ctx, j.target, j.network, nil)
 			if st.probes == 0 { // interrupted before the first probe
 				st.last = result{target: j.target, err: ctx.Err(), class: classOther, phase: "connect"}
@@ -98,8 +106,15 @@ func reportEach(stdout, stderr io.Writer, cfg *Config, rows []EachRow) int {
 			Targets: len(rows), OKTargets: len(rows) - failed, FailedTargets: failed})
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TARGET\tVIA\tADDRESS\tFAMILY\tRESULT\tPROBES\tCONNECT\tTOTAL")
+		if cfg.UDP {
+			printUDPRows(tw, rows)
+		} else {
+			fmt.Fprintln(tw, "TARGET\tVIA\tADDRESS\tFAMILY\tRESULT\tPROBES\tCONNECT\tTOTAL")
+		}
 		for _, r := range rows {
+			if cfg.UDP {
+				break
+			}
 			res := "ok"
 			if !r.OK {
 				res = r.Class

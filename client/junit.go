@@ -74,6 +74,18 @@ func (j *junitReport) add(r *result) {
 	}
 }
 
+// addUDP records a -udp run: one test case, named "udp ipv4 HOST:PORT".
+func (j *junitReport) addUDP(r *udpResult) {
+	if j == nil {
+		return
+	}
+	c := j.caseOf("udp " + junitName(r.family, r.target))
+	c.probes, c.took = 1, r.took
+	if !r.ok() {
+		c.failed, c.class, c.message = 1, r.class, r.message()
+	}
+}
+
 // addRows records -each's rows, row i having taken took[i].
 func (j *junitReport) addRows(rows []EachRow, took []time.Duration) {
 	if j == nil {
@@ -85,7 +97,11 @@ func (j *junitReport) addRows(rows []EachRow, took []time.Duration) {
 		if row.Via == "name" {
 			family = ""
 		}
-		c := j.caseOf(junitName(family, row.Target))
+		name := junitName(family, row.Target)
+		if row.Protocol != "" {
+			name = row.Protocol + " " + name
+		}
+		c := j.caseOf(name)
 		c.probes, c.failed, c.took = row.Probes, row.FailedProbes, took[i]
 		c.class, c.message = row.Class, row.Error
 	}
@@ -183,6 +199,11 @@ func (j *junitReport) write() error {
 // junitSuiteName names the run: the mode's flags and the target.
 func junitSuiteName(cfg *Config) string {
 	parts := []string{"smile-client"}
+	if cfg.PMTU {
+		parts = append(parts, "-pmtu")
+	} else if cfg.UDP {
+		parts = append(parts, "-udp")
+	}
 	if cfg.Each {
 		parts = append(parts, "-each")
 	}

@@ -3,6 +3,7 @@ package client
 import (
 	"net/netip"
 
+	"github.com/smile-sockets/smile/dgram"
 	"github.com/smile-sockets/smile/internal/latency"
 )
 
@@ -22,6 +23,7 @@ const (
 	TypeSummary     = "summary"      // the last line of -json: every probe's tally
 	TypeEach        = "each"         // one address (or the name) of -each -json
 	TypeEachSummary = "each_summary" // the last line of -each -json
+	TypeDatagrams   = "datagrams"    // -udp -json: one target's greeting, series or path MTU search
 )
 
 // Families as the JSON objects spell them.
@@ -107,6 +109,8 @@ type EachRow struct {
 	ConnectMS    float64   `json:"connect_ms,omitempty"`
 	TotalMS      float64   `json:"total_ms,omitempty"`
 	Attempts     []Attempt `json:"attempts,omitempty"`
+	Protocol     string    `json:"protocol,omitempty"` // "udp" for -udp rows, whose ok, probes and times are the datagrams object's
+	PathQuality
 }
 
 // EachSummary closes -each -json.
@@ -117,4 +121,82 @@ type EachSummary struct {
 	Targets       int    `json:"targets"`
 	OKTargets     int    `json:"ok_targets"`
 	FailedTargets int    `json:"failed_targets"`
+}
+
+// Datagrams is one target of -udp -json: a greeting over a datagram, a
+// series of probes (-count) or a path MTU search (-pmtu). OK is what the
+// exit code says: the greeting came (and matched -expect), some of the
+// series was answered, or the search ended without a black hole.
+type Datagrams struct {
+	Header
+	Target   string  `json:"target"`
+	Address  string  `json:"address,omitempty"`
+	Family   string  `json:"family,omitempty"`
+	OK       bool    `json:"ok"`
+	Class    string  `json:"class,omitempty"`
+	Stage    string  `json:"stage,omitempty"`
+	Error    string  `json:"error,omitempty"`
+	TotalMS  float64 `json:"total_ms"`           // the whole run
+	Bytes    int     `json:"bytes,omitempty"`    // the greeting's
+	Greeting *string `json:"greeting,omitempty"` // when a greeting came
+	RTTMS    float64 `json:"rtt_ms,omitempty"`   // the greeting's round trip
+	PathQuality
+}
+
+// PathQuality is what datagrams measured of a path; each part is present
+// only when it was measured: Hops when an answer's TTL (hop limit) was
+// read, Loss for a series, MTU for a path MTU search.
+type PathQuality struct {
+	Hops *int `json:"hops,omitempty"` // routers crossed (dgram.Hops)
+	*Loss
+	*MTU
+}
+
+// Loss is a series of probes (-udp -count): the loss ratio, duplicates,
+// reordering, and the round trips of the answered probes.
+type Loss struct {
+	Sent       int     `json:"sent"`
+	Received   int     `json:"received"`   // distinct probes answered
+	LossRatio  float64 `json:"loss_ratio"` // (sent - received) / sent
+	Duplicates int     `json:"duplicates"`
+	Reordered  int     `json:"reordered"`
+	RTTP50MS   float64 `json:"rtt_p50_ms,omitempty"`
+	RTTP90MS   float64 `json:"rtt_p90_ms,omitempty"`
+	RTTP99MS   float64 `json:"rtt_p99_ms,omitempty"`
+	RTTMaxMS   float64 `json:"rtt_max_ms,omitempty"`
+}
+
+// MTU is a path MTU search (-pmtu): sizes are whole IP packets.
+type MTU struct {
+	PathMTU        int    `json:"path_mtu"`                   // the largest size that crossed
+	InterfaceMTU   int    `json:"interface_mtu"`              // where the search started
+	PMTUReportedBy string `json:"pmtu_reported_by,omitempty"` // the hop whose "too big" was read
+	PMTUReported   int    `json:"pmtu_reported,omitempty"`    // the MTU it gave
+	BlackHole      bool   `json:"black_hole"`                 // a larger size was lost with no ICMP
+}
+
+// NewPathQuality is the JSON of what dgram measured: s and m may be nil,
+// ttl is -1 when unknown.
+func NewPathQuality(s *dgram.Series, m *dgram.PMTU, ttl int) PathQuality {
+	var q PathQuality
+	if s != nil && s.Received > 0 {
+		ttl = s.TTL
+	}
+	if h := dgram.Hops(ttl); h >= 0 {
+		q.Hops = &h
+	}
+	if s != nil {
+		q.Loss = &Loss{Sent: s.Sent, Received: s.Received, LossRatio: s.Loss(), Duplicates: s.Duplicates, Reordered: s.Reordered}
+		if len(s.RTTs) > 0 {
+			q.RTTP50MS, q.RTTP90MS, q.RTTP99MS, q.RTTMaxMS = latency.MS(s.RTT(50)), latency.MS(s.RTT(90)),
+				latency.MS(s.RTT(99)), latency.MS(s.RTTs[len(s.RTTs)-1])
+		}
+	}
+	if m != nil {
+		q.MTU = &MTU{PathMTU: m.PathMTU, InterfaceMTU: m.InterfaceMTU, BlackHole: m.BlackHole, PMTUReported: m.ReportedMTU}
+		if m.ReportedBy.IsValid() {
+			q.PMTUReportedBy = m.ReportedBy.String()
+		}
+	}
+	return q
 }

@@ -35,6 +35,8 @@ func Run(ctx context.Context, args []string, env func(string) (string, bool), st
 	p := newProber(cfg, stderr)
 	var code int
 	switch {
+	case cfg.UDP && !cfg.Each:
+		code = runUDP(ctx, p, cfg, rep, stdout, stderr)
 	case cfg.Each:
 		code = runEach(ctx, p, cfg, rep, stdout, stderr)
 	case cfg.Count == 1 && cfg.Concurrency == 1 && !cfg.JSON:

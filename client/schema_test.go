@@ -62,6 +62,8 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 	dead := closedPort(t)
 	_, silent := peer(t, "tcp4", "127.0.0.1:0", func(c net.Conn) { _, _ = io.Copy(io.Discard, c) })
 	swallowed := stalled(t, "0")
+	udual := udpDual(t)
+	udead := closedUDPPort(t, "udp4", "127.0.0.1")
 	cases := []struct {
 		name  string
 		args  []string
@@ -143,6 +145,27 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 				assert.Equal(t, first["family"], o[2]["family"])
 				assert.Contains(t, []any{"ipv4", "ipv6"}, o[2]["family"])
 			}},
+		{"-udp greeting", []string{"-udp", "-json", "::1", udual}, 0, []string{"datagrams"}, func(t *testing.T, o []map[string]any) {
+			assert.Equal(t, "Smile from the server", o[0]["greeting"])
+			assert.EqualValues(t, 0, o[0]["hops"])
+		}},
+		{"-udp -count", []string{"-udp", "-json", "-count", "5", "127.0.0.1", udual}, 0, []string{"datagrams"}, func(t *testing.T, o []map[string]any) {
+			assert.EqualValues(t, 5, o[0]["received"])
+			assert.EqualValues(t, 0, o[0]["loss_ratio"])
+		}},
+		{"-udp refused", []string{"-udp", "-json", "-count", "3", "127.0.0.1", udead}, 1, []string{"datagrams"}, func(t *testing.T, o []map[string]any) {
+			assert.Equal(t, "refused", o[0]["class"])
+			assert.EqualValues(t, 1, o[0]["loss_ratio"])
+		}},
+		{"-pmtu on loopback", []string{"-pmtu", "-json", "127.0.0.1", udual}, 0, []string{"datagrams"}, func(t *testing.T, o []map[string]any) {
+			assert.EqualValues(t, 65535, o[0]["path_mtu"])
+			assert.Equal(t, false, o[0]["black_hole"])
+		}},
+		{"-udp -each dual-stack", []string{"-udp", "-each", "-json", "-count", "3", "-resolver", dns, name, udual}, 0,
+			[]string{"each", "each", "each", "each_summary"}, func(t *testing.T, o []map[string]any) {
+				assert.Equal(t, "udp", o[0]["protocol"])
+				assert.EqualValues(t, 3, o[2]["received"])
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -172,6 +195,8 @@ func TestSchemaRejectsOtherSpellings(t *testing.T) {
 		`{"schema_version":1,"type":"probe","target":"a:1","ok":true,"class":"refused","connect_ms":1,"total_ms":1,"bytes":0}`,
 		`{"schema_version":1,"type":"probe","target":"a:1","ok":false,"connect_ms":1,"total_ms":1,"bytes":0}`,
 		`{"schema_version":1,"type":"mesh","target":"a:1"}`,
+		`{"schema_version":1,"type":"datagrams","target":"a:1","ok":true,"total_ms":1,"sent":3}`,
+		`{"schema_version":1,"type":"datagrams","target":"a:1","ok":true,"total_ms":1,"path_mtu":1280}`,
 	} {
 		assert.Error(t, smiletest.CheckJSON([]byte(line)), line)
 	}
@@ -238,7 +263,7 @@ func TestSchemaMatchesTheGoTypes(t *testing.T) {
 		} `json:"$defs"`
 	}
 	require.NoError(t, json.Unmarshal(b, &schema))
-	for def, v := range map[string]any{TypeProbe: Probe{}, TypeSummary: Summary{}, TypeEach: EachRow{}, TypeEachSummary: EachSummary{}, "attempt": Attempt{}} {
+	for def, v := range map[string]any{TypeProbe: Probe{}, TypeSummary: Summary{}, TypeEach: EachRow{}, TypeEachSummary: EachSummary{}, TypeDatagrams: Datagrams{}, "attempt": Attempt{}} {
 		var fields []string
 		for k := range schema.Defs[def].Properties {
 			fields = append(fields, k)
@@ -246,7 +271,7 @@ func TestSchemaMatchesTheGoTypes(t *testing.T) {
 		sort.Strings(fields)
 		assert.Equal(t, fields, smiletest.JSONFields(reflect.TypeOf(v)), "$defs/%s", def)
 	}
-	assert.Subset(t, schema.Properties.Type.Enum, []string{TypeProbe, TypeSummary, TypeEach, TypeEachSummary})
+	assert.Subset(t, schema.Properties.Type.Enum, []string{TypeProbe, TypeSummary, TypeEach, TypeEachSummary, TypeDatagrams})
 	assert.Equal(t, classes, schema.Defs["class"].Enum)
 	assert.Equal(t, []string{FamilyIPv4, FamilyIPv6}, schema.Defs["family"].Enum)
 }

@@ -108,7 +108,11 @@ func JSONFields(t reflect.Type) []string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
-			names = append(names, JSONFields(f.Type)...)
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem() // encoding/json inlines an embedded *T's fields too
+			}
+			names = append(names, JSONFields(ft)...)
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")

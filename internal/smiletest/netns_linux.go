@@ -102,3 +102,37 @@ func Link(t *testing.T, a *Netns, an string, amtu int, b *Netns, bn string, bmtu
 		"ip link set "+an+" up")
 	b.Run(t, "ip link set "+bn+" up")
 }
+
+// NarrowPath builds client — router — server in namespaces of the test's
+// own: the client's link 1,500 bytes (10.28.1.2 and fd28:1::2 behind the
+// router's 10.28.1.1 and fd28:1::1), the server's 1,280 (10.28.2.2 and
+// fd28:2::2), so the router must refuse a larger don't-fragment datagram
+// with ICMP "fragmentation needed" or ICMPv6 "packet too big", which it
+// sends without rate limit. With dropTooBig an nft rule in the router
+// drops those messages before they leave: a path MTU black hole.
+func NarrowPath(t *testing.T, dropTooBig bool) (cli, rtr, srv *Netns) {
+	t.Helper()
+	cli, rtr, srv = NewNetns(t), NewNetns(t), NewNetns(t)
+	Link(t, cli, "c0", 1500, rtr, "r0", 1500)
+	Link(t, rtr, "r1", 1280, srv, "s0", 1280)
+	cli.Run(t, "ip addr add 10.28.1.2/24 dev c0", "ip -6 addr add fd28:1::2/64 dev c0 nodad",
+		"ip route add default via 10.28.1.1", "ip -6 route add default via fd28:1::1")
+	rtr.Run(t, "ip addr add 10.28.1.1/24 dev r0", "ip -6 addr add fd28:1::1/64 dev r0 nodad",
+		"ip addr add 10.28.2.1/24 dev r1", "ip -6 addr add fd28:2::1/64 dev r1 nodad",
+		"sysctl -qw net.ipv4.ip_forward=1", "sysctl -qw net.ipv6.conf.all.forwarding=1",
+		"sysctl -qw net.ipv4.icmp_ratelimit=0", "sysctl -qw net.ipv6.icmp.ratelimit=0")
+	srv.Run(t, "ip addr add 10.28.2.2/24 dev s0", "ip -6 addr add fd28:2::2/64 dev s0 nodad",
+		"ip route add default via 10.28.2.1", "ip -6 route add default via fd28:2::1",
+		"sysctl -qw net.ipv4.icmp_ratelimit=0", "sysctl -qw net.ipv6.icmp.ratelimit=0")
+	if dropTooBig {
+		rtr.Nft(t, `table inet blackhole {
+	chain out {
+		type filter hook output priority 0;
+		icmp type destination-unreachable icmp code frag-needed drop
+		icmpv6 type packet-too-big drop
+	}
+}
+`)
+	}
+	return cli, rtr, srv
+}

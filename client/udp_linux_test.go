@@ -1,0 +1,71 @@
+package client
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
+)
+
+// TestUDPAcrossARouter runs the real client in namespaces of the test's
+// own (smiletest.NarrowPath: a router in front of a 1,280-byte link): the
+// path MTU with the router named, the same with its too-big messages
+// dropped (a black hole), and an address the router has no route to.
+func TestUDPAcrossARouter(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		dropTooBig bool
+		args       []string
+		code       int
+		out, errs  string
+	}{
+		{"pmtu ipv4", false, []string{"-pmtu", "10.28.2.2", "7890"}, 0,
+			"--- 10.28.2.2:7890 smile path MTU ---\npath MTU 1280 over IPv4 (interface MTU 1500): too big reported by 10.28.1.1 (MTU 1280)\n", ""},
+		{"pmtu ipv6", false, []string{"-pmtu", "fd28:2::2", "7890"}, 0,
+			"--- [fd28:2::2]:7890 smile path MTU ---\npath MTU 1280 over IPv6 (interface MTU 1500): too big reported by fd28:1::1 (MTU 1280)\n", ""},
+		{"black hole ipv4", true, []string{"-pmtu", "10.28.2.2", "7890"}, 1,
+			"--- 10.28.2.2:7890 smile path MTU ---\npath MTU 1280 over IPv4 (interface MTU 1500): black hole: 1281-byte datagrams lost with no ICMP; 1280 cross\n",
+			"smile-client: path MTU to 10.28.2.2:7890: black hole: 1281-byte datagrams lost with no ICMP; 1280 cross\n"},
+		{"black hole ipv6", true, []string{"-pmtu", "fd28:2::2", "7890"}, 1,
+			"--- [fd28:2::2]:7890 smile path MTU ---\npath MTU 1280 over IPv6 (interface MTU 1500): black hole: 1281-byte datagrams lost with no ICMP; 1280 cross\n",
+			"smile-client: path MTU to [fd28:2::2]:7890: black hole: 1281-byte datagrams lost with no ICMP; 1280 cross\n"},
+		{"no route at the router ipv4", false, []string{"-udp", "10.28.3.3", "7890"}, 1, "",
+			"smile-client: no answer over UDP from 10.28.3.3:7890: unreachable: network unreachable, reported by 10.28.1.1 (on the way)\n"},
+		{"no route at the router ipv6", false, []string{"-udp", "fd28:3::3", "7890"}, 1, "",
+			"smile-client: no answer over UDP from [fd28:3::3]:7890: unreachable: network unreachable, reported by fd28:1::1 (on the way)\n"},
+		{"greeting across the router", false, []string{"-udp", "-count", "1", "10.28.2.2", "7890"}, 0, greeting + "\n", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cli, _, srv := smiletest.NarrowPath(t, c.dropTooBig)
+			srv.Do(t, func() {
+				smiletest.UDPResponder(t, "udp4", "10.28.2.2:7890", greeting, false)
+				smiletest.UDPResponder(t, "udp6", "[fd28:2::2]:7890", greeting, false)
+			})
+			var code int
+			var out, errs string
+			cli.Do(t, func() { code, out, errs, _ = runClient(t, c.args...) })
+			assert.Equal(t, c.code, code)
+			assert.Equal(t, c.out, out)
+			assert.Equal(t, c.errs, errs)
+		})
+	}
+}
+
+// TestUDPHopsAcrossARouter: answers that crossed the router arrive with
+// TTL (hop limit) 63: one hop.
+func TestUDPHopsAcrossARouter(t *testing.T) {
+	cli, _, srv := smiletest.NarrowPath(t, false)
+	srv.Do(t, func() {
+		smiletest.UDPResponder(t, "udp4", "10.28.2.2:7890", greeting, false)
+		smiletest.UDPResponder(t, "udp6", "[fd28:2::2]:7890", greeting, false)
+	})
+	for _, host := range []string{"10.28.2.2", "fd28:2::2"} {
+		var code int
+		var out string
+		cli.Do(t, func() { code, out, _, _ = runClient(t, "-udp", "-count", "10", "-interval", "1ms", host, "7890") })
+		assert.Equal(t, 0, code)
+		assert.Contains(t, out, "\n10 sent, 10 received, 0.0% loss, 0 duplicates, 0 reordered in ")
+		assert.Contains(t, out, "\nhops 1 (ttl 63)\n")
+	}
+}

@@ -1,0 +1,111 @@
+package client
+
+import (
+	"encoding/json"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
+)
+
+// closedUDPPort is a UDP port on addr that nothing listens on: bound,
+// then closed.
+func closedUDPPort(t *testing.T, network, addr string) string {
+	t.Helper()
+	pc, err := net.ListenPacket(network, addr+":0")
+	if err != nil {
+		t.Skipf("no %s here: %v", network, err)
+	}
+	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	require.NoError(t, pc.Close())
+	return port
+}
+
+// TestUDPGreeting runs the real client over datagrams against a
+// responder that answers as smile-server does, and against a closed port
+// and one that answers nothing shorter than its greeting.
+func TestUDPGreeting(t *testing.T) {
+	for _, f := range []struct{ network, host, listen string }{
+		{"udp4", "127.0.0.1", "127.0.0.1:0"},
+		{"udp6", "::1", "[::1]:0"},
+	} {
+		t.Run(f.network, func(t *testing.T) {
+			port := strconv.Itoa(int(smiletest.UDPResponder(t, f.network, f.listen, greeting, false).Port()))
+			closed := closedUDPPort(t, f.network, strings.Trim(f.listen[:strings.LastIndex(f.listen, ":")], "[]"))
+			where := net.JoinHostPort(f.host, port)
+			for _, c := range []struct {
+				name      string
+				args      []string
+				code      int
+				out, errs string
+			}{
+				{"greeting", []string{"-udp", f.host, port}, 0, greeting + "\n", ""},
+				{"expect", []string{"-udp", "-expect", greeting, f.host, port}, 0, greeting + "\n", ""},
+				{"mismatch", []string{"-udp", "-expect", "Frown from the server", f.host, port}, 1, "",
+					`smile-client: unexpected greeting over UDP from ` + where + `: mismatch: got "Smile from the server", want "Frown from the server"` + "\n"},
+				{"request shorter than the greeting", []string{"-udp", "-size", "20", "-read-timeout", "300ms", f.host, port}, 1, "",
+					"smile-client: no answer over UDP from " + where + ": timeout: nothing came back within 300ms (-read-timeout)\n"},
+				{"closed port", []string{"-udp", f.host, closed}, 1, "",
+					"smile-client: no answer over UDP from " + net.JoinHostPort(f.host, closed) + ": refused: port unreachable, reported by " + f.host + " (the server itself)\n"},
+			} {
+				t.Run(c.name, func(t *testing.T) {
+					code, out, errs, _ := runClient(t, c.args...)
+					assert.Equal(t, c.code, code)
+					assert.Equal(t, c.out, out)
+					assert.Equal(t, c.errs, errs)
+				})
+			}
+		})
+	}
+}
+
+// TestUDPSeries: every probe of a series on loopback is answered once,
+// in order, with no router between.
+func TestUDPSeries(t *testing.T) {
+	port := strconv.Itoa(int(smiletest.UDPResponder(t, "udp4", "127.0.0.1:0", greeting, false).Port()))
+	code, out, errs, _ := runClient(t, "-udp", "-count", "50", "127.0.0.1", port)
+	require.Equal(t, 0, code, errs)
+	lines := strings.Split(out, "\n")
+	require.Len(t, lines, 5, out)
+	assert.Equal(t, "--- 127.0.0.1:"+port+" smile datagram statistics ---", lines[0])
+	assert.True(t, strings.HasPrefix(lines[1], "50 sent, 50 received, 0.0% loss, 0 duplicates, 0 reordered in "), lines[1])
+	assert.True(t, strings.HasPrefix(lines[2], "rtt p50 "), lines[2])
+	assert.Equal(t, "hops 0 (ttl 64)", lines[3])
+
+	code, out, _, _ = runClient(t, "-udp", "-count", "20", "-json", "127.0.0.1", port)
+	require.Equal(t, 0, code)
+	var d Datagrams
+	require.NoError(t, json.Unmarshal([]byte(out), &d))
+	require.NotNil(t, d.Loss)
+	require.NotNil(t, d.Hops)
+	assert.Equal(t, Loss{Sent: 20, Received: 20, RTTP50MS: d.RTTP50MS, RTTP90MS: d.RTTP90MS, RTTP99MS: d.RTTP99MS, RTTMaxMS: d.RTTMaxMS}, *d.Loss)
+	assert.Positive(t, d.RTTP50MS)
+	assert.Equal(t, 0, *d.Hops)
+	assert.True(t, d.OK)
+}
+
+// udpDual answers datagrams as smile-server does on 127.0.0.1 and [::1]
+// at one port, and returns it.
+func udpDual(t *testing.T) string {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp6", "[::1]:0")
+		if err != nil {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
+		port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+		require.NoError(t, pc.Close())
+		if p4, err := net.ListenPacket("udp4", "127.0.0.1:"+port); err == nil {
+			require.NoError(t, p4.Close())
+			smiletest.UDPResponder(t, "udp6", "[::1]:"+port, greeting, false)
+			smiletest.UDPResponder(t, "udp4", "127.0.0.1:"+port, greeting, false)
+			return port
+		}
+		require.Less(t, attempt, 5, "no port free on both loopbacks")
+	}
+}
