@@ -1,11 +1,13 @@
 package client
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
 // TestUDPAcrossARouter runs the real client in namespaces of the test's
@@ -13,6 +15,7 @@ import (
 // path MTU with the router named, the same with its too-big messages
 // dropped (a black hole), and an address the router has no route to.
 func TestUDPAcrossARouter(t *testing.T) {
+	var sample strings.Builder
 	for _, c := range []struct {
 		name       string
 		dropTooBig bool
@@ -48,7 +51,14 @@ func TestUDPAcrossARouter(t *testing.T) {
 			assert.Equal(t, c.code, code)
 			assert.Equal(t, c.out, out)
 			assert.Equal(t, c.errs, errs)
+			if c.dropTooBig && !strings.Contains(sample.String(), "# the router") {
+				sample.WriteString("# the router now drops its own too-big messages (nft)\n")
+			}
+			sample.WriteString("$ smile-client " + strings.Join(c.args, " ") + "\n" + out + errs)
 		})
+	}
+	if !t.Failed() && !t.Skipped() {
+		doccheck.CheckSample(t, "../docs/datagrams.md", "udp-router", sample.String())
 	}
 }
 
