@@ -105,7 +105,7 @@ func testDrain(t *testing.T, ln net.Listener, filtered bool) {
 	hog, err := smiletest.Peer{Stingy: true}.Dial(ln.Addr().String())
 	require.NoError(t, err)
 	defer hog.Close()
-	require.Eventually(t, func() bool { return srv.slots.inUse() == 1 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return srv.tcp.slots.inUse() == 1 }, 5*time.Second, 5*time.Millisecond)
 
 	const queued = 20
 	results := make(chan error, queued)
@@ -249,7 +249,7 @@ func TestTinyDrainIdleServesTheQueue(t *testing.T) {
 				hog, err := smiletest.Peer{Stingy: true}.Dial(addr)
 				require.NoError(t, err)
 				defer hog.Close()
-				require.Eventually(t, func() bool { return srv.slots.inUse() == 1 }, 5*time.Second, 5*time.Millisecond)
+				require.Eventually(t, func() bool { return srv.tcp.slots.inUse() == 1 }, 5*time.Second, 5*time.Millisecond)
 				conns := make([]net.Conn, queued)
 				for i := range conns {
 					conns[i], err = net.Dial("tcp4", addr)

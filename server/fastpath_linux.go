@@ -174,20 +174,20 @@ func (s *Server) serveConn(c accepted) {
 		go s.finishGreet(conn, at, c.peer, n)
 		return
 	}
-	s.slots.release() // the greeting is written (or failed): the slot is free
+	s.tcp.slots.release() // the greeting is written (or failed): the slot is free
 	// The room to linger is taken before the FIN, as lingerers.close does:
 	// a peer that has seen its EOF finds the count already up, so the next
 	// peer of another accept loop cannot linger past -max-conns.
 	room := false
 	if err == nil {
-		if room = s.lingering.n.Add(1) <= s.lingering.max; !room {
-			s.lingering.n.Add(-1)
+		if room = s.tcp.lingering.n.Add(1) <= s.tcp.lingering.max; !room {
+			s.tcp.lingering.n.Add(-1)
 		}
 		err = shutdownRaw(c.fd)
 	}
 	if err != nil {
 		if room {
-			s.lingering.n.Add(-1)
+			s.tcp.lingering.n.Add(-1)
 		}
 		closeRaw(c.fd)
 		s.logGreeting(at, c.peer, n, &net.OpError{Op: "write", Net: "tcp", Addr: net.TCPAddrFromAddrPort(c.peer), Err: err})
@@ -207,12 +207,12 @@ func (s *Server) linger(fd int, now time.Time, room bool) {
 		return
 	}
 	s.inflight.Add(1) // Wait waits for the linger too
-	s.lingerSet.add(fd, now)
+	s.tcp.lingerSet.add(fd, now)
 }
 
 // lingerClosed is the linger set's word that it closed a socket.
 func (s *Server) lingerClosed() {
-	s.lingering.n.Add(-1)
+	s.tcp.lingering.n.Add(-1)
 	s.inflight.Done()
 }
 

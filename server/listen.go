@@ -95,6 +95,26 @@ func listenAll(ctx context.Context, spec netaddr.HostPort, o sockOpts) ([]*bound
 	return out, nil
 }
 
+// bindMode says whether a socket bound to ap sets IPV6_V6ONLY (-v6only,
+// or any IPv6 address but the wildcard), and the start line's word for
+// what it serves.
+func bindMode(ap netip.AddrPort, o sockOpts) (v6only bool, mode string) {
+	if !ap.Addr().Is6() {
+		return false, "IPv4 only"
+	}
+	if v6only = o.v6only || !ap.Addr().IsUnspecified(); v6only {
+		return true, "IPv6 only"
+	}
+	return false, "dual-stack"
+}
+
+// boundAddr is a bound socket's address: the address as asked (it keeps
+// an IPv6 zone), the port as bound (the kernel picks one for port 0),
+// from a TCP or a UDP socket's address.
+func boundAddr(ap netip.AddrPort, local net.Addr) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr(), netaddr.AddrPortOf(local).Port())
+}
+
 func closeAll(ls []*boundListener) {
 	for _, l := range ls {
 		_ = l.Close()

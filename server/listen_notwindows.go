@@ -19,57 +19,77 @@ func noIPv6(err error) bool {
 	return errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.EPROTONOSUPPORT)
 }
 
-// listenSocket builds a listening socket by hand, socket → setsockopt →
-// bind → listen, because Go's net.Listen always sets SO_REUSEADDR and
-// always asks for the maximum backlog, and smile must be able to show what
-// happens without the one and with a small other. Errors name the socket
-// as bound ([::]:7890), not as typed (:7890).
-func listenSocket(ap netip.AddrPort, o sockOpts) (l *boundListener, err error) {
+// listenSocket opens the stream side's socket: TCP, listening with
+// o.backlog.
+func listenSocket(ap netip.AddrPort, o sockOpts) (*boundListener, error) {
+	display := ap.String()
+	fd, mode, err := bindSocket(ap, unix.SOCK_STREAM, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Listen(fd, o.backlog); err != nil {
+		_ = unix.Close(fd)
+		return nil, fmt.Errorf("can't listen on %s: %w", display, err)
+	}
+	ln, err := fileSocket(fd, display, net.FileListener)
+	if err != nil {
+		return nil, fmt.Errorf("can't listen on %s: %w", display, err)
+	}
+	return &boundListener{Listener: ln, addr: boundAddr(ap, ln.Addr()), mode: mode, backlog: kernelBacklog(ln, o.backlog)}, nil
+}
+
+// bindSocket builds a socket of type sotype (SOCK_STREAM, SOCK_DGRAM) by
+// hand, socket → setsockopt → bind, because Go's net.Listen always sets
+// SO_REUSEADDR and always asks for the maximum backlog, and smile must be
+// able to show what happens without the one and with a small other. mode
+// is the start line's word for it. Errors name the socket as bound
+// ([::]:7890), not as typed (:7890).
+func bindSocket(ap netip.AddrPort, sotype int, o sockOpts) (fd int, mode string, err error) {
 	display := ap.String()
 	family, sa, err := sockaddr(ap)
 	if err != nil {
-		return nil, fmt.Errorf("can't bind to %s: %w", display, err)
+		return -1, "", fmt.Errorf("can't bind to %s: %w", display, err)
 	}
-	fd, err := newSocket(family)
+	fd, err = newSocket(family, sotype)
 	if err != nil {
-		return nil, fmt.Errorf("can't create socket for %s: %w", display, err)
+		return -1, "", fmt.Errorf("can't create socket for %s: %w", display, err)
 	}
 	defer func() {
 		if err != nil {
 			_ = unix.Close(fd)
+			fd = -1
 		}
 	}()
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, boolInt(o.reuseAddr)); err != nil {
-		return nil, fmt.Errorf("can't set SO_REUSEADDR on %s: %w", display, err)
+		return fd, "", fmt.Errorf("can't set SO_REUSEADDR on %s: %w", display, err)
 	}
-	mode := "IPv4 only"
+	v6only, mode := bindMode(ap, o)
 	if family == unix.AF_INET6 {
-		v6only := o.v6only || !ap.Addr().IsUnspecified()
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, boolInt(v6only)); err != nil {
-			return nil, fmt.Errorf("can't set IPV6_V6ONLY on %s: %w", display, err)
-		}
-		mode = "IPv6 only"
-		if !v6only {
-			mode = "dual-stack"
+			return fd, "", fmt.Errorf("can't set IPV6_V6ONLY on %s: %w", display, err)
 		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
-		return nil, fmt.Errorf("can't bind to %s: %w", display, err)
+		return fd, "", fmt.Errorf("can't bind to %s: %w", display, err)
 	}
-	if err := unix.Listen(fd, o.backlog); err != nil {
-		return nil, fmt.Errorf("can't listen on %s: %w", display, err)
+	return fd, mode, nil
+}
+
+// fileSocket hands fd to the net package through wrap (net.FileListener,
+// net.FilePacketConn), which takes a descriptor of its own: fd is closed
+// either way.
+func fileSocket[T any](fd int, name string, wrap func(*os.File) (T, error)) (T, error) {
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	return wrap(f)
+}
+
+// protocol is the IP protocol of a socket of type sotype.
+func protocol(sotype int) int {
+	if sotype == unix.SOCK_DGRAM {
+		return unix.IPPROTO_UDP
 	}
-	f := os.NewFile(uintptr(fd), display)
-	ln, ferr := net.FileListener(f) // dups the descriptor
-	_ = f.Close()
-	fd = -1
-	if ferr != nil {
-		return nil, fmt.Errorf("can't listen on %s: %w", display, ferr)
-	}
-	// The address as asked (it keeps an IPv6 zone), the port as bound (the
-	// kernel picks one for port 0).
-	bound := netip.AddrPortFrom(ap.Addr(), ln.Addr().(*net.TCPAddr).AddrPort().Port())
-	return &boundListener{Listener: ln, addr: bound, mode: mode, backlog: kernelBacklog(ln, o.backlog)}, nil
+	return unix.IPPROTO_TCP
 }
 
 func sockaddr(ap netip.AddrPort) (int, unix.Sockaddr, error) {

@@ -25,14 +25,7 @@ func noIPv6(err error) bool {
 		errors.Is(err, windows.WSAEPROTONOSUPPORT)
 }
 
-// listenSocket opens a listening socket through net.ListenConfig, whose
-// Control sets the options between socket() and bind(). -reuseaddr keeps
-// its meaning, the restart behaviour of the tutorial, with Winsock's own
-// options (docs/platforms.md): SO_REUSEADDR on Windows lets a second
-// socket bind a port that is in use, even one listening, so it is never
-// set; a listener binds over TIME_WAIT connections by default, and
-// -reuseaddr=false sets SO_EXCLUSIVEADDRUSE, with which a bind fails
-// while connections on the port linger, as on Linux without SO_REUSEADDR.
+// listenSocket opens the stream side's socket through net.ListenConfig.
 // net always asks listen() for SOMAXCONN, so -backlog cannot be honoured
 // and any other value is an error.
 func listenSocket(ap netip.AddrPort, o sockOpts) (*boundListener, error) {
@@ -40,15 +33,32 @@ func listenSocket(ap netip.AddrPort, o sockOpts) (*boundListener, error) {
 	if o.backlog != defaultBacklog() {
 		return nil, fmt.Errorf("can't listen on %s: -backlog %d: Windows listeners take only the system's maximum (leave -backlog unset)", display, o.backlog)
 	}
-	network, mode, v6only := "tcp4", "IPv4 only", false
-	if ap.Addr().Is6() {
-		network, mode = "tcp6", "IPv6 only"
-		v6only = o.v6only || !ap.Addr().IsUnspecified()
-		if !v6only {
-			mode = "dual-stack"
-		}
+	lc, network, mode := listenConfig(ap, "tcp", o)
+	ln, err := lc.Listen(context.Background(), network, display)
+	if err != nil {
+		return nil, fmt.Errorf("can't bind to %s: %w", display, errors.Unwrap(err))
 	}
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+	return &boundListener{Listener: ln, addr: boundAddr(ap, ln.Addr()), mode: mode, backlog: kernelBacklog(ln, o.backlog)}, nil
+}
+
+// listenConfig is how a socket for ap over proto ("tcp", "udp") is made,
+// with the net package's network for it and the start line's word for
+// what it serves: its Control sets the options between socket() and
+// bind(). -reuseaddr keeps its meaning, the restart behaviour of the
+// tutorial, with Winsock's own options (docs/platforms.md): SO_REUSEADDR
+// on Windows lets a second socket bind a port that is in use, even one
+// listening, so it is never set; a listener binds over TIME_WAIT
+// connections by default, and -reuseaddr=false sets SO_EXCLUSIVEADDRUSE,
+// with which a bind fails while connections on the port linger, as on
+// Linux without SO_REUSEADDR.
+func listenConfig(ap netip.AddrPort, proto string, o sockOpts) (lc net.ListenConfig, network, mode string) {
+	display := ap.String()
+	v6only, mode := bindMode(ap, o)
+	network = proto + "4"
+	if ap.Addr().Is6() {
+		network = proto + "6"
+	}
+	lc.Control = func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
 			h := windows.Handle(fd)
@@ -58,7 +68,7 @@ func listenSocket(ap netip.AddrPort, o sockOpts) (*boundListener, error) {
 					return
 				}
 			}
-			if network == "tcp6" {
+			if ap.Addr().Is6() {
 				if err := windows.SetsockoptInt(h, windows.IPPROTO_IPV6, windows.IPV6_V6ONLY, boolInt(v6only)); err != nil {
 					serr = fmt.Errorf("can't set IPV6_V6ONLY on %s: %w", display, err)
 				}
@@ -68,13 +78,8 @@ func listenSocket(ap netip.AddrPort, o sockOpts) (*boundListener, error) {
 			return err
 		}
 		return serr
-	}}
-	ln, err := lc.Listen(context.Background(), network, display)
-	if err != nil {
-		return nil, fmt.Errorf("can't bind to %s: %w", display, errors.Unwrap(err))
 	}
-	bound := netip.AddrPortFrom(ap.Addr(), ln.Addr().(*net.TCPAddr).AddrPort().Port())
-	return &boundListener{Listener: ln, addr: bound, mode: mode, backlog: kernelBacklog(ln, o.backlog)}, nil
+	return lc, network, mode
 }
 
 func boolInt(b bool) int {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/netaddr"
@@ -16,20 +15,20 @@ import (
 
 // Server greets every connection from any number of listeners. Serving is
 // kept apart from listening so that tests hand in a listener of their own.
+// What any protocol needs is its core (core.go); what only a stream of
+// connections has is tcp.
 type Server struct {
-	greeting     []byte
-	writeTimeout time.Duration
-	log          *slog.Logger
-	text         *textHandler // log's handler when it is the text form, for the fast line
-	names        *namer       // nil: log addresses only
-	meshNode     string       // this node's name in the mesh; "" without -mesh
-	isMeshPeer   func(netip.Addr) bool
-	drainIdle    time.Duration
-	slots        *slots
-	lingering    lingerers
-	lingerSet    lingerSet // the fast path's lingering closes
-	counters     counters  // for Stats
-	inflight     sync.WaitGroup
+	core
+	tcp tcpSide
+}
+
+// tcpSide is what only the stream side keeps: the slots of -max-conns,
+// taken from accept to the written greeting, and the lingering closes
+// that follow it (linger.go, and the fast path's linger set).
+type tcpSide struct {
+	slots     *slots
+	lingering lingerers
+	lingerSet lingerSet // the fast path's lingering closes
 }
 
 // Options say how a Server greets. A zero field takes the default of the
@@ -69,20 +68,9 @@ func New(o Options, log *slog.Logger) *Server {
 	if o.DrainIdle <= 0 {
 		o.DrainIdle = DefaultDrainIdle
 	}
-	text, _ := log.Handler().(*textHandler)
-	s := &Server{
-		text:         text,
-		greeting:     o.Greeting,
-		writeTimeout: o.WriteTimeout,
-		log:          log,
-		drainIdle:    o.DrainIdle,
-		slots:        newSlots(o.MaxConns),
-		lingering:    lingerers{max: int64(o.MaxConns)},
-	}
-	s.lingerSet.closed = s.lingerClosed
-	if o.Resolver != nil {
-		s.names = newNamer(o.Resolver, o.ResolveTimeout)
-	}
+	s := &Server{tcp: tcpSide{slots: newSlots(o.MaxConns), lingering: lingerers{max: int64(o.MaxConns)}}}
+	s.core.init(o, log)
+	s.tcp.lingerSet.closed = s.lingerClosed
 	return s
 }
 
@@ -94,7 +82,7 @@ func New(o Options, log *slog.Logger) *Server {
 // listener with SO_LINGER set is served without that fast path, so that a
 // close that lingers waits only in its own connection's goroutine.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	if fl, ok := newFastListener(ln, s.lingerSet.sweep); ok {
+	if fl, ok := newFastListener(ln, s.tcp.lingerSet.sweep); ok {
 		ln = fl
 	}
 	d := &drain{ln: ln, idle: s.drainIdle}
@@ -107,7 +95,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for {
 		// Wait for a free slot but take it only with a connection in hand,
 		// so that an idle listener holds none.
-		s.slots.waitFree()
+		s.tcp.slots.waitFree()
 		if !d.next() {
 			return nil
 		}
@@ -143,7 +131,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		backoff, failingSince = 0, time.Time{}
 		d.accepted()
-		s.slots.take()
+		s.tcp.slots.take()
 		s.inflight.Add(1)
 		s.serveConn(c)
 	}
@@ -155,10 +143,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Serve has returned: a draining Serve still starts greetings.
 func (s *Server) Wait() {
 	s.inflight.Wait()
-	s.lingerSet.stop()
-	if s.names != nil {
-		s.names.wait()
-	}
+	s.tcp.lingerSet.stop()
+	s.waitNames()
 }
 
 // greet is the whole protocol: write, close, then (off the critical path)
@@ -174,10 +160,10 @@ func (s *Server) finishGreet(conn net.Conn, at time.Time, peer netip.AddrPort, w
 	_ = conn.SetWriteDeadline(at.Add(s.writeTimeout))
 	n, werr := conn.Write(s.greeting[written:])
 	n += written
-	s.slots.release() // the greeting is written (or failed): the slot is free
+	s.tcp.slots.release() // the greeting is written (or failed): the slot is free
 	var cerr error
 	if werr == nil {
-		cerr = s.lingering.close(conn)
+		cerr = s.tcp.lingering.close(conn)
 	} else {
 		cerr = conn.Close()
 	}
@@ -192,53 +178,6 @@ func (s *Server) finishGreet(conn net.Conn, at time.Time, peer netip.AddrPort, w
 // mesh.Mesh.IsPeer): a failed one is still logged. Call it before Serve.
 func (s *Server) CountMeshProbes(node string, isPeer func(netip.Addr) bool) {
 	s.meshNode, s.isMeshPeer = node, isPeer
-}
-
-// logGreeting logs how a greeting went: a warning when it failed, else
-// the tutorial's line with the peer's name, which (off the critical path)
-// may come later; a mesh peer's probe is counted, neither logged nor
-// named.
-func (s *Server) logGreeting(at time.Time, peer netip.AddrPort, n int, werr error) {
-	s.counters.count(werr)
-	if s.isMeshPeer != nil && s.isMeshPeer(peer.Addr()) {
-		s.counters.meshProbes.n.Add(1)
-		if werr == nil {
-			return
-		}
-	}
-	if werr != nil {
-		s.log.Warn("greeting failed", "peer", peer.Addr().String(), "port", peer.Port(), "written", n, "err", werr)
-		return
-	}
-	if s.names == nil {
-		s.logConn(at, peer, "")
-		return
-	}
-	// A busy server mostly sees peers it has just named: log them here,
-	// without a callback, and reuse the greeting's clock reading.
-	if name, ok := s.names.cached(peer.Addr(), at); ok {
-		s.logConn(at, peer, name)
-		return
-	}
-	s.names.name(peer.Addr(), func(name string) { s.logConn(at, peer, name) })
-}
-
-// logConn writes the tutorial's line for one connection; the record keeps
-// the time of the greeting even when the name arrives later.
-func (s *Server) logConn(at time.Time, peer netip.AddrPort, name string) {
-	if s.text != nil && peer.Addr().Zone() == "" {
-		// The text form formats the line straight into a pooled buffer:
-		// no message string, no record, no address string.
-		_ = s.text.writeConn(at, peer, name)
-		return
-	}
-	addr := peer.Addr().String()
-	if name == "" {
-		name = addr
-	}
-	r := slog.NewRecord(at, slog.LevelInfo, "Connection received from "+name+" ("+addr+")", 0)
-	r.AddAttrs(slog.String("peer", addr), slog.Int("port", int(peer.Port())), slog.String("name", name))
-	_ = s.log.Handler().Handle(context.Background(), r)
 }
 
 func isTimeout(err error) bool {

@@ -8,14 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// newSocket is socket(2) for a listener, made non-blocking and
-// close-on-exec before any child could inherit it: darwin's socket(2)
-// takes neither flag, so the fork lock holds off exec as net's own
-// sockets do.
-func newSocket(family int) (int, error) {
+// newSocket is socket(2) of type sotype (SOCK_STREAM, SOCK_DGRAM), made
+// non-blocking and close-on-exec before any child could inherit it:
+// darwin's socket(2) takes neither flag, so the fork lock holds off exec
+// as net's own sockets do.
+func newSocket(family, sotype int) (int, error) {
 	syscall.ForkLock.RLock()
 	defer syscall.ForkLock.RUnlock()
-	fd, err := unix.Socket(family, unix.SOCK_STREAM, unix.IPPROTO_TCP)
+	fd, err := unix.Socket(family, sotype, protocol(sotype))
 	if err != nil {
 		return -1, err
 	}

@@ -8,10 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// newSocket is socket(2) for a listener, non-blocking and close-on-exec
-// from the start.
-func newSocket(family int) (int, error) {
-	return unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+// newSocket is socket(2) of type sotype (SOCK_STREAM, SOCK_DGRAM),
+// non-blocking and close-on-exec from the start.
+func newSocket(family, sotype int) (int, error) {
+	return unix.Socket(family, sotype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, protocol(sotype))
 }
 
 // defaultBacklog is the kernel's ceiling for listen(2), which is what Go's

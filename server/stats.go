@@ -61,7 +61,7 @@ type Stats struct {
 // Stats reads the counters; safe at any time from any goroutine.
 func (s *Server) Stats() Stats {
 	st := Stats{Greetings: s.counters.greeted.Load(), Failed: make(map[string]uint64, len(Causes)),
-		InService: s.slots.inUse(), Lingering: s.lingering.n.Load()}
+		InService: s.tcp.slots.inUse(), Lingering: s.tcp.lingering.n.Load()}
 	for i, c := range Causes {
 		st.Failed[c] = s.counters.failed[i].n.Load()
 	}

@@ -27,9 +27,13 @@ func Unique(addrs []netip.Addr) []netip.Addr {
 // the zero AddrPort for an address that is not IP.
 func AddrPortOf(a net.Addr) netip.AddrPort {
 	var ap netip.AddrPort
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap = ta.AddrPort()
-	} else if a != nil {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case *net.UDPAddr:
+		ap = a.AddrPort()
+	case nil:
+	default:
 		ap, _ = netip.ParseAddrPort(a.String())
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
