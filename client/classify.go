@@ -25,7 +25,9 @@ const (
 	classOther       = "error"
 )
 
-// classes are every class, in the order the class table of docs/usage.md lists them.
+// classes are every class, in order: the one list, given out by Classes,
+// to which every other (docs/usage.md, docs/json.md, docs/platforms.md,
+// the JSON schema) is held by a test (classdocs_test.go lists them).
 var classes = []string{classDNS, classRefused, classTimeout, classReset, classUnreachable,
 	classTooLarge, classMismatch, classEmpty, classBlackHole, classOther}
 

@@ -11,7 +11,8 @@ var osErrors = []osError{
 	{"ERROR_SEM_TIMEOUT", 121, windows.ERROR_SEM_TIMEOUT, classTimeout},
 	{"WSAECONNRESET", 10054, windows.WSAECONNRESET, classReset},
 	{"WSAECONNABORTED", 10053, windows.WSAECONNABORTED, classReset},
-	{"ERROR_NETNAME_DELETED", 64, windows.ERROR_NETNAME_DELETED, classReset}, // a reset seen by an overlapped read
+	{"ERROR_NETNAME_DELETED", 64, windows.ERROR_NETNAME_DELETED, classReset},         // a reset seen by an overlapped read
+	{"ERROR_CONNECTION_ABORTED", 1236, windows.ERROR_CONNECTION_ABORTED, classReset}, // WSAECONNABORTED's Win32 form
 	{"WSAENETUNREACH", 10051, windows.WSAENETUNREACH, classUnreachable},
 	{"WSAEHOSTUNREACH", 10065, windows.WSAEHOSTUNREACH, classUnreachable},
 	{"ERROR_NETWORK_UNREACHABLE", 1231, windows.ERROR_NETWORK_UNREACHABLE, classUnreachable},
