@@ -1,7 +1,13 @@
 // Package integration proves the contract of smile-server and smile-client in
-// containers: the addressing and restart matrices of docs/matrices.md, the images'
-// lifecycle and the compose demo. It needs a Docker daemon and builds the
-// images itself from the repository's Dockerfile with `make images`.
+// containers: the addressing and restart matrices of docs/matrices.md, the
+// path faults of docs/path-faults.md, the routed sites of docs/router.md, the
+// mesh of docs/mesh.md (its page in a real browser), the compose demos and
+// images of docs/containers.md (lifecycle, hardening, architecture). It needs
+// a local Docker daemon (docs/architecture.md says what else, and how to run
+// one test). The images most tests share come from the repository's own
+// `make images`, which puts the binaries of `make build-linux` into
+// Dockerfile.prebuilt; TestFromSource builds the repository's Dockerfile, from
+// source, as a user's `docker build .` and `compose up` do.
 package integration
 
 import (

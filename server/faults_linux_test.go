@@ -5,7 +5,7 @@ package server
 // hostile environment: no descriptors, a dead or lying DNS server, a
 // signal, a kill) and proves that no well-behaved client lost its
 // greeting, that the server still serves afterwards, and that its CPU time
-// and memory stayed bounded. The harness is in faults_harness_test.go.
+// and memory stayed bounded. The harness is in faults_harness_linux_test.go.
 
 import (
 	"bytes"
