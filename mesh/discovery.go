@@ -74,7 +74,16 @@ type peerSet struct {
 	grace time.Duration
 	own   map[netip.AddrPort]bool
 	seen  map[netip.AddrPort]time.Time // last listed
+	// refused counts the new addresses the last update left out, the set
+	// being full (maxPeerSet).
+	refused int
 }
+
+// maxPeerSet bounds the peer set, whatever DNS answers: a name whose
+// answers rotate through thousands of addresses would otherwise grow it
+// by an answer's worth each lookup until -mesh-grace. 4096 addresses are
+// 2,048 dual-stack hosts, more than a matrix can show.
+const maxPeerSet = 4096
 
 func newPeerSet(grace time.Duration, own []netip.AddrPort) *peerSet {
 	ps := &peerSet{grace: grace, own: map[netip.AddrPort]bool{}, seen: map[netip.AddrPort]time.Time{}}
@@ -87,9 +96,15 @@ func newPeerSet(grace time.Duration, own []netip.AddrPort) *peerSet {
 // update records the addresses found now and returns the peer set, sorted,
 // and the addresses dropped for being unlisted longer than grace.
 func (ps *peerSet) update(now time.Time, found []netip.AddrPort) (peers, dropped []netip.AddrPort) {
+	ps.refused = 0
 	for _, a := range found {
-		if !ps.own[a] {
+		_, known := ps.seen[a]
+		switch {
+		case ps.own[a]:
+		case known || len(ps.seen) < maxPeerSet:
 			ps.seen[a] = now
+		default:
+			ps.refused++
 		}
 	}
 	for a, t := range ps.seen {

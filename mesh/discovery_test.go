@@ -74,3 +74,25 @@ func TestOwnAddresses(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerSetBounded: DNS answers that rotate through ever new addresses
+// grow the peer set to maxPeerSet and no further; addresses already in it
+// stay listed.
+func TestPeerSetBounded(t *testing.T) {
+	ps := newPeerSet(time.Minute, nil)
+	t0 := time.Now()
+	var peers []netip.AddrPort
+	for i := range 30 {
+		var found []netip.AddrPort
+		for j := range 1000 {
+			found = append(found, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i), byte(j >> 8), byte(j)}), 7890))
+		}
+		peers, _ = ps.update(t0.Add(time.Duration(i)*time.Second), found)
+	}
+	assert.Len(t, peers, maxPeerSet)
+	assert.Equal(t, 1000, ps.refused)
+	first := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, 0}), 7890)
+	peers, _ = ps.update(t0.Add(40*time.Second), []netip.AddrPort{first})
+	assert.Contains(t, peers, first)
+	assert.Equal(t, 0, ps.refused)
+}

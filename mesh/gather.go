@@ -37,6 +37,7 @@ func (m *Mesh) gatherTime() time.Duration { return 3 * m.o.Timeout }
 type gatherMemory struct {
 	fared   map[string]fared
 	refused map[string]string
+	named   map[netip.AddrPort]string // the name each address's row bore last, believed or not
 }
 
 // fared is how a host's fetch went, in the order hosts are fetched.
@@ -196,7 +197,7 @@ func (m *Mesh) maxCells() int {
 // as this node knows them; m.mu is held.
 func (m *Mesh) matrixRow(r *Row) MatrixRow {
 	// The row's own cells, renamed in place: a gathering holds each cell once.
-	mr := MatrixRow{Host: r.Node, Addresses: r.Addresses, Round: r.Round, Peers: r.Peers, Discovery: &r.Discovery,
+	mr := MatrixRow{Host: r.Node, Addresses: r.Addresses, Round: r.Round, RoundUnixMS: r.RoundUnixMS, Peers: r.Peers, Discovery: &r.Discovery,
 		Cells: r.Destinations[:0]}
 	if mr.Cells == nil {
 		mr.Cells = []Cell{}
@@ -220,6 +221,8 @@ func (m *Mesh) matrixRow(r *Row) MatrixRow {
 // believe checks each fetched row against where it came from and against
 // the others: a row is believed only for the address it was fetched from,
 // so it must announce that address, must not bear this node's name, must
+// bear the name it bore last time when the address has a node (a peer
+// answering a new name each time would churn every series named by it), must
 // not announce an address of this node or the address another row came
 // from, and must not share its name with a row from elsewhere that does
 // not announce the same addresses (two nodes named alike). A row that
@@ -236,6 +239,8 @@ func (m *Mesh) believe(results []fetched) []fetched {
 		switch {
 		case r.row.Node == m.o.Node:
 			reasons[i] = fmt.Sprintf("row from %s bears this node's name, %s%s", r.from, m.o.Node, m.sharedIP(r.from))
+		case m.owners[r.from] != "" && m.owners[r.from] != r.row.Node && m.gathered.named[r.from] != r.row.Node:
+			reasons[i] = fmt.Sprintf("row from %s names node %s, which was %s: a new name is believed once it stays", r.from, r.row.Node, m.owners[r.from])
 		case !announces(r.row, r.from):
 			reasons[i] = fmt.Sprintf("node %s does not announce %s, the address its row came from%s", r.row.Node, r.from, m.sharedIP(r.from))
 		default:
@@ -276,6 +281,12 @@ func (m *Mesh) believe(results []fetched) []fetched {
 		}
 	}
 	refused := map[string]string{}
+	named := map[netip.AddrPort]string{}
+	for _, r := range results {
+		if r.row != nil {
+			named[r.from] = r.row.Node
+		}
+	}
 	var more []fetched
 	for i := range results {
 		r := &results[i]
@@ -299,7 +310,7 @@ func (m *Mesh) believe(results []fetched) []fetched {
 			}
 		}
 	}
-	m.gathered.refused = refused
+	m.gathered.refused, m.gathered.named = refused, named
 	return append(results, more...)
 }
 

@@ -381,3 +381,42 @@ func TestHTTPHostAndFraming(t *testing.T) {
 		}
 	}
 }
+
+// TestFrozenAndChurningPeers: a peer whose rounds stopped keeps its last
+// round's time in the matrix, so the page shows its age; a peer answering
+// a new name each time keeps the name it first had in this node's row
+// (its series do not churn) and its row is stale saying why.
+func TestFrozenAndChurningPeers(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	frozenAt := float64(time.Now().Add(-time.Hour).UnixMilli())
+	startFakePeer(t, "127.0.0.151", port, web, serveRow(strings.Replace(rowOf("frozen", "", self("127.0.0.151")),
+		`"type"`, fmt.Sprintf(`"round":7,"round_unix_ms":%.0f,"type"`, frozenAt), 1)))
+	var n atomic.Int64
+	startFakePeer(t, "127.0.0.152", port, web, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, rowOf(fmt.Sprintf("churn%d", n.Add(1)), "", self("127.0.0.152")))
+	})
+	spec := strings.Join([]string{self("127.0.0.150"), self("127.0.0.151"), self("127.0.0.152")}, ",")
+	base := startBareNode(t, "n150", "127.0.0.150", port, web, spec)
+	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool {
+		r := row(m, self("127.0.0.152"))
+		return row(m, "frozen") != nil && r != nil && r.Stale
+	})
+	assert.Equal(t, frozenAt, row(m, "frozen").RoundUnixMS)
+	assert.Equal(t, uint64(7), row(m, "frozen").Round)
+	assert.Regexp(t, `^row from 127\.0\.0\.152:\d+ names node churn\d+, which was churn\d+: a new name is believed once it stays$`,
+		row(m, self("127.0.0.152")).Error)
+
+	names := map[string]bool{}
+	for range 5 {
+		for _, c := range getJSON[mesh.Row](t, base+"/mesh.json").Destinations {
+			if c.Address == self("127.0.0.152") {
+				names[c.Host] = true
+			}
+		}
+		time.Sleep(600 * time.Millisecond) // a gathering apart
+		getJSON[mesh.Matrix](t, base+"/matrix.json")
+	}
+	assert.Len(t, names, 1, "names the churning peer's address had in 5 rows: %v", names)
+}

@@ -25,14 +25,17 @@ type Matrix struct {
 // MatrixRow is one source host's row: the cells of its /mesh.json, each
 // destination named by the node that announces the address.
 type MatrixRow struct {
-	Host      string     `json:"host"`
-	Stale     bool       `json:"stale"`
-	Error     string     `json:"error,omitempty"` // why the row is stale
-	Addresses []string   `json:"addresses"`
-	Round     uint64     `json:"round"`
-	Peers     int        `json:"peers"`
-	Discovery *Discovery `json:"discovery,omitempty"` // absent on a stale row
-	Cells     []Cell     `json:"cells"`
+	Host      string   `json:"host"`
+	Stale     bool     `json:"stale"`
+	Error     string   `json:"error,omitempty"` // why the row is stale
+	Addresses []string `json:"addresses"`
+	Round     uint64   `json:"round"`
+	// RoundUnixMS is when the row's last round ended, as its node said:
+	// a node whose rounds stopped keeps serving a row, which shows its age.
+	RoundUnixMS float64    `json:"round_unix_ms,omitempty"`
+	Peers       int        `json:"peers"`
+	Discovery   *Discovery `json:"discovery,omitempty"` // absent on a stale row
+	Cells       []Cell     `json:"cells"`
 }
 
 // matrixCache holds the last matrix, encoded once, so that a page open

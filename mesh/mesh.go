@@ -74,6 +74,7 @@ type Mesh struct {
 	claims       map[netip.AddrPort]string // address → node whose row, fetched elsewhere, announces it
 	round        uint64
 	roundTook    time.Duration
+	roundAt      time.Time // when the last round ended
 	discoveryErr string
 
 	matrix      matrixCache

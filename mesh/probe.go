@@ -43,8 +43,13 @@ func (m *Mesh) runRound(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	found, derr := discover(lctx, m.o.Resolver, m.o.Entries)
 	cancel()
+	full := m.listed.refused
 	peers, dropped := m.listed.update(start, found)
 	m.setPeers(peers)
+	if m.listed.refused > 0 && full == 0 {
+		m.log.Warn(fmt.Sprintf("mesh peer set full: %d addresses; %d more that %s lists are left out until some are dropped", maxPeerSet, m.listed.refused, m.o.Spec),
+			"mesh", m.o.Spec, "peers", len(peers), "left_out", m.listed.refused)
+	}
 
 	m.mu.Lock()
 	m.peers = peers
@@ -83,6 +88,7 @@ func (m *Mesh) runRound(ctx context.Context) {
 	m.mu.Lock()
 	m.round = round
 	m.roundTook = time.Since(start)
+	m.roundAt = time.Now()
 	m.mu.Unlock()
 }
 

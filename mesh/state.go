@@ -22,7 +22,8 @@ type Row struct {
 	MaxPeers      int       `json:"max_peers"`
 	Round         uint64    `json:"round"` // rounds completed
 	RoundMS       float64   `json:"round_ms"`
-	Peers         int       `json:"peers"` // peer addresses in the current set
+	RoundUnixMS   float64   `json:"round_unix_ms,omitempty"` // when the last round ended: a frozen node shows its age
+	Peers         int       `json:"peers"`                   // peer addresses in the current set
 	Discovery     Discovery `json:"discovery"`
 	TimeUnixMS    float64   `json:"time_unix_ms"` // when the row was served
 	Destinations  []Cell    `json:"destinations"`
@@ -91,6 +92,14 @@ func (c *cell) json(host string) Cell {
 
 func unixMS(t time.Time) float64 { return float64(t.UnixMicro()) / 1000 }
 
+// unixMSOrZero is unixMS, and 0 (omitted) for the zero time.
+func unixMSOrZero(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return unixMS(t)
+}
+
 // familyOf is the family an address is greeted over.
 func familyOf(a netip.AddrPort) string {
 	if a.Addr().Is4() {
@@ -110,7 +119,8 @@ func (m *Mesh) row(cells bool) Row {
 	r := Row{SchemaVersion: 1, Type: "mesh_node", Node: m.o.Node, Mesh: m.o.Spec,
 		IntervalMS: latency.MS(m.o.Interval), TimeoutMS: latency.MS(m.o.Timeout), MaxPeers: m.o.MaxPeers,
 		Round: m.round, RoundMS: latency.MS(m.roundTook), Peers: len(m.peers),
-		Discovery: Discovery{OK: m.discoveryErr == "", Error: m.discoveryErr}, TimeUnixMS: unixMS(time.Now()),
+		RoundUnixMS: unixMSOrZero(m.roundAt),
+		Discovery:   Discovery{OK: m.discoveryErr == "", Error: m.discoveryErr}, TimeUnixMS: unixMS(time.Now()),
 		Addresses: make([]string, 0, len(m.o.Announce)), Destinations: []Cell{}}
 	for _, a := range m.o.Announce {
 		r.Addresses = append(r.Addresses, a.String())
