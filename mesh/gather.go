@@ -266,7 +266,11 @@ func (m *Mesh) believe(results []fetched) []fetched {
 			continue
 		}
 		for _, j := range byName[r.row.Node] {
-			if j != i && !(announces(r.row, results[j].from) && announces(results[j].row, r.from)) {
+			// Two nodes by one name: the one whose address already had
+			// the name keeps it, so a newcomer copying a node's name
+			// cannot make that node's row stale; otherwise neither does.
+			mine, theirs := m.owners[r.from] == r.row.Node, m.owners[results[j].from] == r.row.Node
+			if j != i && !(announces(r.row, results[j].from) && announces(results[j].row, r.from)) && (!mine || theirs) {
 				against[i] = fmt.Sprintf("node name %s is also the name of the row from %s", r.row.Node, results[j].from)
 			}
 		}
@@ -327,6 +331,22 @@ func (m *Mesh) own(a netip.AddrPort, r *Row) {
 			m.claims[unzoned(b)] = r.Node
 		}
 	}
+}
+
+// mayBe reports whether address a may be node name's: the name is no
+// other address's yet, or the row of the node that has it announces a (a
+// dual-stack node's other family). A newcomer copying a node's name does
+// not get it. m.mu is held.
+func (m *Mesh) mayBe(a netip.AddrPort, name string) bool {
+	if m.claims[a] == name {
+		return true
+	}
+	for b, n := range m.owners {
+		if n == name && b != a {
+			return false
+		}
+	}
+	return true
 }
 
 // sharedIP says, for a row fetched from an address on one of this node's
@@ -392,7 +412,7 @@ func (m *Mesh) learnOwners(ctx context.Context, probed []netip.AddrPort, round u
 	m.mu.Lock()
 	for i, r := range rows {
 		a := unknown[i]
-		if r != nil && r.Node != m.o.Node && announces(r, a) {
+		if r != nil && r.Node != m.o.Node && announces(r, a) && m.mayBe(a, r.Node) {
 			m.own(a, r)
 		} else if c := m.cells[a]; c != nil {
 			c.noRowRound = round

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -118,7 +119,7 @@ func TestHostilePeerAnswers(t *testing.T) {
 }
 
 // TestRowsBelievedOnlyForTheirAddress: a row counts only for the address
-// it was fetched from. Two nodes with one name, a row bearing this node's
+// it was fetched from. A second node with a node's name, a row bearing this node's
 // name, a row announcing another node's address and a row that does not
 // announce the address it came from are each a stale row saying why;
 // the honest peer's row stands.
@@ -141,8 +142,6 @@ func TestRowsBelievedOnlyForTheirAddress(t *testing.T) {
 	}
 	base := startBareNode(t, "n110", "127.0.0.110", port, web, spec)
 	want := map[string]string{
-		self("127.0.0.111"): "node name twin is also the name of the row from " + self("127.0.0.112"),
-		self("127.0.0.112"): "node name twin is also the name of the row from " + self("127.0.0.111"),
 		self("127.0.0.113"): "row from " + self("127.0.0.113") + " bears this node's name, n110",
 		self("127.0.0.114"): "node liar announces " + self("127.0.0.115") + ", the address of node honest",
 		self("127.0.0.116"): "node elsewhere does not announce " + self("127.0.0.116") + ", the address its row came from",
@@ -157,6 +156,16 @@ func TestRowsBelievedOnlyForTheirAddress(t *testing.T) {
 	}
 	if r := row(m, "honest"); assert.NotNil(t, r) {
 		assert.False(t, r.Stale)
+	}
+	// Of the twins, the one whose address had the name first keeps it;
+	// the other is stale, naming it.
+	if r := row(m, "twin"); assert.NotNil(t, r) {
+		assert.False(t, r.Stale)
+		other := map[string]string{self("127.0.0.111"): self("127.0.0.112"), self("127.0.0.112"): self("127.0.0.111")}[r.Addresses[0]]
+		if s := row(m, other); assert.NotNil(t, s, other) {
+			assert.True(t, s.Stale)
+			assert.Equal(t, "node name twin is also the name of the row from "+r.Addresses[0], s.Error)
+		}
 	}
 }
 
@@ -419,4 +428,35 @@ func TestFrozenAndChurningPeers(t *testing.T) {
 		getJSON[mesh.Matrix](t, base+"/matrix.json")
 	}
 	assert.Len(t, names, 1, "names the churning peer's address had in 5 rows: %v", names)
+}
+
+// TestMeshWithAHostilePeer: three smile-servers and a peer that greets
+// like one but serves a row copying a node's name and claiming its
+// address: every real node's row stands, the impostor's is stale saying
+// why, and its greeting cells stay what the probes found.
+func TestMeshWithAHostilePeer(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	addr := func(i int) string { return fmt.Sprintf("127.0.0.%d:%d", i, port) }
+	spec := strings.Join([]string{addr(161), addr(162), addr(163), addr(164)}, ",")
+	for i := 161; i <= 163; i++ {
+		startNode(t, fmt.Sprintf("n%d", i), fmt.Sprintf("127.0.0.%d", i), port, web, spec)
+	}
+	startFakePeer(t, "127.0.0.164", port, web, serveRow(rowOf("n162", "", addr(164), addr(162))))
+	base := fmt.Sprintf("http://127.0.0.161:%d", web)
+	want := map[string][]string{
+		"n161": {addr(164) + " ipv4 ok", "n162 ipv4 ok", "n163 ipv4 ok"},
+		"n162": {addr(164) + " ipv4 ok", "n161 ipv4 ok", "n163 ipv4 ok"},
+		"n163": {addr(164) + " ipv4 ok", "n161 ipv4 ok", "n162 ipv4 ok"},
+	}
+	m := waitFor(t, base, 20*time.Second, func(m *mesh.Matrix) bool {
+		for host, cells := range want {
+			if r := row(m, host); r == nil || r.Stale || !slices.Equal(cellsOf(r), cells) {
+				return false
+			}
+		}
+		r := row(m, addr(164))
+		return len(m.Rows) == 4 && r != nil && r.Stale
+	})
+	assert.Equal(t, "node name n162 is also the name of the row from "+addr(162), row(m, addr(164)).Error)
 }
