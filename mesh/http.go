@@ -12,11 +12,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"golang.org/x/net/netutil"
 
 	"github.com/smile-sockets/smile/internal/netaddr"
 )
@@ -172,8 +172,8 @@ func writeBytes(w http.ResponseWriter, b []byte) {
 
 // ServeHTTP serves h on ln until ctx is done, then closes ln and waits
 // up to a second for the requests in flight. Connections are capped at
-// maxConns and idle ones closed after idleTimeout; slow or idle clients
-// are cut off, so none holds a connection for long.
+// maxConns (connCap) and idle ones closed after idleTimeout; slow or idle
+// clients are cut off, so none holds a connection for long.
 func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
@@ -184,14 +184,79 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	cl := &connCap{Listener: ln, max: maxConns, conns: map[net.Conn]connInfo{}}
+	srv.ConnState = cl.track
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	})
 	defer stop()
-	if err := srv.Serve(netutil.LimitListener(ln, maxConns)); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(cl); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
+}
+
+// connCap caps the connections open at once at max. When a connection
+// arrives at the cap, the one idle the longest (sent nothing yet, or
+// between requests) is closed to make room, else the newcomer is: idle
+// connections, however many, neither take more descriptors than the cap
+// (greetings need theirs) nor keep a probe of /healthz waiting in the
+// kernel's queue behind them, as a listener that stops accepting at the
+// cap would.
+type connCap struct {
+	net.Listener
+	max   int
+	mu    sync.Mutex
+	conns map[net.Conn]connInfo
+}
+
+// connInfo is an open connection's state, and since when.
+type connInfo struct {
+	state http.ConnState
+	since time.Time
+}
+
+func (l *connCap) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if len(l.conns) >= l.max {
+			var victim net.Conn
+			var at time.Time
+			for vc, in := range l.conns {
+				if (in.state == http.StateNew || in.state == http.StateIdle) && (victim == nil || in.since.Before(at)) {
+					victim, at = vc, in.since
+				}
+			}
+			if victim == nil { // every one is busy with a request: the newcomer waits its turn elsewhere
+				l.mu.Unlock()
+				_ = c.Close()
+				continue
+			}
+			delete(l.conns, victim)
+			_ = victim.Close()
+		}
+		l.conns[c] = connInfo{http.StateNew, time.Now()}
+		l.mu.Unlock()
+		return c, nil
+	}
+}
+
+// track follows each connection's state (http.Server.ConnState).
+func (l *connCap) track(c net.Conn, s http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch s {
+	case http.StateClosed, http.StateHijacked:
+		delete(l.conns, c)
+	default:
+		if _, ok := l.conns[c]; ok {
+			l.conns[c] = connInfo{s, time.Now()}
+		}
+	}
 }

@@ -62,6 +62,31 @@ func startRowPeer(t *testing.T, ip string, web int, h http.HandlerFunc) {
 	t.Cleanup(func() { _ = hs.Close() })
 }
 
+// startChildNode runs TestMemoryChildNode in a process of its own under
+// GOMEMLIMIT=64MiB, and returns its base URL and process id.
+func startChildNode(t *testing.T, spec, ip string, port, web int) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryChildNode$", "-test.v")
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT=64MiB", fmt.Sprintf("%s=%s %s %d %d", memNodeEnv, spec, ip, port, web))
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	var base string
+	for sc.Scan() {
+		if u, ok := strings.CutPrefix(sc.Text(), "SERVING "); ok {
+			base = u
+			break
+		}
+	}
+	require.NotEmpty(t, base, "the node did not start")
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return base, cmd.Process.Pid
+}
+
 // vmHWM is a process's peak resident set, from /proc.
 func vmHWM(t *testing.T, pid int) int64 {
 	t.Helper()
@@ -101,24 +126,7 @@ func TestNeverReadingClients(t *testing.T) {
 		spec += "," + self(ip)
 	}
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryChildNode$", "-test.v")
-	cmd.Env = append(os.Environ(), "GOMEMLIMIT=64MiB", fmt.Sprintf("%s=%s 127.0.8.1 %d %d", memNodeEnv, spec, port, web))
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(stdout)
-	var base string
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "SERVING "); ok {
-			base = u
-			break
-		}
-	}
-	require.NotEmpty(t, base, "the node did not start")
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	base, pid := startChildNode(t, spec, "127.0.8.1", port, web)
 	m := waitFor(t, base, 20*time.Second, func(m *mesh.Matrix) bool {
 		n := 0
 		for _, r := range m.Rows {
@@ -130,7 +138,7 @@ func TestNeverReadingClients(t *testing.T) {
 	})
 	_, body, err := get(base + "/matrix.json")
 	require.NoError(t, err)
-	idle := vmHWM(t, cmd.Process.Pid)
+	idle := vmHWM(t, pid)
 	t.Logf("matrix of %d rows, %d bytes; peak RSS before the clients: %.1f MiB", len(m.Rows), len(body), float64(idle)/(1<<20))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -168,8 +176,47 @@ func TestNeverReadingClients(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	peak := vmHWM(t, cmd.Process.Pid)
+	peak := vmHWM(t, pid)
 	t.Logf("64 never-reading clients for 10s: peak RSS %.1f MiB; polls %v, failed %v", float64(peak)/(1<<20), polls, bad)
 	assert.Less(t, peak, int64(64<<20), "peak RSS")
 	assert.Empty(t, bad, "/healthz and /metrics answers other than 200")
+}
+
+// openFiles is how many descriptors a process has open.
+func openFiles(t *testing.T, pid int) int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	require.NoError(t, err)
+	return len(fds)
+}
+
+// TestIdleConnections: 1000 connections to -http that send nothing cost
+// the node no more descriptors than its cap on connections, /healthz is
+// answered once the cap's idle holders are cut off, and the node closes
+// them within its header timeout.
+func TestIdleConnections(t *testing.T) {
+	port, web := ports(t)
+	base, pid := startChildNode(t, fmt.Sprintf("127.0.8.201:%d", port), "127.0.8.200", port, web)
+	before := openFiles(t, pid)
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	for range 1000 {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second)
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+	time.Sleep(time.Second)
+	held := openFiles(t, pid)
+	start := time.Now()
+	code, _, err := get(base + "/healthz")
+	took := time.Since(start)
+	t.Logf("descriptors: %d before, %d with 1000 idle connections; /healthz %d after %v", before, held, code, took)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, code)
+	assert.LessOrEqual(t, held-before, 256, "descriptors the idle connections took")
+	assert.Less(t, took, 8*time.Second, "/healthz behind the idle connections")
 }
