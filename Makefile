@@ -194,8 +194,18 @@ mesh-scale: build ## N mesh nodes in a namespace of their own (root): per-node C
 	$(GO) build -o $(BIN)/meshscale ./internal/smiletest/bench/cmd/meshscale
 	$(BIN)/meshscale -n $(N) -server $(BIN)/smile-server $(MESH_SCALE_FLAGS)
 
+# The mesh's alert rules (docs/mesh.md#alerts): checked, and fired by
+# their promtool tests on series captured from a real fault. promtool is
+# Debian's prometheus package (.ci/run installs it); nothing here starts
+# a Prometheus.
+.PHONY: rules
+rules: ## check deploy/prometheus/smile-rules.yml and run its promtool tests (needs promtool)
+	@echo ">> checking the alert rules and running their promtool tests (deploy/prometheus)"
+	@command -v promtool >/dev/null || { echo "promtool not found: apt-get install prometheus, then systemctl disable --now prometheus"; exit 1; }
+	cd deploy/prometheus && promtool check rules smile-rules.yml && promtool test rules smile-rules.test.yml
+
 .PHONY: test
-test: unit unit-arm64 integration ## every test (the arm64 run needs .ci/qemu-arm64, which .ci/run calls)
+test: rules unit unit-arm64 integration ## every test (the arm64 run needs .ci/qemu-arm64, which .ci/run calls)
 	@echo ">> all tests passed"
 
 .PHONY: fmt

@@ -1,16 +1,20 @@
 package mesh_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -348,4 +352,64 @@ func TestMeshProbesReceivedAreCountedNotLogged(t *testing.T) {
 	require.True(t, a.Out.WaitFor(t, line, 5*time.Second), "%q not in the log:\n%s", line, a.Out)
 	assert.Equal(t, 1, strings.Count(a.Out.String(), "Connection received"), "the ordinary client alone:\n%s", a.Out)
 	assert.Equal(t, int64(1), dns.Queries(), "one reverse lookup, of the ordinary client")
+}
+
+// TestMetricsAsPrometheusReadsThem: a real node's /metrics passes
+// promtool check metrics (names, units, help, types as Prometheus's
+// linter wants them), every series kind there (-mesh-metrics all, an ok
+// peer and a refusing one); and a scraper that asks for protocol buffers
+// gets the latency histogram as a native histogram too, its classic
+// buckets kept.
+func TestMetricsAsPrometheusReadsThem(t *testing.T) {
+	t.Parallel()
+	promtool := smiletest.Tool(t, "promtool", "prometheus")
+	port, web := ports(t)
+	spec := fmt.Sprintf("127.0.0.45:%d,127.0.0.46:%d,127.0.0.47:%d", port, port, port)
+	startNode(t, "a", "127.0.0.45", port, web, spec, "-mesh-metrics", "all")
+	startNode(t, "b", "127.0.0.47", port, web, spec)
+	base := fmt.Sprintf("http://127.0.0.45:%d", web)
+	var body []byte
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, b, err := get(base + "/metrics")
+		require.NoError(t, err)
+		body = b
+		if strings.Contains(string(b), `class="ok",destination="b"`) && strings.Contains(string(b), `class="refused"`) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no ok and refused cells:\n%s", b)
+		time.Sleep(200 * time.Millisecond)
+	}
+	check := exec.Command(promtool, "check", "metrics")
+	check.Stdin = bytes.NewReader(body)
+	out, err := check.CombinedOutput()
+	assert.NoError(t, err, "promtool check metrics: %s", out)
+	assert.Empty(t, string(out), "promtool's complaints")
+
+	req, err := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	dec := expfmt.NewDecoder(resp.Body, expfmt.NewFormat(expfmt.TypeProtoDelim))
+	var found bool
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+		if mf.GetName() != "smile_mesh_probe_latency_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			found = true
+			h := m.GetHistogram()
+			assert.Equal(t, int32(3), h.GetSchema(), "native buckets")
+			assert.NotEmpty(t, h.GetPositiveSpan(), "native buckets")
+			assert.Len(t, h.GetBucket(), 16, "classic buckets kept")
+		}
+	}
+	assert.True(t, found, "no smile_mesh_probe_latency_seconds")
 }

@@ -106,6 +106,9 @@ func TestCheckRejectsBrokenManifests(t *testing.T) {
 		{"ServiceMonitor on a port no Service has", "components/servicemonitor/servicemonitor.yaml", "- port: http", "- port: metrics", `no Service it selects has a port "metrics"`, 3},
 		{"misspelt ServiceMonitor field", "components/servicemonitor/servicemonitor.yaml", "scrapeTimeout: 10s", "scrapeTimout: 10s", `unknown field "spec.endpoints[0].scrapeTimout"`, 3},
 		{"scrape timeout beyond its interval", "components/servicemonitor/servicemonitor.yaml", "scrapeTimeout: 10s", "scrapeTimeout: 60s", "scrapeTimeout 60s exceeds its interval 30s", 3},
+		{"alert rule drifted from the rules file", "components/servicemonitor/prometheusrule.yaml", "failing_since_timestamp_seconds > 300", "failing_since_timestamp_seconds > 600",
+			"PrometheusRule smile-server: groups differ from ../prometheus/smile-rules.yml at SmileMeshPathFailing", 3},
+		{"misspelt rule field", "components/servicemonitor/prometheusrule.yaml", "for: 2m", "fro: 2m", `unknown field "spec.groups[0].rules[1].fro"`, 3},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -130,6 +133,7 @@ type manifests struct {
 	services   []corev1.Service
 	jobs       []batchv1.Job
 	monitors   []serviceMonitor
+	rules      []prometheusRule
 }
 
 // build runs kustomize in-process on dir and decodes every object into its
@@ -159,6 +163,8 @@ func build(dir string) (*manifests, error) {
 			err = decodeInto(y, &m.jobs)
 		case "monitoring.coreos.com/v1 ServiceMonitor":
 			err = decodeInto(y, &m.monitors)
+		case "monitoring.coreos.com/v1 PrometheusRule":
+			err = decodeInto(y, &m.rules)
 		default:
 			err = errors.New("not a kind these manifests use")
 		}
@@ -218,6 +224,7 @@ func check(m *manifests, v variant, images map[string]string) error {
 	checkServices(&p, m.services, ds, v)
 	checkClient(&p, job, v, images["client"], greeting)
 	checkServiceMonitors(&p, m.monitors, m.services, ds, v)
+	checkPrometheusRules(&p, m.rules, v)
 	return errors.Join(p...)
 }
 

@@ -2,6 +2,7 @@
 // the bench harness share, so that each helper exists once: building and
 // running the real programs (Build, Start), a buffer tests read while a
 // process writes (Buffer), a well-behaved greeter and a slow reader (Peer),
-// and a process started with Start, whose usage internal/smiletest/procfs reads.
+// a process started with Start, whose usage internal/smiletest/procfs reads,
+// and the tools a test runs (Tool).
 // Everything runs on loopback with real sockets and processes.
 package smiletest
