@@ -189,7 +189,7 @@ func TestMeshOfThreeNodesAndADeadPeer(t *testing.T) {
 		`smile_mesh_destinations{class="refused",family="ipv4",source="n21"} 1`,
 		`smile_mesh_matrix_stale_rows{source="n21"} 1`,
 		`smile_mesh_discovery_up{source="n21"} 1`,
-		`smile_greetings_failed_total{cause="timeout"} 0`,
+		`smile_greetings_failed_total{class="timeout"} 0`,
 		`smile_connections_in_service 0`,
 		`smile_log_lines_dropped_total 0`,
 	} {

@@ -62,9 +62,9 @@ func TestHTTPWithoutMesh(t *testing.T) {
 	ver, rev := version.Info()
 	for _, line := range []string{
 		"smile_greetings_total 3",
-		`smile_greetings_failed_total{cause="error"} 0`,
-		`smile_greetings_failed_total{cause="reset"} 0`,
-		`smile_greetings_failed_total{cause="timeout"} 0`,
+		`smile_greetings_failed_total{class="error"} 0`,
+		`smile_greetings_failed_total{class="reset"} 0`,
+		`smile_greetings_failed_total{class="timeout"} 0`,
 		"smile_connections_in_service 0",
 		"smile_log_lines_dropped_total 0",
 		fmt.Sprintf(`smile_build_info{goversion=%q,revision=%q,version=%q} 1`, runtime.Version(), rev, ver),

@@ -21,8 +21,8 @@ var (
 	descGreetings = prometheus.NewDesc("smile_greetings_total",
 		"Greetings written in full and closed.", nil, nil)
 	descFailed = prometheus.NewDesc("smile_greetings_failed_total",
-		"Greetings that failed, by cause: timeout (the peer did not read within -write-timeout), reset (the peer reset or closed), error (anything else).",
-		[]string{"cause"}, nil)
+		"Greetings that failed, by class (the one label name of every outcome on /metrics): timeout (the peer did not read within -write-timeout), reset (the peer reset or closed), error (anything else).",
+		[]string{"class"}, nil)
 	descInService = prometheus.NewDesc("smile_connections_in_service",
 		"Connections holding one of the -max-conns slots now.", nil, nil)
 	descLingering = prometheus.NewDesc("smile_lingering_sockets",
