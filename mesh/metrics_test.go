@@ -196,22 +196,22 @@ func TestLatencyHistogram(t *testing.T) {
 	assert.True(t, found, "no smile_mesh_probe_latency_seconds")
 }
 
-// meshOf is node's Mesh with -mesh-metrics mode and peers dual-stack
-// peer addresses (half IPv4, half IPv6), of which failing IPv4 ones are
-// refused, the others ok; each family and class has had probes, as
-// rounds would leave it.
-func meshOf(t *testing.T, mode string, peers, failing int) *Mesh {
+// meshOf is node's Mesh with -mesh-metrics mode and peers peer addresses
+// of nodes with families families (1: IPv4; 2: dual-stack, half the
+// addresses IPv6), of which failing IPv4 ones are refused, the others ok;
+// each family and class has had probes, as rounds would leave it.
+func meshOf(t *testing.T, mode string, families, peers, failing int) *Mesh {
 	t.Helper()
 	m := newTestMesh(t, "n0", mode)
 	now := time.Now()
 	for i := range peers {
 		addr, class := fmt.Sprintf("10.%d.%d.%d:7890", i>>16, i>>8&0xff, i&0xff), ""
-		if i%2 == 1 {
+		if families == 2 && i%2 == 1 {
 			addr = fmt.Sprintf("[fd00::%x]:7890", i)
-		} else if i/2 < failing {
+		} else if i/families < failing {
 			class = "refused"
 		}
-		setCell(m, addr, fmt.Sprintf("node-%d", i/2), probeOutcome{now, class, 300 * time.Microsecond})
+		setCell(m, addr, fmt.Sprintf("node-%d", i/families), probeOutcome{now, class, 300 * time.Microsecond})
 		if class == "" {
 			class = "ok"
 		}
@@ -247,32 +247,38 @@ var meshMetricNames = []string{"smile_mesh_probe_success", "smile_mesh_probe_dur
 // has 2(N-1) peer addresses.
 func TestSeriesPerNode(t *testing.T) {
 	cases := []struct {
-		mode           string
-		peers, failing int
-		want           int
+		mode                     string
+		families, peers, failing int
+		want                     int
 	}{
 		// The summary: a count per family and class, the worst ok time
 		// per family, six per node, and a histogram (19) and counter per
 		// family and class seen.
-		{MetricsSummary, 398, 0, 50},
-		{MetricsSummary, 1998, 0, 50},
-		{MetricsSummary, 1998, 10, 71},
+		{MetricsSummary, 2, 398, 0, 50},
+		{MetricsSummary, 2, 1998, 0, 50},
+		{MetricsSummary, 2, 1998, 10, 71},
 		// failing: four more per failing destination address.
-		{MetricsFailing, 398, 0, 50},
-		{MetricsFailing, 1998, 0, 50},
-		{MetricsFailing, 1998, 10, 71 + 4*10},
-		{MetricsFailing, 9998, 10, 71 + 4*10},
+		{MetricsFailing, 2, 398, 0, 50},
+		{MetricsFailing, 2, 1998, 0, 50},
+		{MetricsFailing, 2, 1998, 10, 71 + 4*10},
+		{MetricsFailing, 2, 9998, 10, 71 + 4*10},
 		// all: three per ok destination address, four per failing one.
-		{MetricsAll, 398, 0, 50 + 3*398},
-		{MetricsAll, 1998, 0, 50 + 3*1998},
-		{MetricsAll, 1998, 10, 71 + 3*1988 + 4*10},
-		{MetricsAll, 9998, 0, 50 + 3*9998},
+		{MetricsAll, 2, 398, 0, 50 + 3*398},
+		{MetricsAll, 2, 1998, 0, 50 + 3*1998},
+		{MetricsAll, 2, 1998, 10, 71 + 3*1988 + 4*10},
+		{MetricsAll, 2, 9998, 0, 50 + 3*9998},
+		// Single-stack: one family's summary, histogram and counter.
+		{MetricsFailing, 1, 199, 0, 28},
+		{MetricsFailing, 1, 999, 0, 28},
+		{MetricsFailing, 1, 999, 10, 28 + 21 + 4*10},
+		{MetricsAll, 1, 199, 0, 28 + 3*199},
+		{MetricsAll, 1, 999, 0, 28 + 3*999},
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("%s %d peers %d failing", c.mode, c.peers, c.failing), func(t *testing.T) {
-			got := seriesOf(t, meshOf(t, c.mode, c.peers, c.failing))
+		t.Run(fmt.Sprintf("%s %d families %d peers %d failing", c.mode, c.families, c.peers, c.failing), func(t *testing.T) {
+			got := seriesOf(t, meshOf(t, c.mode, c.families, c.peers, c.failing))
 			assert.Equal(t, c.want, got)
-			t.Logf("-mesh-metrics %s, %d peer addresses, %d failing: %d series per node", c.mode, c.peers, c.failing, got)
+			t.Logf("-mesh-metrics %s, %d peer addresses over %d families, %d failing: %d series per node", c.mode, c.peers, c.families, c.failing, got)
 		})
 	}
 }
