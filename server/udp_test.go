@@ -1,0 +1,205 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/dgram"
+	"github.com/smile-sockets/smile/internal/smiletest/matrix"
+)
+
+// serveDatagrams answers on a UDP socket the test opens on addr (network
+// udp, udp4 or udp6) until the test ends, and returns the socket's port
+// and the answerer, whose counts the test reads.
+func serveDatagrams(t *testing.T, network, addr string) (uint16, *datagrams) {
+	t.Helper()
+	pc, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+	if err != nil {
+		t.Skipf("no %s %s here: %v", network, addr, err)
+	}
+	d := &datagrams{greeting: []byte(defaultGreeting), idle: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.serve(ctx, pc) }()
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done)
+	})
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port(), d
+}
+
+// naiveResponder is the UDP server most people write: bound to the
+// wildcard, it answers with WriteTo and lets the kernel pick the source.
+func naiveResponder(t *testing.T) uint16 {
+	t.Helper()
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	go func() {
+		b := make([]byte, maxDatagram+1)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(b)
+			if err != nil {
+				return
+			}
+			if n >= len(defaultGreeting) {
+				_, _ = pc.WriteToUDPAddrPort([]byte(defaultGreeting), from)
+			}
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port()
+}
+
+// answerSource sends a greeting request from an unconnected socket bound
+// to from, to dst, and returns the source address of the answer: an
+// application's connected socket accepts the answer only when it is dst.
+func answerSource(t *testing.T, from netip.Addr, dst netip.AddrPort) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(from, 0)))
+	require.NoError(t, err)
+	defer pc.Close()
+	_, err = pc.WriteToUDPAddrPort(make([]byte, 64), dst)
+	require.NoError(t, err)
+	require.NoError(t, pc.SetReadDeadline(time.Now().Add(2*time.Second)))
+	b := make([]byte, 128)
+	n, src, err := pc.ReadFromUDPAddrPort(b)
+	require.NoError(t, err, "no answer from %s", dst)
+	assert.Equal(t, defaultGreeting, string(b[:n]))
+	return netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+}
+
+// TestDatagramAnswersFromTheAddressSentTo: on loopback, where 127.0.0.1
+// and 127.0.0.2 are both this host's, a datagram from 127.0.0.1 to
+// 127.0.0.2 is answered from 127.0.0.2, on an IPv4 wildcard socket and on
+// a dual-stack one (the destination arrives as ::ffff:127.0.0.2); the
+// wildcard UDP server of the test's own answers from 127.0.0.1, which a
+// connected client drops: the check can fail.
+func TestDatagramAnswersFromTheAddressSentTo(t *testing.T) {
+	lo, second := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")
+	for _, c := range []struct {
+		network, listen string
+		dsts            []netip.Addr
+	}{
+		{"udp4", "0.0.0.0:0", []netip.Addr{lo, second}},
+		{"udp", "[::]:0", []netip.Addr{lo, second}},
+		{"udp4", "127.0.0.2:0", []netip.Addr{second}},
+	} {
+		t.Run(c.listen, func(t *testing.T) {
+			port, _ := serveDatagrams(t, c.network, c.listen)
+			for _, dst := range c.dsts {
+				assert.Equal(t, netip.AddrPortFrom(dst, port), answerSource(t, lo, netip.AddrPortFrom(dst, port)))
+			}
+		})
+	}
+	t.Run("naive wildcard responder", func(t *testing.T) {
+		port := naiveResponder(t)
+		assert.Equal(t, netip.AddrPortFrom(lo, port), answerSource(t, lo, netip.AddrPortFrom(second, port)),
+			"the naive server answers 127.0.0.2's datagram from 127.0.0.1")
+		// and a client connected to 127.0.0.2 never sees it:
+		conn, err := dgram.Dial(context.Background(), netip.AddrPortFrom(second, port))
+		require.NoError(t, err)
+		defer conn.Close()
+		_, _, _, _, err = conn.Greet(64, 1024, time.Now().Add(300*time.Millisecond))
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	})
+}
+
+// datagramCase is one row of docs/datagrams.md's "What the server
+// answers" table.
+type datagramCase struct {
+	name    string
+	in      func() []byte
+	answer  int // bytes; -1 for none
+	counted string
+}
+
+func probeOf(size, asked int) []byte {
+	return dgram.Header{Size: uint16(asked), Seq: 9}.Encode(nil, size)
+}
+
+var datagramCases = []datagramCase{
+	{"empty", func() []byte { return nil }, -1, "short"},
+	{"greeting request shorter than the greeting", func() []byte { return []byte("smile?" + string(make([]byte, 14))) }, -1, "short"},
+	{"greeting request", func() []byte { return append([]byte(dgram.Request), make([]byte, 512-len(dgram.Request))...) }, 21, "ordinary"},
+	{"probe asking for its own size", func() []byte { return probeOf(64, 64) }, 64, "probe"},
+	{"probe asking for the header only", func() []byte { return probeOf(1400, 20) }, 20, "probe"},
+	{"probe asking for more than it sent", func() []byte { return probeOf(64, 1400) }, 64, "probe, clamped"},
+	{"magic only", func() []byte { return dgram.Magic[:] }, -1, "malformed"},
+	{"probe cut short by a byte", func() []byte { return probeOf(20, 20)[:19] }, -1, "malformed"},
+	{"probe of version 2", func() []byte { b := probeOf(20, 20); b[4] = 2; return b }, -1, "malformed"},
+}
+
+// TestDatagramAnswers sends each row of docs/datagrams.md's table to a
+// real socket answered as the server answers, and holds the answer and
+// the counts to the table, which must list exactly these rows.
+func TestDatagramAnswers(t *testing.T) {
+	page, err := os.ReadFile("../docs/datagrams.md")
+	require.NoError(t, err)
+	rows, err := matrix.DocTable(string(page), "| datagram |")
+	require.NoError(t, err)
+	require.Len(t, rows, len(datagramCases))
+	port, d := serveDatagrams(t, "udp4", "127.0.0.1:0")
+	dst := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+	for i, c := range datagramCases {
+		t.Run(c.name, func(t *testing.T) {
+			in := c.in()
+			answer := "none"
+			if c.answer >= 0 {
+				answer = strconv.Itoa(c.answer)
+			}
+			assert.Equal(t, []string{c.name, strconv.Itoa(len(in)), answer, c.counted}, rows[i], "docs row %d", i)
+			before := d.stats()
+			got := exchange(t, dst, in, c.answer >= 0)
+			assert.Equal(t, c.answer, got)
+			after := d.stats()
+			counted := map[string]uint64{
+				"ordinary": after.Greetings - before.Greetings, "short": after.Short - before.Short,
+				"probe": after.Probes - before.Probes, "clamped": after.Clamped - before.Clamped,
+				"malformed": after.Malformed - before.Malformed,
+			}
+			want := map[string]uint64{"ordinary": 0, "short": 0, "probe": 0, "clamped": 0, "malformed": 0}
+			switch c.counted {
+			case "ordinary":
+				if c.answer >= 0 {
+					want["ordinary"] = 1
+				}
+			case "probe, clamped":
+				want["probe"], want["clamped"] = 1, 1
+			default:
+				want[c.counted] = 1
+			}
+			assert.Equal(t, want, counted)
+		})
+	}
+}
+
+// exchange sends in to dst and returns the answer's size, -1 when none
+// came within a wait as long as an answer would need (shorter when none
+// is expected: a stray answer still shows in the counts).
+func exchange(t *testing.T, dst netip.AddrPort, in []byte, expect bool) int {
+	t.Helper()
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(dst))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write(in)
+	require.NoError(t, err)
+	wait := 100 * time.Millisecond
+	if expect {
+		wait = 2 * time.Second
+	}
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(wait)))
+	b := make([]byte, maxDatagram+1)
+	n, err := conn.Read(b)
+	if err != nil {
+		return -1
+	}
+	return n
+}
