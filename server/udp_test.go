@@ -203,3 +203,77 @@ func exchange(t *testing.T, dst netip.AddrPort, in []byte, expect bool) int {
 	}
 	return n
 }
+
+// TestDatagramEverySize sends a greeting request (zeros) and a probe
+// asking for the most (65,535 bytes) at every size from 0 to 65,507 and
+// checks that no answer is larger than its datagram and that each is
+// counted: short below the greeting's 21 bytes, malformed below the
+// header's 20, a clamped probe from there on.
+func TestDatagramEverySize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("131,016 datagrams")
+	}
+	port, d := serveDatagrams(t, "udp4", "127.0.0.1:0")
+	conn, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(port)})
+	require.NoError(t, err)
+	defer conn.Close()
+	out, in := make([]byte, dgram.MaxPayload), make([]byte, maxDatagram+1)
+	answered := 0
+	for size := 0; size <= dgram.MaxPayload; size++ {
+		for _, probe := range []bool{false, true} {
+			b := out[:size]
+			clear(b)
+			if probe && size >= len(dgram.Magic) {
+				copy(b, dgram.Magic[:])
+				if size >= dgram.HeaderLen {
+					b = dgram.Header{Size: 65535, Seq: uint32(size)}.Encode(out, size)
+				}
+			}
+			_, err := conn.Write(b)
+			require.NoError(t, err, "size %d", size)
+			answer := size >= len(defaultGreeting) || probe && size >= dgram.HeaderLen
+			if !answer {
+				continue
+			}
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(2*time.Second)))
+			n, err := conn.Read(in)
+			require.NoError(t, err, "no answer to %d bytes (probe %v)", size, probe)
+			require.LessOrEqual(t, n, size, "an answer larger than its datagram")
+			if probe {
+				require.Equal(t, size, n, "a probe asking for more gets what it sent")
+				require.Equal(t, b[:dgram.HeaderLen], in[:dgram.HeaderLen])
+			} else {
+				require.Equal(t, defaultGreeting, string(in[:n]))
+			}
+			answered++
+		}
+	}
+	st := d.stats()
+	assert.Equal(t, DatagramStats{Greetings: dgram.MaxPayload + 1 - 21, Probes: dgram.MaxPayload + 1 - 20,
+		Clamped: dgram.MaxPayload + 1 - 20, Short: 21 + 4, Malformed: 16}, st)
+	assert.Equal(t, int(st.Greetings+st.Probes), answered)
+}
+
+// TestDatagramFlood: a burst of garbage far larger than the socket's
+// buffer is read and counted (what the kernel dropped is not), and the
+// socket answers a greeting request right after: a client that sends
+// again after a second, as smile-client does, is answered.
+func TestDatagramFlood(t *testing.T) {
+	port, d := serveDatagrams(t, "udp4", "127.0.0.1:0")
+	dst := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+	conn, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(dst))
+	require.NoError(t, err)
+	defer conn.Close()
+	garbage := append(dgram.Magic[:], 7, 7, 7) // malformed: cut short
+	for range 50000 {
+		_, _ = conn.Write(garbage)
+	}
+	c, err := dgram.Dial(context.Background(), dst)
+	require.NoError(t, err)
+	defer c.Close()
+	got, _, _, _, err := c.Greet(64, 1024, time.Now().Add(5*time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, defaultGreeting, string(got))
+	assert.Positive(t, d.stats().Malformed)
+	assert.LessOrEqual(t, d.stats().Malformed, uint64(50000))
+}
