@@ -17,6 +17,13 @@ import (
 // headers are added, so it is never fragmented.
 const defaultUDPSize = 512
 
+// defaultUDPInterval paces a series when -interval is not given: sent
+// back to back, a few thousand probes overflow the sockets' and queues'
+// buffers on the way, and the loss measured would be theirs, not the
+// path's (measured: 81 % of 2,000 back-to-back probes lost through a
+// router that dropped none, in docs/datagrams.md's namespaces).
+const defaultUDPInterval = time.Millisecond
+
 // checkUDP refuses the datagram flags that make no sense together: a
 // one-line error each, exit 2.
 func checkUDP(cfg *Config) error {
@@ -36,6 +43,9 @@ func checkUDP(cfg *Config) error {
 		return errors.New("give -pmtu or -size, not both: the path MTU search sends datagrams of its own sizes")
 	case cfg.Concurrency > 1:
 		return fmt.Errorf("-udp with -concurrency %d: a datagram series is one flow, its loss and order counted in sequence", cfg.Concurrency)
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = defaultUDPInterval
 	}
 	if cfg.HasExpect && len(cfg.Expect) > cfg.Size {
 		cfg.Size = len(cfg.Expect) // a request at least as long as the greeting wanted

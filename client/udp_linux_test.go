@@ -1,13 +1,20 @@
 package client
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
+	"github.com/smile-sockets/smile/internal/smiletest/matrix"
 )
 
 // TestUDPAcrossARouter runs the real client in namespaces of the test's
@@ -77,5 +84,61 @@ func TestUDPHopsAcrossARouter(t *testing.T) {
 		assert.Equal(t, 0, code)
 		assert.Contains(t, out, "\n10 sent, 10 received, 0.0% loss, 0 duplicates, 0 reordered in ")
 		assert.Contains(t, out, "\nhops 1 (ttl 63)\n")
+	}
+}
+
+// lossRows are the loss rates set at the router and the probes sent for
+// each: docs/datagrams.md's loss table lists them, with the tolerance.
+var lossRows = []struct{ percent, count int }{{0, 2000}, {5, 2000}, {20, 2000}, {50, 2000}}
+
+// lossTolerance is how far a correct client's loss ratio may be from the
+// rate set, for count probes each dropped with probability p: four
+// standard deviations of the binomial, sqrt(p(1-p)/count), and one probe
+// (a fair run falls outside once in some 16,000), exactly 0 for p = 0.
+func lossTolerance(p float64, count int) float64 {
+	if p == 0 {
+		return 0
+	}
+	return 4*math.Sqrt(p*(1-p)/float64(count)) + 1/float64(count)
+}
+
+// TestUDPLossAtTheRouter drops each probe on its way to the server at the
+// router, at random (nft numgen random), and holds the reported loss to
+// the rate set; the answers' way back is not touched, so every loss is
+// the router's.
+func TestUDPLossAtTheRouter(t *testing.T) {
+	page, err := os.ReadFile("../docs/datagrams.md")
+	require.NoError(t, err)
+	rows, err := matrix.DocTable(string(page), "| loss set |")
+	require.NoError(t, err)
+	require.Len(t, rows, len(lossRows))
+	cli, rtr, srv := smiletest.NarrowPath(t, false)
+	srv.Do(t, func() { smiletest.UDPResponder(t, "udp4", "10.28.2.2:7890", greeting, false) })
+	for i, r := range lossRows {
+		p := float64(r.percent) / 100
+		tol := lossTolerance(p, r.count)
+		assert.Equal(t, []string{fmt.Sprintf("%d %%", r.percent), strconv.Itoa(r.count), fmt.Sprintf("± %.3f", tol)}, rows[i][:3], "docs row %d", i)
+		rtr.Nft(t, fmt.Sprintf(`flush ruleset
+table inet loss {
+	chain lossy {
+		type filter hook forward priority 0;
+		ip daddr 10.28.2.2 udp dport 7890 numgen random mod 100 < %d drop
+	}
+}
+`, r.percent))
+		var code int
+		var out string
+		cli.Do(t, func() {
+			code, out, _, _ = runClient(t, "-udp", "-json", "-count", strconv.Itoa(r.count), "-read-timeout", "1s", "10.28.2.2", "7890")
+		})
+		require.Equal(t, 0, code, out)
+		var d Datagrams
+		require.NoError(t, json.Unmarshal([]byte(out), &d))
+		require.NotNil(t, d.Loss)
+		t.Logf("FIGURES loss set %d%%, %d sent: reported %.4f (tolerance ±%.3f), duplicates %d, reordered %d",
+			r.percent, r.count, d.LossRatio, tol, d.Duplicates, d.Reordered)
+		assert.InDelta(t, p, d.LossRatio, tol, "loss set %d%%", r.percent)
+		assert.Equal(t, r.count, d.Sent)
+		assert.Zero(t, d.Duplicates)
 	}
 }

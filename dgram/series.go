@@ -57,10 +57,16 @@ func RunSeries(ctx context.Context, c *Conn, o SeriesOptions) Series {
 		defer close(done)
 		buf := make([]byte, 0, o.Size)
 		var last error
+		var tick <-chan time.Time
+		if o.Interval > 0 {
+			t := time.NewTicker(o.Interval) // sends on a schedule, whatever each send took
+			defer t.Stop()
+			tick = t.C
+		}
 		for i := range o.Count {
-			if i > 0 && o.Interval > 0 {
+			if i > 0 && tick != nil {
 				select {
-				case <-time.After(o.Interval):
+				case <-tick:
 				case <-ctx.Done():
 				}
 			}
