@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/smile-sockets/smile/internal/smiletest/procfs"
 	"github.com/smile-sockets/smile/server"
 )
 
@@ -58,37 +60,105 @@ func meshSpec(n int) string {
 	return b.String()
 }
 
-// farm is nodes 2 to N in this process, each server.Run as the program
-// runs it, until ctx is done.
+// perFarm is how many nodes one farm process runs: a process's
+// descriptors are bounded (the hard limit may be as low as 20,000 where
+// it cannot be raised), and 200 nodes need about 1,600 at the peak.
+const perFarm = 200
+
+// farm is nodes 2 to N, run perFarm at a time by farm processes (this
+// program again, with -farm FROM-TO), each node the real program
+// (server.Run) with its own listeners, rounds and row.
 type farm struct {
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	errs []string
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	errs  []string
+	procs []*exec.Cmd
 }
 
-func startFarm(ctx context.Context, c config, spec string) *farm {
+// startFarm starts the farm processes for nodes 2 to c.n.
+func startFarm(ctx context.Context, c config) (*farm, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding this program to run the farm: %w", err)
+	}
 	f := &farm{}
-	noEnv := func(string) (string, bool) { return "", false }
-	for i := 2; i <= c.n; i++ {
+	for from := 2; from <= c.n; from += perFarm {
+		to := min(from+perFarm-1, c.n)
+		cmd := exec.CommandContext(ctx, self, "-inner", c.inner, "-farm", fmt.Sprintf("%d-%d", from, to),
+			"-n", fmt.Sprint(c.n), "-k", fmt.Sprint(c.k), "-interval", c.interval.String())
+		var stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		if err := cmd.Start(); err != nil {
+			return f, fmt.Errorf("starting the farm of nodes %d-%d: %w", from, to, err)
+		}
+		f.procs = append(f.procs, cmd)
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			var stderr strings.Builder
-			if code := server.Run(ctx, nodeArgs(c, i, spec), noEnv, io.Discard, &stderr); code != 0 && ctx.Err() == nil {
+			if err := cmd.Wait(); err != nil && ctx.Err() == nil {
 				f.mu.Lock()
-				f.errs = append(f.errs, fmt.Sprintf("node %d exited %d: %s", i, code, strings.TrimSpace(stderr.String())))
+				f.errs = append(f.errs, fmt.Sprintf("farm of nodes %d-%d: %v: %s", from, to, err, strings.TrimSpace(stderr.String())))
 				f.mu.Unlock()
 			}
 		}()
 	}
-	return f
+	return f, nil
 }
 
-// failed is what nodes that ended early said.
+// usage is the farm processes' CPU and memory, summed.
+func (f *farm) usage() (procfs.Usage, error) {
+	var sum procfs.Usage
+	for _, cmd := range f.procs {
+		u, err := procfs.ReadUsage(cmd.Process.Pid)
+		if err != nil {
+			return sum, err
+		}
+		sum.CPU += u.CPU
+		sum.RSSKB += u.RSSKB
+		sum.HWMKB += u.HWMKB
+	}
+	return sum, nil
+}
+
+// failed is what farm processes that ended early said.
 func (f *farm) failed() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.errs...)
+}
+
+// runFarm is a farm process: nodes from to to, until SIGTERM; a node
+// that ends early ends the process, saying why.
+func runFarm(ctx context.Context, c config, from, to int) error {
+	if err := raiseFiles(to - from + 1); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	spec := meshSpec(c.n)
+	noEnv := func(string) (string, bool) { return "", false }
+	failed := make(chan string, to-from+1)
+	var wg sync.WaitGroup
+	for i := from; i <= to; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var stderr strings.Builder
+			if code := server.Run(ctx, nodeArgs(c, i, spec), noEnv, io.Discard, &stderr); code != 0 && ctx.Err() == nil {
+				failed <- fmt.Sprintf("node %d exited %d: %s", i, code, strings.TrimSpace(stderr.String()))
+			}
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case why := <-failed:
+		err = errors.New(why)
+	}
+	cancel()
+	wg.Wait()
+	return err
 }
 
 // startObserved runs node 1 as a smile-server process of its own, the one

@@ -6,8 +6,9 @@
 // neither fills the host's conntrack table nor sends a packet outside the
 // namespace. Node 1 is a smile-server process, measured as a deployment
 // would measure it (CPU, RSS, /matrix.json, the page); nodes 2 to N run
-// in this process, each the real program (server.Run) with its own
-// listeners, rounds and row, so that a thousand nodes fit in memory.
+// in farm processes of 200 nodes each (this program again), each node the
+// real program (server.Run) with its own listeners, rounds and row, so
+// that a thousand nodes fit in memory and in a process's descriptors.
 //
 // It prints per-node CPU a round and RSS, the matrix's size and the time
 // to gather and serve it, and how long a headless Chromium takes to draw
@@ -34,6 +35,7 @@ type config struct {
 	server   string        // the smile-server binary node 1 runs
 	chromium string        // the browser that draws the page; "": found on PATH
 	inner    string        // set when running inside the namespace
+	farm     string        // set in a farm process: the nodes it runs, FROM-TO
 }
 
 func main() {
@@ -46,6 +48,7 @@ func main() {
 	flag.StringVar(&c.server, "server", "bin/smile-server", "the smile-server binary node 1 runs")
 	flag.StringVar(&c.chromium, "chromium", os.Getenv("SMILE_CHROMIUM"), "headless browser for the page's draw time (default: chromium on PATH)")
 	flag.StringVar(&c.inner, "inner", "", "(internal) the namespace this process already runs in")
+	flag.StringVar(&c.farm, "farm", "", "(internal) run nodes FROM-TO of the farm in this process")
 	flag.Parse()
 	if err := c.check(); err != nil {
 		fmt.Fprintf(os.Stderr, "meshscale: %v\n", err)
@@ -54,9 +57,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
-	if c.inner == "" {
+	var from, to int
+	switch {
+	case c.farm != "":
+		if _, serr := fmt.Sscanf(c.farm, "%d-%d", &from, &to); serr != nil || from < 2 || to < from || to > c.n {
+			err = fmt.Errorf("bad -farm %q: want FROM-TO within 2-%d", c.farm, c.n)
+		} else {
+			err = runFarm(ctx, c, from, to)
+		}
+	case c.inner == "":
 		err = outside(ctx, c)
-	} else {
+	default:
 		err = inside(ctx, c)
 	}
 	if err != nil {

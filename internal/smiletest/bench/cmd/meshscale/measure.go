@@ -21,20 +21,21 @@ import (
 // inside runs the nodes in the namespace the outer run made and measures
 // them.
 func inside(ctx context.Context, c config) error {
-	if err := raiseFiles(c.n); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	spec := meshSpec(c.n)
 	fmt.Printf(">> %d nodes in namespace %s, -mesh-peers %d, -mesh-interval %v (%d probes a second)\n",
 		c.n, c.inner, c.k, c.interval, c.n*min(c.k, c.n-1)*int(time.Second)/int(c.interval))
-	f := startFarm(ctx, c, spec)
+	f, err := startFarm(ctx, c)
+	defer func() { cancel(); f.wg.Wait() }()
+	if err != nil {
+		return err
+	}
 	node1, err := startObserved(ctx, c, spec)
 	if err != nil {
 		return err
 	}
-	defer func() { cancel(); _ = node1.Wait(); f.wg.Wait() }()
+	defer func() { cancel(); _ = node1.Wait() }()
 	base := "http://" + netip.AddrPortFrom(nodeAddr(1), httpPort).String()
 	hc := &http.Client{Timeout: 4 * c.interval}
 	// fresh asks for the matrix on a connection of its own each time, as
@@ -52,7 +53,7 @@ func inside(ctx context.Context, c config) error {
 	if err != nil {
 		return err
 	}
-	f0, err := procfs.ReadUsage(os.Getpid())
+	f0, err := f.usage()
 	if err != nil {
 		return err
 	}
@@ -61,7 +62,7 @@ func inside(ctx context.Context, c config) error {
 		return err
 	}
 	u1, _ := procfs.ReadUsage(node1.Process.Pid)
-	f1, _ := procfs.ReadUsage(os.Getpid())
+	f1, _ := f.usage()
 	rounds := time.Duration(r1 - r0)
 	res := result{
 		node1CPU: (u1.CPU - u0.CPU) / rounds,
@@ -205,11 +206,11 @@ func (r result) print(w io.Writer, c config) {
 	fmt.Fprintf(tw, "nodes\t%d\n", c.n)
 	fmt.Fprintf(tw, "interval\t%v (-mesh-peers %d)\n", c.interval, c.k)
 	fmt.Fprintf(tw, "CPU a round, node 1 (process)\t%.1f ms\n", ms(r.node1CPU))
-	fmt.Fprintf(tw, "CPU a round, per in-process node\t%.1f ms\n", ms(r.farmCPU))
+	fmt.Fprintf(tw, "CPU a round, per farm node\t%.1f ms\n", ms(r.farmCPU))
 	fmt.Fprintf(tw, "RSS node 1: rounds only\t%.1f MiB\n", mib(r.rssIdle))
 	fmt.Fprintf(tw, "RSS node 1: after 3 × /matrix.json\t%.1f MiB\n", mib(r.rssMatrix))
 	fmt.Fprintf(tw, "RSS node 1: page drawn\t%.1f MiB (peak %.1f MiB)\n", mib(r.rssPage), mib(r.hwm))
-	fmt.Fprintf(tw, "RSS per in-process node\t%.2f MiB\n", mib(r.farmRSS))
+	fmt.Fprintf(tw, "RSS per farm node\t%.2f MiB\n", mib(r.farmRSS))
 	for i, g := range r.matrices {
 		if g.err != "" {
 			fmt.Fprintf(tw, "/matrix.json #%d\tfailed after %.0f ms: %s\n", i+1, ms(g.took), g.err)
