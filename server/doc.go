@@ -20,8 +20,9 @@
 // the host has IPv6 at all), core.go (what a greeting needs whatever
 // carries it: the greeting, the log line, names, counters, the work in
 // flight), serve.go (Server, New, the accept loop Serve, Wait, and the
-// stream side's own state), fastpath_linux.go and sys_linux.go (Linux's accept-and-greet in
-// place, with raw system calls), slots.go (-max-conns), linger.go,
+// stream side's own state), fastpath_linux.go and sys_linux.go (Linux's
+// accept-and-greet in place, with raw system calls), slots.go
+// (-max-conns), linger.go,
 // linger_<os>.go and lingerset_linux.go (the lingering close after the
 // greeting), names.go (reverse DNS off the critical path), logging.go and
 // logging_<os>.go (the log line and its writer), stats.go and metrics.go
@@ -29,7 +30,10 @@
 // greetings), drain.go, queue_<os>.go and pending_<os>.go (the drain on
 // SIGTERM: hold off new handshakes, serve the queue), temporary_<os>.go
 // (accept errors that are not the listener's fault), healthcheck.go and
-// findserver.go (-healthcheck).
+// findserver.go (-healthcheck). Datagrams take their own path: udp.go
+// (read one datagram, answer it or count why not), udp_pktinfo.go and
+// udp_pktinfo_<os>.go (answer from the address it was sent to),
+// udp_health.go (-healthcheck over a datagram).
 //
 // Room for datagrams: the socket builder takes the socket's type
 // (bindSocket's SOCK_STREAM or SOCK_DGRAM, listenConfig's "tcp" or "udp"),
@@ -56,22 +60,23 @@
 //
 // Who supplies what, per system:
 //
-//	                        linux                    darwin, freebsd              windows
-//	listenSocket, noIPv6    listen_notwindows.go     listen_notwindows.go         listen_windows.go
-//	bindSocket, fileSocket  listen_notwindows.go     listen_notwindows.go         (listenConfig, listen_windows.go)
-//	newSocket               socket_linux.go          socket_darwinfreebsd.go      (net.ListenConfig)
-//	defaultBacklog          socket_linux.go          socket_darwinfreebsd.go      listen_windows.go
-//	hostHasIPv6             hostipv6_linux.go        hostipv6_notlinux.go         hostipv6_notlinux.go
-//	newFastListener         fastpath_linux.go        fastpath_notlinux.go         fastpath_notlinux.go
-//	acceptConn, serveConn   fastpath_linux.go        fastpath_notlinux.go         fastpath_notlinux.go
-//	lingerSet               lingerset_linux.go       fastpath_notlinux.go (none)  fastpath_notlinux.go (none)
-//	dropUntilFIN            linger_linux.go          linger_notlinux.go           linger_notlinux.go
-//	dropNewSYNs             queue_linux.go           queue_notlinux.go (none)     queue_notlinux.go (none)
-//	kernelBacklog           queue_linux.go           queue_notlinux.go (asked)    queue_notlinux.go (asked)
-//	queueLen                queue_linux.go           queue_notlinux.go (-1)       queue_notlinux.go (-1)
-//	pending                 pending_notwindows.go    pending_notwindows.go        pending_windows.go (false)
-//	isTemporary             temporary_notwindows.go  temporary_notwindows.go      temporary_windows.go
-//	pollableStdout          logging_linux.go         logging_notlinux.go          logging_notlinux.go
+//	                        linux                    darwin, freebsd                 windows
+//	listenSocket, noIPv6    listen_notwindows.go     listen_notwindows.go            listen_windows.go
+//	bindSocket, fileSocket  listen_notwindows.go     listen_notwindows.go            (listenConfig, listen_windows.go)
+//	newSocket               socket_linux.go          socket_darwinfreebsd.go         (net.ListenConfig)
+//	defaultBacklog          socket_linux.go          socket_darwinfreebsd.go         listen_windows.go
+//	hostHasIPv6             hostipv6_linux.go        hostipv6_notlinux.go            hostipv6_notlinux.go
+//	newFastListener         fastpath_linux.go        fastpath_notlinux.go            fastpath_notlinux.go
+//	acceptConn, serveConn   fastpath_linux.go        fastpath_notlinux.go            fastpath_notlinux.go
+//	lingerSet               lingerset_linux.go       fastpath_notlinux.go (none)     fastpath_notlinux.go (none)
+//	dropUntilFIN            linger_linux.go          linger_notlinux.go              linger_notlinux.go
+//	dropNewSYNs             queue_linux.go           queue_notlinux.go (none)        queue_notlinux.go (none)
+//	kernelBacklog           queue_linux.go           queue_notlinux.go (asked)       queue_notlinux.go (asked)
+//	queueLen                queue_linux.go           queue_notlinux.go (-1)          queue_notlinux.go (-1)
+//	pending                 pending_notwindows.go    pending_notwindows.go           pending_windows.go (false)
+//	isTemporary             temporary_notwindows.go  temporary_notwindows.go         temporary_windows.go
+//	mappedSource            udp_pktinfo_linux.go     udp_pktinfo_notlinux.go (none)  udp_pktinfo_notlinux.go (none)
+//	pollableStdout          logging_linux.go         logging_notlinux.go             logging_notlinux.go
 //
 // docs/platforms.md says what these differences mean for a user;
 // TestSystemFilesMapped checks this table against the files.
