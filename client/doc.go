@@ -18,5 +18,7 @@
 // (-udp, -pmtu) take their own path: udp.go (resolve, then a greeting, a
 // series or a path MTU search through package dgram, and the one-line
 // error), udp_report.go (what they print, their -json object and -each
-// row).
+// row). A file's suffix says where it builds, as server/doc.go sets
+// out: _notwindows (Linux, macOS, FreeBSD), _notlinux, _darwinfreebsd, or
+// one system's name.
 package client
