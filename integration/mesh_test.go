@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 )
 
@@ -84,21 +85,31 @@ func startMesh(t *testing.T, nw *testNet, alias string, names ...string) []*mesh
 	return nodes
 }
 
-// meshMatrix is /matrix.json as its documentation describes it, decoded by
-// the test on its own terms rather than with the server's types.
+// meshMatrix is /matrix.json as its documentation describes it
+// (schema_version 2: a class code per column, full cells of the failing
+// ones), decoded by the test on its own terms rather than with the
+// server's types.
 type meshMatrix struct {
-	SchemaVersion int    `json:"schema_version"`
-	Type          string `json:"type"`
-	Node          string `json:"node"`
-	Rows          []struct {
+	SchemaVersion int      `json:"schema_version"`
+	Type          string   `json:"type"`
+	Node          string   `json:"node"`
+	Classes       []string `json:"classes"`
+	Columns       []struct {
+		Host    string `json:"host"`
+		Address string `json:"address"`
+		Family  string `json:"family"`
+	} `json:"columns"`
+	Rows []struct {
 		Host  string     `json:"host"`
 		Stale bool       `json:"stale"`
 		Error string     `json:"error"`
+		Codes string     `json:"codes"`
 		Cells []meshCell `json:"cells"`
 	} `json:"rows"`
 }
 
 type meshCell struct {
+	Column      int     `json:"column"`
 	Host        string  `json:"host"`
 	Address     string  `json:"address"`
 	Family      string  `json:"family"`
@@ -150,13 +161,33 @@ func expectMesh(nodes []*meshNode, stale string, fault func(src, dst *meshNode, 
 	return s
 }
 
-// cellsOf indexes the matrix's cells of reporting rows.
+// cellsOf indexes the matrix's cells of reporting rows: a row's full
+// cell where it has one, else the column and the class its code names.
 func cellsOf(m meshMatrix) map[pair][]meshCell {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
 	cells := map[pair][]meshCell{}
 	for _, r := range m.Rows {
+		full := map[int]meshCell{}
 		for _, c := range r.Cells {
-			k := pair{r.Host, c.Host, c.Family}
-			cells[k] = append(cells[k], c)
+			full[c.Column] = c
+		}
+		for i, col := range m.Columns {
+			k := -1
+			if i < len(r.Codes) {
+				k = strings.IndexByte(digits, r.Codes[i])
+			}
+			if k < 0 || k >= len(m.Classes) {
+				continue // '.': no cell
+			}
+			c, ok := full[i]
+			if !ok {
+				c = meshCell{Column: i, Host: col.Host, Address: col.Address, Family: col.Family, OK: m.Classes[k] == "ok"}
+				if !c.OK {
+					c.Class = m.Classes[k]
+				}
+			}
+			p := pair{r.Host, col.Host, col.Family}
+			cells[p] = append(cells[p], c)
 		}
 	}
 	return cells
@@ -169,8 +200,8 @@ var staleRow = regexp.MustCompile(`^no row from http://\S+:` + meshHTTPPort + `/
 // mismatches lists how m differs from want, nothing when it shows it.
 func (want meshState) mismatches(nodes []*meshNode, m meshMatrix) []string {
 	var out []string
-	if m.SchemaVersion != 1 || m.Type != "mesh_matrix" {
-		out = append(out, fmt.Sprintf("schema_version %d, type %q: want 1, mesh_matrix", m.SchemaVersion, m.Type))
+	if m.SchemaVersion != 2 || m.Type != "mesh_matrix" {
+		out = append(out, fmt.Sprintf("schema_version %d, type %q: want 2, mesh_matrix", m.SchemaVersion, m.Type))
 	}
 	var hosts []string
 	for _, r := range m.Rows {
@@ -363,7 +394,7 @@ func TestMesh(t *testing.T) {
 	t.Parallel()
 	requireImages(t)
 	requireNetfault(t)
-	chromium := requireChromium(t)
+	chromium := smiletest.RequireChromium(t)
 	began := time.Now()
 	nw := newNetwork(t)
 	nodes := startMesh(t, nw, "smile-mesh-"+randomHex(3), "node-a", "node-b", "node-c", "node-d")
@@ -372,7 +403,7 @@ func TestMesh(t *testing.T) {
 	require.NoError(t, err)
 	lastStarted, err := time.Parse(time.RFC3339Nano, info.State.StartedAt)
 	require.NoError(t, err)
-	browser := newBrowser(t, chromium, 1000, 520)
+	browser := smiletest.NewBrowser(t, chromium, 1000, 520)
 
 	allOK := expectMesh(nodes, "", nil)
 	dropped := expectMesh(nodes, "", func(_, dst *meshNode, family string) wantCell {
@@ -416,7 +447,8 @@ func TestMesh(t *testing.T) {
 		t.Log(shown)
 		matrices.WriteString(shown)
 
-		// The probes' own clock: when each changed cell took its new state.
+		// The probes' own clock: when each changed cell took its new state
+		// (a cell back to ok carries it only for the round it changed in).
 		// Cells that were ok and stay ok must not have changed since.
 		cells := cellsOf(seen.m)
 		var probed time.Duration
@@ -438,7 +470,7 @@ func TestMesh(t *testing.T) {
 
 		checkMeshMetrics(t, nodes, ph.want)
 		if ph.screenshot != "" {
-			saveScreenshot(t, ph.screenshot, ph.docs, screenshot(t, browser))
+			smiletest.SaveScreenshot(t, ph.screenshot, ph.docs, screenshot(t, browser))
 		}
 		if ph.snapshot != "" && os.Getenv("SMILE_UPDATE_DOCS") == "1" {
 			path := filepath.Join("..", "deploy", "kubernetes", "testdata", "matrix", ph.snapshot+".json")

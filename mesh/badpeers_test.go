@@ -147,17 +147,17 @@ func TestPeersWithBadRows(t *testing.T) {
 	}
 	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool {
 		r := row(m, "good")
-		return r != nil && len(r.Cells) == 4 && len(m.Rows) == 5
+		return r != nil && len(m.Cells(r)) == 4 && len(m.Rows) == 5
 	})
 	for ip, why := range wantStale {
 		r := row(m, fmt.Sprintf("%s:%d", ip, port))
 		if assert.NotNil(t, r, ip) {
 			assert.True(t, r.Stale, ip)
 			assert.Equal(t, why, r.Error, ip)
-			assert.Empty(t, r.Cells, ip)
+			assert.Empty(t, m.Cells(r), ip)
 		}
 	}
-	for _, c := range row(m, "good").Cells {
+	for _, c := range m.Cells(row(m, "good")) {
 		assert.True(t, c.OK, "%s greets fine whatever its row: %+v", c.Address, c)
 	}
 

@@ -8,10 +8,13 @@
 // DNS lists it, the host's own addresses), rotation.go (which peers a round
 // probes when there are more than -mesh-peers), probe.go (the rounds and
 // their probes, through package client's dialling and classes), state.go
-// (each destination's cell and this node's row), fetch.go (one peer's row
+// (each destination's cell and this node's row), compact.go (the row in
+// the compact form gatherings ask for: a class code a cell, and what a
+// gathering keeps of a row in either form), fetch.go (one peer's row
 // fetched over HTTP, bounded and checked), gather.go (every peer's row
 // fetched in turn and put together, and peers' addresses attributed to
-// their nodes), matrix.go (the matrix and its cache), metrics.go (the
+// their nodes), matrixform.go (the matrix, schema_version 2: a column per
+// address, a code per cell), matrix.go (its cache, encoded once), metrics.go (the
 // Prometheus collector), received.go (the peer set's addresses, whose
 // probes the server counts rather than logs), http.go (the endpoints) and
 // page.go (the embedded page).

@@ -31,17 +31,20 @@ const (
 	maxOwnersRow    = 64 << 10
 )
 
-// rowClient fetches peers' rows; the transport keeps a connection per
-// peer for the next gathering. It never follows a redirect: a peer's
-// answer is its row or nothing, never a URL of its choosing that every
-// node would then fetch.
+// rowClient fetches peers' rows. It keeps a bounded number of idle
+// connections, briefly: at a thousand peers, one kept per peer for a
+// minute was a thousand descriptors and goroutines held between
+// gatherings, where a fresh connection on the same network costs less.
+// It never follows a redirect: a peer's answer is its row or nothing,
+// never a URL of its choosing that every node would then fetch.
 var rowClient = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Transport: &http.Transport{
 		Proxy:                  nil, // peers are reached directly, never through a proxy from the environment
 		DialContext:            (&net.Dialer{KeepAlive: -1}).DialContext,
 		MaxIdleConnsPerHost:    1,
-		IdleConnTimeout:        time.Minute,
+		MaxIdleConns:           fetchConcurrency,
+		IdleConnTimeout:        10 * time.Second,
 		ResponseHeaderTimeout:  0, // the request's context bounds it
 		MaxResponseHeaderBytes: maxRowHeader,
 		DisableCompression:     true,
@@ -52,7 +55,8 @@ var rowClient = &http.Client{
 // node's -http port>/mesh.json, built by net/url so that an IPv6 zone is
 // escaped; shown is the same URL as a reader writes it (zone unescaped).
 func rowURL(a netip.Addr, port int, cells bool) (u *url.URL, shown string) {
-	u = &url.URL{Scheme: "http", Host: net.JoinHostPort(a.String(), strconv.Itoa(port)), Path: "/mesh.json"}
+	u = &url.URL{Scheme: "http", Host: net.JoinHostPort(a.String(), strconv.Itoa(port)), Path: "/mesh.json",
+		RawQuery: "form=compact"} // a peer that does not know the form answers its full row
 	if !cells {
 		u.RawQuery = "destinations=none"
 	}
@@ -146,8 +150,10 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 // no more than lim.cells of them, so that a row of millions of tiny cells
 // costs nothing beyond its bound; without lim.all, it stops as soon as the
 // row's head (schema, type, node, addresses) is read and skips any
-// destinations a peer sent regardless. Nothing of what the peer sent is
-// echoed in an error but the offset where it went wrong.
+// destinations a peer sent regardless. With lim.all, the row's cells, in
+// either form (a compact row's are bounded by its bytes and by lim.cells
+// columns), are kept as its grid. Nothing of what the peer sent is echoed
+// in an error but the offset where it went wrong.
 func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 	dec := json.NewDecoder(r)
 	bad := func(err error) error {
@@ -167,6 +173,7 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 		return nil, notRow("not a JSON object")
 	}
 	head := bytes.NewBufferString("{")
+	var cf compactFields
 	need := map[string]bool{"schema_version": true, "type": true, "node": true, "addresses": true}
 	cells := []Cell{}
 	for dec.More() && (lim.all || len(need) > 0) {
@@ -177,6 +184,12 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 		key, _ := t.(string)
 		if key == "destinations" && lim.all {
 			if cells, err = decodeCells(dec, cells, lim.cells); err != nil {
+				return nil, bad(err)
+			}
+			continue
+		}
+		if f := cf.field(key); f != nil && lim.all {
+			if err := dec.Decode(f); err != nil { // bounded by the row's bytes
 				return nil, bad(err)
 			}
 			continue
@@ -202,7 +215,17 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 	if err := json.Unmarshal(head.Bytes(), &row); err != nil {
 		return nil, bad(err)
 	}
-	row.Destinations = cells
+	if !lim.all {
+		row.Destinations = cells
+		return &row, nil
+	}
+	// The cells, in either form, as a gathering keeps them (compact.go).
+	var err error
+	if cf.Form == "" {
+		row.grid = gridOf(cells)
+	} else if row.grid, err = cf.grid(lim.cells); err != nil {
+		return nil, err
+	}
 	return &row, nil
 }
 

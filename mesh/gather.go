@@ -69,7 +69,7 @@ type fetched struct {
 func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	start := time.Now()
 	deadline := start.Add(m.gatherTime())
-	own := m.Row()
+	own := m.ownRow()
 	m.mu.Lock()
 	peers := slices.Clone(m.peers)
 	groups := map[string][]netip.AddrPort{}
@@ -134,9 +134,9 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 
 	m.mu.Lock()
 	results = m.believe(results)
-	mat := &Matrix{SchemaVersion: 1, Type: "mesh_matrix", Node: m.o.Node}
+	var rows []*Row
+	var stale []staleHost
 	seen := map[string]bool{own.Node: true}
-	mat.Rows = append(mat.Rows, m.matrixRow(&own))
 	fares := map[string]fared{}
 	for _, r := range results {
 		if r.row == nil {
@@ -146,7 +146,7 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		m.own(r.from, r.row)
 		if !seen[r.row.Node] { // one node's row from each of its addresses
 			seen[r.row.Node] = true
-			mat.Rows = append(mat.Rows, m.matrixRow(r.row))
+			rows = append(rows, r.row)
 		}
 	}
 	// A host is stale when none of its addresses gave a row: one that
@@ -167,15 +167,11 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 			continue
 		}
 		seen[host] = true
-		row := MatrixRow{Host: host, Stale: true, Error: r.err.Error(), Addresses: []string{}, Cells: []Cell{}}
-		for _, a := range r.addrs {
-			row.Addresses = append(row.Addresses, a.String())
-		}
-		mat.Rows = append(mat.Rows, row)
+		stale = append(stale, staleHost{host: host, err: r.err.Error(), addrs: r.addrs})
 	}
+	mat := m.buildMatrix(own, rows, stale)
 	m.mu.Unlock()
 	mem.fared = fares
-	slices.SortFunc(mat.Rows[1:], func(a, b MatrixRow) int { return cmp.Compare(a.Host, b.Host) })
 	mat.TimeUnixMS = unixMS(time.Now())
 	mat.AssembleMS = latency.MS(time.Since(start))
 	return mat
@@ -191,31 +187,6 @@ const maxCellBytes = 1 << 10
 func (m *Mesh) maxCells() int {
 	n := len(m.peers) + len(m.o.Skip)
 	return n + n/4 + 16
-}
-
-// matrixRow is a row with each destination named by its announcing node,
-// as this node knows them; m.mu is held.
-func (m *Mesh) matrixRow(r *Row) MatrixRow {
-	// The row's own cells, renamed in place: a gathering holds each cell once.
-	mr := MatrixRow{Host: r.Node, Addresses: r.Addresses, Round: r.Round, RoundUnixMS: r.RoundUnixMS, Peers: r.Peers, Discovery: &r.Discovery,
-		Cells: r.Destinations[:0]}
-	if mr.Cells == nil {
-		mr.Cells = []Cell{}
-	}
-	if mr.Addresses == nil {
-		mr.Addresses = []string{}
-	}
-	for _, c := range r.Destinations {
-		if a, err := netip.ParseAddrPort(c.Address); err == nil {
-			if name := m.hostOf(a); name != a.String() {
-				c.Host = name
-			} else if slices.Contains(m.o.Announce, a) {
-				c.Host = m.o.Node
-			}
-		}
-		mr.Cells = append(mr.Cells, c)
-	}
-	return mr
 }
 
 // believe checks each fetched row against where it came from and against

@@ -451,7 +451,7 @@ func TestMeshWithAHostilePeer(t *testing.T) {
 	}
 	m := waitFor(t, base, 20*time.Second, func(m *mesh.Matrix) bool {
 		for host, cells := range want {
-			if r := row(m, host); r == nil || r.Stale || !slices.Equal(cellsOf(r), cells) {
+			if r := row(m, host); r == nil || r.Stale || !slices.Equal(cellsOf(m, r), cells) {
 				return false
 			}
 		}

@@ -61,6 +61,11 @@ func Handler(m *Mesh, g prometheus.Gatherer, log *slog.Logger) http.Handler {
 		// ?destinations=none: the row without its cells, all a peer
 		// needs to learn whose addresses these are (a few hundred bytes
 		// where the whole row of a large mesh is megabytes).
+		// ?form=compact: what a gathering asks for (compact.go).
+		if r.URL.Query().Get("form") == "compact" {
+			writeJSON(w, m.compactRow())
+			return
+		}
 		writeJSON(w, m.row(r.URL.Query().Get("destinations") != "none"))
 	}))
 	mux.Handle("GET /matrix.json", matrix(func(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +73,7 @@ func Handler(m *Mesh, g prometheus.Gatherer, log *slog.Logger) http.Handler {
 			meshOff(w)
 			return
 		}
-		b, at, err := m.matrixJSON(r.Context())
+		e, at, err := m.matrixEncoded(r.Context())
 		if err != nil {
 			return // the client went away
 		}
@@ -77,6 +82,12 @@ func Handler(m *Mesh, g prometheus.Gatherer, log *slog.Logger) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		h.Set("Last-Modified", at.UTC().Format(http.TimeFormat))
 		h.Set("Age", strconv.Itoa(int(time.Since(at).Seconds())))
+		h.Set("Vary", "Accept-Encoding")
+		b := e.json
+		if acceptsGzip(r) { // gzipped once too (matrixform.go)
+			h.Set("Content-Encoding", "gzip")
+			b = e.gzip
+		}
 		writeBytes(w, b)
 	}))
 	mux.Handle("GET /{$}", matrix(servePage))

@@ -2,41 +2,13 @@ package mesh
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 )
-
-// Matrix is every row the serving node could gather, as /matrix.json
-// serves it and the page draws it: its own, each peer's as the peer
-// serves it at /mesh.json, and a stale row for each peer that did not
-// answer with a row, saying why.
-type Matrix struct {
-	SchemaVersion int         `json:"schema_version"` // 1
-	Type          string      `json:"type"`           // "mesh_matrix"
-	Node          string      `json:"node"`           // the node that assembled it
-	TimeUnixMS    float64     `json:"time_unix_ms"`
-	AssembleMS    float64     `json:"assemble_ms"` // how long fetching the rows took
-	Rows          []MatrixRow `json:"rows"`
-}
-
-// MatrixRow is one source host's row: the cells of its /mesh.json, each
-// destination named by the node that announces the address.
-type MatrixRow struct {
-	Host      string   `json:"host"`
-	Stale     bool     `json:"stale"`
-	Error     string   `json:"error,omitempty"` // why the row is stale
-	Addresses []string `json:"addresses"`
-	Round     uint64   `json:"round"`
-	// RoundUnixMS is when the row's last round ended, as its node said:
-	// a node whose rounds stopped keeps serving a row, which shows its age.
-	RoundUnixMS float64    `json:"round_unix_ms,omitempty"`
-	Peers       int        `json:"peers"`
-	Discovery   *Discovery `json:"discovery,omitempty"` // absent on a stale row
-	Cells       []Cell     `json:"cells"`
-}
 
 // matrixCache holds the last matrix, encoded once, so that a page open
 // in many browsers (or a flood of requests) costs one gathering and one
@@ -45,16 +17,16 @@ type MatrixRow struct {
 // others get the last matrix, which says when it was assembled.
 type matrixCache struct {
 	mu      sync.Mutex
-	json    []byte        // the last matrix, encoded: all that is kept of it
-	at      time.Time     // when it was assembled
-	stale   int           // how many of its rows were stale
-	running chan struct{} // closed when the gathering under way ends
+	enc     *encodedMatrix // the last matrix, encoded: all that is kept of it
+	at      time.Time      // when it was assembled
+	stale   int            // how many of its rows were stale
+	running chan struct{}  // closed when the gathering under way ends
 }
 
 // fresh is how long a matrix is served again before it is gathered anew.
 func (m *Mesh) fresh() time.Duration { return min(m.o.Interval/2, 5*time.Second) }
 
-// Matrix returns the last matrix (see matrixJSON).
+// Matrix returns the last matrix (see matrixEncoded).
 func (m *Mesh) Matrix(ctx context.Context) (*Matrix, error) {
 	b, _, err := m.matrixJSON(ctx)
 	if err != nil {
@@ -67,14 +39,23 @@ func (m *Mesh) Matrix(ctx context.Context) (*Matrix, error) {
 	return &mat, nil
 }
 
-// matrixJSON is the last matrix as served, the same bytes to every
-// requester until the next gathering, and when it was assembled. A
-// gathering starts when it is older than fresh(); only when there is none
-// yet does a request wait for one.
+// matrixJSON is the last matrix as served (see matrixEncoded).
 func (m *Mesh) matrixJSON(ctx context.Context) ([]byte, time.Time, error) {
+	e, at, err := m.matrixEncoded(ctx)
+	if err != nil {
+		return nil, at, err
+	}
+	return e.json, at, nil
+}
+
+// matrixEncoded is the last matrix as served, the same bytes to every
+// requester until the next gathering (and gzipped, for those that take
+// it), and when it was assembled. A gathering starts when it is older than
+// fresh(); only when there is none yet does a request wait for one.
+func (m *Mesh) matrixEncoded(ctx context.Context) (*encodedMatrix, time.Time, error) {
 	mc := &m.matrix
 	mc.mu.Lock()
-	if mc.running == nil && (mc.json == nil || time.Since(mc.at) >= m.fresh()) {
+	if mc.running == nil && (mc.enc == nil || time.Since(mc.at) >= m.fresh()) {
 		ch := make(chan struct{})
 		mc.running = ch
 		go func() {
@@ -82,7 +63,10 @@ func (m *Mesh) matrixJSON(ctx context.Context) ([]byte, time.Time, error) {
 			// not cancel the gathering the others will be served.
 			actx, cancel := context.WithTimeout(context.Background(), m.gatherTime()+m.o.Timeout)
 			mc.mu.Lock()
-			hint := len(mc.json)
+			hint := 0
+			if mc.enc != nil {
+				hint = len(mc.enc.json)
+			}
 			mc.mu.Unlock()
 			mat := m.assemble(actx)
 			stale := 0
@@ -91,15 +75,15 @@ func (m *Mesh) matrixJSON(ctx context.Context) ([]byte, time.Time, error) {
 					stale++
 				}
 			}
-			b := encodeMatrix(mat, hint)
+			e := encodeMatrix(mat, hint)
 			cancel()
 			mc.mu.Lock()
-			mc.json, mc.at, mc.stale, mc.running = b, time.Now(), stale, nil
+			mc.enc, mc.at, mc.stale, mc.running = e, time.Now(), stale, nil
 			mc.mu.Unlock()
 			close(ch)
 		}()
 	}
-	if mc.json == nil {
+	if mc.enc == nil {
 		ch := mc.running
 		mc.mu.Unlock()
 		select {
@@ -110,20 +94,25 @@ func (m *Mesh) matrixJSON(ctx context.Context) ([]byte, time.Time, error) {
 		mc.mu.Lock()
 	}
 	defer mc.mu.Unlock()
-	return mc.json, mc.at, nil
+	return mc.enc, mc.at, nil
 }
 
 // encodeMatrix is the matrix as /matrix.json serves it, encoded a row at a
 // time into a buffer sized by the last one (hint), so that encoding costs
-// the bytes served and little more.
-func encodeMatrix(mat *Matrix, hint int) []byte {
+// the bytes served and little more, and gzipped once: a 1,000-host matrix
+// is megabytes of JSON that gzip makes a tenth of, so that a browser reads
+// it in a tenth of the time.
+func encodeMatrix(mat *Matrix, hint int) *encodedMatrix {
+	failed := func(err error) *encodedMatrix {
+		b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf("encoding the matrix: %v", err)})
+		return zipped(b)
+	}
 	rows := mat.Rows
 	mat.Rows = []MatrixRow{}
 	head, err := json.Marshal(mat) // {…,"rows":[]}
 	mat.Rows = rows
 	if err != nil || !bytes.HasSuffix(head, []byte("[]}")) {
-		b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf("encoding the matrix: %v", err)})
-		return b
+		return failed(err)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, hint+hint/8+len(head)))
 	buf.Write(head[:len(head)-2])
@@ -133,10 +122,22 @@ func encodeMatrix(mat *Matrix, hint int) []byte {
 			buf.WriteByte(',')
 		}
 		if err := enc.Encode(&rows[i]); err != nil { // a float that is not a number, at worst
-			b, _ := json.Marshal(map[string]string{"error": fmt.Sprintf("encoding the matrix: %v", err)})
-			return b
+			return failed(err)
 		}
 	}
 	buf.WriteString("]}\n")
-	return buf.Bytes()
+	return zipped(buf.Bytes())
+}
+
+// encodedMatrix is /matrix.json, as it is and gzipped.
+type encodedMatrix struct {
+	json, gzip []byte
+}
+
+func zipped(b []byte) *encodedMatrix {
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed) // a valid level: no error
+	_, _ = zw.Write(b)                               // to memory: no error
+	_ = zw.Close()
+	return &encodedMatrix{json: b, gzip: z.Bytes()}
 }

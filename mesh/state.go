@@ -12,6 +12,13 @@ import (
 // Row is this node's row of the matrix, as /mesh.json serves it: what the
 // node is, and a cell per destination address with its family.
 type Row struct {
+	RowHead
+	Destinations []Cell   `json:"destinations"`
+	grid         *rowGrid // a row read from a peer for the matrix: its cells as kept (compact.go)
+}
+
+// RowHead is what a row says of its node, in either form (Row, CompactRow).
+type RowHead struct {
 	SchemaVersion int       `json:"schema_version"` // 1
 	Type          string    `json:"type"`           // "mesh_node"
 	Node          string    `json:"node"`
@@ -26,7 +33,6 @@ type Row struct {
 	Peers         int       `json:"peers"`                   // peer addresses in the current set
 	Discovery     Discovery `json:"discovery"`
 	TimeUnixMS    float64   `json:"time_unix_ms"` // when the row was served
-	Destinations  []Cell    `json:"destinations"`
 }
 
 // Discovery says whether the last lookup of -mesh worked, and why not.
@@ -62,6 +68,7 @@ type cell struct {
 	since   time.Time
 	lastOK  time.Time
 	round   uint64
+	changed uint64 // the round in which the class last changed (ok is one)
 	// noRowRound is the round in which the address last failed to serve
 	// a row announcing it; 0 when it has not.
 	noRowRound uint64
@@ -74,6 +81,9 @@ type cell struct {
 func (c *cell) record(now time.Time, round uint64, class, msg string, took time.Duration, family string) {
 	if c.since.IsZero() || (class == "") != (c.class == "") {
 		c.since = now
+	}
+	if c.round == 0 || class != c.class {
+		c.changed = round
 	}
 	c.class, c.err, c.latency, c.round, c.family = class, msg, took, round, family
 	if class == "" {
@@ -116,41 +126,55 @@ func (m *Mesh) Row() Row { return m.row(true) }
 func (m *Mesh) row(cells bool) Row {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := Row{SchemaVersion: 1, Type: "mesh_node", Node: m.o.Node, Mesh: m.o.Spec,
-		IntervalMS: latency.MS(m.o.Interval), TimeoutMS: latency.MS(m.o.Timeout), MaxPeers: m.o.MaxPeers,
-		Round: m.round, RoundMS: latency.MS(m.roundTook), Peers: len(m.peers),
-		RoundUnixMS: unixMSOrZero(m.roundAt),
-		Discovery:   Discovery{OK: m.discoveryErr == "", Error: m.discoveryErr}, TimeUnixMS: unixMS(time.Now()),
-		Addresses: make([]string, 0, len(m.o.Announce)), Destinations: []Cell{}}
-	for _, a := range m.o.Announce {
-		r.Addresses = append(r.Addresses, a.String())
-	}
+	r := Row{RowHead: m.rowHead(), Destinations: []Cell{}}
 	if !cells {
 		return r
 	}
-	// Sorted by host, then address (IPv4 first), through a slice of
-	// small entries: sorting the cells themselves moved 150 bytes a swap.
-	type entry struct {
-		host string
-		c    *cell
-	}
-	es := make([]entry, 0, len(m.cells))
-	for _, c := range m.cells {
-		if c.round > 0 {
-			es = append(es, entry{m.hostOf(c.addr), c})
-		}
-	}
-	slices.SortFunc(es, func(a, b entry) int {
-		if c := strings.Compare(a.host, b.host); c != 0 {
-			return c
-		}
-		return a.c.addr.Compare(b.c.addr)
-	})
+	es := m.probedCells()
 	r.Destinations = make([]Cell, len(es))
 	for i, e := range es {
 		r.Destinations[i] = e.c.json(e.host)
 	}
 	return r
+}
+
+// rowHead is what this node's row says of it; m.mu is held.
+func (m *Mesh) rowHead() RowHead {
+	h := RowHead{SchemaVersion: 1, Type: "mesh_node", Node: m.o.Node, Mesh: m.o.Spec,
+		IntervalMS: latency.MS(m.o.Interval), TimeoutMS: latency.MS(m.o.Timeout), MaxPeers: m.o.MaxPeers,
+		Round: m.round, RoundMS: latency.MS(m.roundTook), Peers: len(m.peers),
+		RoundUnixMS: unixMSOrZero(m.roundAt),
+		Discovery:   Discovery{OK: m.discoveryErr == "", Error: m.discoveryErr}, TimeUnixMS: unixMS(time.Now()),
+		Addresses: make([]string, 0, len(m.o.Announce))}
+	for _, a := range m.o.Announce {
+		h.Addresses = append(h.Addresses, a.String())
+	}
+	return h
+}
+
+// probedCell is a probed destination with the host it belongs to.
+type probedCell struct {
+	host string
+	c    *cell
+}
+
+// probedCells are the destinations probed at least once, sorted by host,
+// then address (IPv4 first), through a slice of small entries: sorting
+// the cells themselves moved 150 bytes a swap. m.mu is held.
+func (m *Mesh) probedCells() []probedCell {
+	es := make([]probedCell, 0, len(m.cells))
+	for _, c := range m.cells {
+		if c.round > 0 {
+			es = append(es, probedCell{m.hostOf(c.addr), c})
+		}
+	}
+	slices.SortFunc(es, func(a, b probedCell) int {
+		if c := strings.Compare(a.host, b.host); c != 0 {
+			return c
+		}
+		return a.c.addr.Compare(b.c.addr)
+	})
+	return es
 }
 
 // hostOf is the host an address belongs to: the node whose row was last

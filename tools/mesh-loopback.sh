@@ -34,7 +34,9 @@ for i in $(seq 1 "$n"); do
 	pids+=($!)
 done
 page=http://127.0.1.1:$web
-# waitfor PYTHON-EXPR: poll node-1's matrix until the expression over m holds.
+# waitfor PYTHON-EXPR: poll node-1's matrix until the expression over m
+# holds. A row's codes hold a character per column, '0' ok, '.' no cell;
+# its cells only those that fail (docs/mesh.md).
 waitfor() {
 	for _ in $(seq 1 120); do
 		if curl -sf "$page/matrix.json" | python3 -c "import json,sys; m=json.load(sys.stdin); sys.exit(0 if ($1) else 1)" 2>/dev/null; then
@@ -46,7 +48,7 @@ waitfor() {
 	return 1
 }
 echo ">> waiting until node-1's matrix has $n fresh rows, every cell ok"
-waitfor "len(m['rows']) == $n and all(not r['stale'] and len(r['cells']) == $n - 1 and all(c['ok'] for c in r['cells']) for r in m['rows'])"
+waitfor "len(m['rows']) == $n and all(not r['stale'] and r['codes'].replace('.', '') == '0' * ($n - 1) for r in m['rows'])"
 echo ">> stopping node-2 and freezing node-3"
 kill "${pids[1]}"
 kill -STOP "${pids[2]}"

@@ -146,7 +146,8 @@ for name in smile-server-headless smile-server; do
 	done
 done
 
-# mesh_rows reads a /matrix.json (or null: none could be fetched) and
+# mesh_rows reads a /matrix.json (or null: none could be fetched), in
+# either schema_version (2: a class code per column, docs/mesh.md), and
 # prints a TAB-separated row per ordered pair of NODES × FAMILIES: source,
 # destination, family and ok or what is wrong. A host with several
 # addresses of a family is ok only if every one is.
@@ -160,10 +161,14 @@ mesh_rows() {
 			(if $m == null then $missing
 			elif $row == null then "NO ROW"
 			elif $row.stale then "STALE (\($row.error // "no reason given"))"
-			else [$row.cells[]? | select(.host == $dst and .family == $f)] as $cells
-				| if ($cells | length) == 0 then "NOT PROBED"
-				elif all($cells[]; .ok) then "ok"
-				else "FAILED (\([$cells[] | select(.ok | not) | .class] | unique | join(", ")))"
+			else (if $m.schema_version == 2 then
+					[range(0; $m.columns | length) as $i | select($m.columns[$i].host == $dst and $m.columns[$i].family == $f)
+						| $row.codes[$i:$i+1] as $code | select($code != ".") | $m.classes["0123456789abcdefghijklmnopqrstuvwxyz" | index($code)]]
+				else [$row.cells[]? | select(.host == $dst and .family == $f) | if .ok then "ok" else .class end]
+				end) as $classes
+				| if ($classes | length) == 0 then "NOT PROBED"
+				elif all($classes[]; . == "ok") then "ok"
+				else "FAILED (\([$classes[] | select(. != "ok")] | unique | join(", ")))"
 				end
 			end)] | @tsv'
 }

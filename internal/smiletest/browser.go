@@ -1,4 +1,4 @@
-package integration
+package smiletest
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 // (chromium) and other systems name them.
 var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
 
-// requireChromium returns the path of a Chromium on the host, skipping the
+// RequireChromium returns the path of a Chromium on the host, skipping the
 // test without one (failing it when CI is set: `.ci/run` installs Debian's
 // chromium package). SMILE_CHROMIUM names another binary.
-func requireChromium(t *testing.T) string {
+func RequireChromium(t *testing.T) string {
 	t.Helper()
 	names := chromiumNames
 	if env := os.Getenv("SMILE_CHROMIUM"); env != "" {
@@ -30,18 +30,18 @@ func requireChromium(t *testing.T) string {
 			return path
 		}
 	}
-	if inCI() {
+	if os.Getenv("CI") != "" {
 		t.Fatalf("no headless browser: none of %v is on PATH (apt-get install chromium)", names)
 	}
 	t.Skipf("no headless browser: none of %v is on PATH (apt-get install chromium; set CI=1 to make this a failure)", names)
 	return ""
 }
 
-// newBrowser starts a headless Chromium with its own profile in a temporary
-// directory and returns a tab of it; the browser is stopped at the end of
-// the test. It runs on the host, so it reaches only what the test
-// publishes on 127.0.0.1.
-func newBrowser(t *testing.T, path string, width, height int) context.Context {
+// NewBrowser starts a headless Chromium with its own profile in a temporary
+// directory, width × height, and returns a tab of it; the browser is
+// stopped at the end of the test. It runs on the host: it reaches what the
+// test serves on loopback.
+func NewBrowser(t *testing.T, path string, width, height int) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -71,14 +71,16 @@ func newBrowser(t *testing.T, path string, width, height int) context.Context {
 	return ctx
 }
 
-// saveScreenshot writes png to bin/NAME in the repository, and, for one
+// SaveScreenshot writes png to bin/NAME in the repository, and, for one
 // the documentation shows, to docs/NAME too when SMILE_UPDATE_DOCS=1: the
 // screenshots in docs/ are the ones a run of the test took.
-func saveScreenshot(t *testing.T, name string, docs bool, png []byte) {
+func SaveScreenshot(t *testing.T, name string, docs bool, png []byte) {
 	t.Helper()
-	dirs := []string{filepath.Join("..", "bin")}
+	root, err := ModuleRoot()
+	require.NoError(t, err)
+	dirs := []string{filepath.Join(root, "bin")}
 	if docs && os.Getenv("SMILE_UPDATE_DOCS") == "1" {
-		dirs = append(dirs, filepath.Join("..", "docs"))
+		dirs = append(dirs, filepath.Join(root, "docs"))
 	}
 	for _, dir := range dirs {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
