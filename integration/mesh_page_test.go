@@ -14,8 +14,9 @@ import (
 )
 
 // pageView is the matrix page as a person sees it once the browser has run
-// its script: every cell drawn with its text, colour and whether it takes
-// up room on the screen, and every row with its header.
+// its script: every block of the heatmap with its text (what hovering it
+// says), colour and whether it takes up room on the screen, and every row
+// with its header.
 type pageView struct {
 	Status string     `json:"status"`
 	Cells  []pageCell `json:"cells"`
@@ -38,17 +39,10 @@ type pageRow struct {
 	Header string `json:"header"`
 }
 
-// readPage is the script that reads the rendered matrix out of the DOM.
-const readPage = `(() => {
-  const cells = [...document.querySelectorAll("#matrix span.c[data-src]")].map(e => {
-    const r = e.getBoundingClientRect();
-    return {src: e.dataset.src, dst: e.dataset.dst, family: e.dataset.family, class: e.dataset.class,
-      text: e.innerText, background: getComputedStyle(e).backgroundColor, visible: r.width > 0 && r.height > 0};
-  });
-  const rows = [...document.querySelectorAll("#matrix tbody tr[data-src]")].map(r => ({
-    src: r.dataset.src, stale: r.dataset.stale === "true", header: r.querySelector("th").innerText}));
-  return {status: document.getElementById("status").innerText, cells, rows};
-})()`
+// readPage is the script that reads the drawn matrix back: the page's
+// smileView (mesh/page.html), every block of the heatmap with its class,
+// its text and the colour of its pixels on the canvas.
+const readPage = `window.smileView() || {status: document.getElementById("status").innerText, cells: [], rows: []}`
 
 // mismatches lists how the page differs from want: a row per node, the
 // stale one marked and saying so, and for every pair one visible cell of
