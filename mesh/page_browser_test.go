@@ -74,12 +74,24 @@ func TestPageAtScale(t *testing.T) {
 	assert.Equal(t, []string{farmHost(failDst), "ipv4", "timeout"}, first[:3], "the longest-failing pair first")
 	assert.Equal(t, "1: "+farmHost(failSrc), first[4])
 
+	// The one timing-out pair among a million blocks is visible: its
+	// block, and the ok pixel right of it (the column of a host all reach),
+	// in the colour of timeout.
+	b := where(t, ctx, farmHost(failSrc), farmHost(failDst))
+	px, err := chromedp.Run(ctx, chromedp.Evaluate[[][]int](fmt.Sprintf(`(() => {
+		const cv = document.getElementById("heatmap"), r = cv.getBoundingClientRect(), ctx = cv.getContext("2d");
+		return [[0, 0], [1, 0]].map(([dx, dy]) => [...ctx.getImageData(%v - r.left + dx, %v - r.top + dy, 1, 1).data.slice(0, 3)]);
+	})()`, b.X, b.Y)))
+	require.NoError(t, err)
+	timeout, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`(h => [1, 3, 5].map(i => parseInt(h.slice(i, i + 2), 16)))(COLOURS.timeout)`))
+	require.NoError(t, err)
+	assert.Equal(t, [][]int{timeout, timeout}, px, "the failing block and its mark, in COLOURS.timeout")
+
 	// Hovering the failing block tells its detail; clicking it keeps it.
 	tip := hover(t, ctx, farmHost(failSrc), farmHost(failDst), "#tip")
 	addr := fmt.Sprintf("%s:%d", farmIP(failDst), f.port)
 	assert.Equal(t, fmt.Sprintf("%s → %s\n4 timeout\n  %s: connected to %s, but no greeting: timeout; 0.2 ms; since 60m; last ok 2h ago",
 		farmHost(failSrc), farmHost(failDst), addr, addr), tip)
-	b := where(t, ctx, farmHost(failSrc), farmHost(failDst))
 	require.NoError(t, chromedp.Do(ctx, chromedp.MouseClickXY(b.X, b.Y)))
 	detail, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("detail").textContent`))
 	require.NoError(t, err)
