@@ -159,11 +159,13 @@ func TestNeverReadingClients(t *testing.T) {
 		conns = append(conns, c) // and never read
 	}
 	hc := &http.Client{Timeout: 2 * time.Second}
-	polls, bad := map[string]int{}, map[string]int{}
+	polls, bad, slowest := map[string]int{}, map[string]int{}, map[string]time.Duration{}
 	for ctx.Err() == nil {
 		for _, path := range []string{"/healthz", "/metrics"} {
 			polls[path]++
+			start := time.Now()
 			resp, err := hc.Get(base + path)
+			slowest[path] = max(slowest[path], time.Since(start))
 			if err != nil {
 				bad[path+" "+err.Error()]++
 				continue
@@ -177,7 +179,7 @@ func TestNeverReadingClients(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	peak := vmHWM(t, pid)
-	t.Logf("64 never-reading clients for 10s: peak RSS %.1f MiB; polls %v, failed %v", float64(peak)/(1<<20), polls, bad)
+	t.Logf("64 never-reading clients for 10s: peak RSS %.1f MiB; polls %v, failed %v, slowest %v", float64(peak)/(1<<20), polls, bad, slowest)
 	assert.Less(t, peak, int64(64<<20), "peak RSS")
 	assert.Empty(t, bad, "/healthz and /metrics answers other than 200")
 }

@@ -76,10 +76,16 @@ func orchestrate(o options) int {
 	}
 	t := newTable(o, e, s)
 	scrapes := scrape(s.meshOn)
+	held := holdMatrix(s.meshOn.web)
 
 	fmt.Printf(">> %d interleaved rounds; %d probes per row and round (row sequential: %d), %d in flight; loopback only\n", o.rounds, o.count, o.seqCount, o.workers)
 	sent, failures := runRounds(t.rows, o.rounds)
 	scraped := scrapes.stop()
+	asked, dialErrs := held.stop()
+	if dialErrs > 0 {
+		failures++
+		fmt.Fprintf(os.Stderr, "smilebench: %d connections to %s's -http failed while %d clients held /matrix.json\n", dialErrs, s.meshOn.name, matrixHolders)
+	}
 	if scraped.failed > 0 {
 		failures++
 		fmt.Fprintf(os.Stderr, "smilebench: %d of %d scrapes of %s failed: %s\n", scraped.failed, scraped.n, s.meshOn.name, scraped.firstErr)
@@ -116,7 +122,7 @@ func orchestrate(o options) int {
 	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.meshOn, s.baseline, s.c})
 	fmt.Println()
 	printMesh(os.Stdout, meshRows)
-	fmt.Printf("%s: /metrics scraped %d times during the rounds\n", s.meshOn.name, scraped.n)
+	fmt.Printf("%s: /metrics scraped %d times during the rounds, while %d clients held /matrix.json unread (%d requests)\n", s.meshOn.name, scraped.n, matrixHolders, asked)
 	fmt.Println()
 	fmt.Printf("dead DNS stub %s: %d queries, none answered\n", dead.Addr, dead.Queries())
 	for _, p := range smiles {

@@ -76,7 +76,7 @@ func newTable(o options, e *env, s servers) table {
 		smileDial   = &row{name: "smile/dial", role: measured, server: "smile-server (as row smile)", target: s.def, loader: dial, probes: o.count}
 		deadDNS     = &row{name: "deaddns", role: measured, server: "smile-server -resolver <dead stub>", target: s.deadDNS, loader: dialOthers, probes: o.count}
 		noResolve   = &row{name: "noresolve", role: measured, server: "smile-server -resolve=false", target: s.noResolve, loader: client, probes: o.count}
-		meshOn      = &row{name: "meshon", role: measured, server: fmt.Sprintf("smile-server -http -mesh (%d peers every %v, /metrics scraped every %v)", meshOnPeers, meshOnInterval, scrapeEvery),
+		meshOn      = &row{name: "meshon", role: measured, server: fmt.Sprintf("smile-server -http -mesh (%d peers every %v, /metrics scraped every %v, %d clients holding /matrix.json unread)", meshOnPeers, meshOnInterval, scrapeEvery, matrixHolders),
 			target: s.meshOn, loader: client, probes: o.count}
 		sequential = &row{name: "sequential", role: contrast, server: "sequential, lookup inline, <dead stub>", target: s.sequential,
 			loader: dialLoader(e.self, o.workers, others, seqTimeout), probes: o.seqCount}
