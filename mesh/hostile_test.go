@@ -460,3 +460,46 @@ func TestMeshWithAHostilePeer(t *testing.T) {
 	})
 	assert.Equal(t, "node name n162 is also the name of the row from "+addr(162), row(m, addr(164)).Error)
 }
+
+// TestLearningOwnersReadsOnlyTheHead: a peer that ignores
+// ?destinations=none and sends its cells anyway costs the node that
+// learns whose addresses are whose only the row's head: the node stops
+// reading there and drops the connection.
+func TestLearningOwnersReadsOnlyTheHead(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	var mostSent atomic.Int64
+	startFakePeer(t, "127.0.0.171", port, web, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("destinations") != "none" {
+			_, _ = io.WriteString(w, rowOf("talker", "", self("127.0.0.171")))
+			return
+		}
+		rc := http.NewResponseController(w)
+		n, _ := fmt.Fprintf(w, `{"schema_version":1,"type":"mesh_node","node":"talker","addresses":[%q],"destinations":[{}`, self("127.0.0.171"))
+		sent := int64(n)
+		chunk := []byte(strings.Repeat(",{}", 16<<10))
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if _, err := w.Write(chunk); err != nil || rc.Flush() != nil {
+				break
+			}
+			sent += int64(len(chunk))
+		}
+		if sent > mostSent.Load() {
+			mostSent.Store(sent)
+		}
+	})
+	base := startNodeWith(t, "127.0.0.170", port, web, self("127.0.0.170")+","+self("127.0.0.171"), 0, func(o *mesh.Options) { o.Node = "n170" })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := getJSON[mesh.Row](t, base+"/mesh.json")
+		if len(r.Destinations) == 1 && r.Destinations[0].Host == "talker" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the talker's address never named: %+v", r.Destinations)
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the handler's count, once the node has dropped it
+	t.Logf("bytes the peer could send before the node dropped the connection: %d", mostSent.Load())
+	assert.Less(t, mostSent.Load(), int64(1<<20))
+}
