@@ -137,6 +137,7 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 	var rows []*Row
 	var stale []staleHost
 	seen := map[string]bool{own.Node: true}
+	byName := map[string]*Row{own.Node: own} // the believed rows, by name
 	fares := map[string]fared{}
 	for _, r := range results {
 		if r.row == nil {
@@ -147,6 +148,7 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		if !seen[r.row.Node] { // one node's row from each of its addresses
 			seen[r.row.Node] = true
 			rows = append(rows, r.row)
+			byName[r.row.Node] = r.row
 		}
 	}
 	// A host is stale when none of its addresses gave a row: one that
@@ -164,7 +166,13 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 			host = r.from.String() // a row not believed: its name is not either
 		}
 		if seen[host] {
-			continue
+			if byName[host] == nil || announces(byName[host], r.addrs[0]) {
+				continue // that node's row came from its other address
+			}
+			host = r.addrs[0].String() // another node by that name: one that went away
+			if seen[host] {
+				continue
+			}
 		}
 		seen[host] = true
 		stale = append(stale, staleHost{host: host, err: r.err.Error(), addrs: r.addrs})

@@ -503,3 +503,39 @@ func TestLearningOwnersReadsOnlyTheHead(t *testing.T) {
 	t.Logf("bytes the peer could send before the node dropped the connection: %d", mostSent.Load())
 	assert.Less(t, mostSent.Load(), int64(1<<20))
 }
+
+// TestTwinGoneLeavesAStaleRow: of two nodes by one name, the one that had
+// it first going away leaves a stale row under its address, not hidden
+// behind the other's row.
+func TestTwinGoneLeavesAStaleRow(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	self := func(ip string) string { return net.JoinHostPort(ip, fmt.Sprint(port)) }
+	down := map[string]*atomic.Bool{}
+	spec := self("127.0.0.180")
+	for _, ip := range []string{"127.0.0.181", "127.0.0.182"} {
+		down[self(ip)] = &atomic.Bool{}
+		gone := down[self(ip)]
+		body := rowOf("twin", "", self(ip))
+		startFakePeer(t, ip, port, web, func(w http.ResponseWriter, _ *http.Request) {
+			if gone.Load() {
+				http.Error(w, "gone", http.StatusServiceUnavailable)
+				return
+			}
+			_, _ = io.WriteString(w, body)
+		})
+		spec += "," + self(ip)
+	}
+	base := startBareNode(t, "n180", "127.0.0.180", port, web, spec)
+	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool {
+		r := row(m, "twin")
+		return len(m.Rows) == 3 && r != nil && !r.Stale
+	})
+	first := row(m, "twin").Addresses[0]
+	down[first].Store(true)
+	m = waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool {
+		r := row(m, first)
+		return r != nil && r.Stale && strings.HasSuffix(r.Error, ": HTTP 503")
+	})
+	assert.Len(t, m.Rows, 3, "n180, the remaining twin, and the gone one's stale row")
+}
