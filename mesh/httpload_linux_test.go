@@ -38,7 +38,7 @@ func TestMemoryChildNode(t *testing.T) {
 	port, _ := strconv.Atoi(args[2])
 	web, _ := strconv.Atoi(args[3])
 	m := newMesh(t, ip, port, web, spec, func(o *mesh.Options) {
-		o.Interval, o.Timeout, o.MaxPeers, o.Node = 2*time.Second, 500*time.Millisecond, 200, "measured"
+		o.Interval, o.Timeout, o.MaxPeers, o.Node = mesh.DefaultInterval, 500*time.Millisecond, 200, "measured" // a matrix gathered every 5s, as by default
 	})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
@@ -103,8 +103,9 @@ func vmHWM(t *testing.T, pid int) int64 {
 	return 0
 }
 
-// TestNeverReadingClients: a node whose matrix has 100 peers of 140
-// cells (some 6 MB of JSON), run under GOMEMLIMIT=64MiB, asked for
+// TestNeverReadingClients: a node at the default interval whose matrix
+// has 100 peers of 140 cells (some 6 MB of JSON), run under
+// GOMEMLIMIT=64MiB, asked for
 // /matrix.json by 64 clients that never read (each connecting again when
 // cut off) keeps its peak RSS under 64 MiB, and answers /healthz and
 // /metrics with 200 throughout.
