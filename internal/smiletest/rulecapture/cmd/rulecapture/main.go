@@ -1,14 +1,16 @@
 // Command rulecapture records the series the alert rules of
 // deploy/prometheus/smile-rules.yml are tested on, from a real fault:
-// four mesh nodes on loopback (node-a to node-d on 127.0.0.61 to .64,
-// greeting on 7890, -http on 8080), scraped as Prometheus would every
-// -scrape, node-a's matrix gathered before each scrape as an open page
-// would. At -stop node-d stops (its peers' probes of it are refused, its
-// row is stale, its /metrics gone); at -isolate node-c restarts with
-// another greeting, so that every probe it makes fails (mismatch, and
-// refused towards node-d). It writes the scrapes as the input_series of
-// the promtool test file -out, between its "BEGIN captured" and "END
-// captured" lines, leaving the rest (the expected alerts) as it is:
+// four smile-server processes as mesh nodes on loopback (node-a to node-d
+// on 127.0.0.61 to .64, greeting on 7890, -http on 8080), scraped as
+// Prometheus would every -scrape, node-a's matrix gathered before each
+// scrape as an open page would. At -freeze node-d is stopped with SIGSTOP
+// (its peers' probes time out, its /metrics does not answer), at -kill it
+// is killed (the probes are refused: a failure that changes class), and at
+// -isolate node-c restarts with another greeting, so that every probe it
+// makes fails (mismatch, and refused towards node-d). It writes the
+// scrapes as the input_series of the promtool test file -out, between its
+// "BEGIN captured" and "END captured" lines, leaving the rest (the
+// expected alerts) as it is:
 //
 //	go run ./internal/smiletest/rulecapture/cmd/rulecapture
 //
@@ -21,7 +23,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,18 +30,19 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/smile-sockets/smile/server"
 )
 
 // kept are the metrics the rules read, and so the ones captured.
@@ -54,8 +56,7 @@ const job = "smile-server-headless"
 
 type node struct {
 	name, ip string
-	stop     context.CancelFunc
-	done     chan int
+	cmd      *exec.Cmd
 }
 
 func (n *node) instance() string { return n.ip + ":8080" }
@@ -63,17 +64,23 @@ func (n *node) instance() string { return n.ip + ":8080" }
 func main() {
 	out := flag.String("out", "deploy/prometheus/smile-rules.test.yml", "the promtool test file whose captured input_series to replace")
 	scrape := flag.Duration("scrape", 15*time.Second, "between scrapes, and the test's interval")
-	stopAt := flag.Duration("stop", time.Minute, "when node-d stops")
+	freezeAt := flag.Duration("freeze", time.Minute, "when node-d is stopped (SIGSTOP)")
+	killAt := flag.Duration("kill", 2*time.Minute, "when node-d is killed")
 	isolateAt := flag.Duration("isolate", 3*time.Minute, "when node-c restarts with another greeting")
 	duration := flag.Duration("duration", 7*time.Minute, "how long to capture")
 	flag.Parse()
-	if err := run(*out, *scrape, *stopAt, *isolateAt, *duration); err != nil {
+	if err := run(*out, *scrape, []time.Duration{*freezeAt, *killAt, *isolateAt}, *duration); err != nil {
 		fmt.Fprintln(os.Stderr, "rulecapture:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, scrape, stopAt, isolateAt, duration time.Duration) error {
+func run(out string, scrape time.Duration, at []time.Duration, duration time.Duration) error {
+	bin := filepath.Join(os.TempDir(), fmt.Sprintf("rulecapture-smile-server-%d", os.Getpid()))
+	if b, err := exec.Command("go", "build", "-o", bin, "./cmd/smile-server").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/smile-server (run from the module's root): %v: %s", err, b)
+	}
+	defer os.Remove(bin)
 	nodes := []*node{{name: "node-a", ip: "127.0.0.61"}, {name: "node-b", ip: "127.0.0.62"},
 		{name: "node-c", ip: "127.0.0.63"}, {name: "node-d", ip: "127.0.0.64"}}
 	var peers []string
@@ -81,23 +88,40 @@ func run(out string, scrape, stopAt, isolateAt, duration time.Duration) error {
 		peers = append(peers, n.ip+":7890")
 	}
 	spec := strings.Join(peers, ",")
-	start := func(n *node, extra ...string) {
-		ctx, cancel := context.WithCancel(context.Background())
-		n.stop, n.done = cancel, make(chan int, 1)
-		args := append([]string{"-listen", n.ip + ":7890", "-http", n.instance(), "-mesh", spec, "-mesh-node", n.name,
-			"-mesh-interval", "2s", "-mesh-timeout", "500ms", "-resolve=false"}, extra...)
-		go func() {
-			n.done <- server.Run(ctx, args, func(string) (string, bool) { return "", false }, io.Discard, os.Stderr)
-		}()
+	start := func(n *node, extra ...string) error {
+		n.cmd = exec.Command(bin, append([]string{"-listen", n.ip + ":7890", "-http", n.instance(), "-mesh", spec,
+			"-mesh-node", n.name, "-mesh-interval", "2s", "-mesh-timeout", "500ms", "-resolve=false"}, extra...)...)
+		n.cmd.Stderr = os.Stderr
+		return n.cmd.Start()
 	}
 	for _, n := range nodes {
-		start(n)
+		if err := start(n); err != nil {
+			return err
+		}
 	}
 	defer func() {
 		for _, n := range nodes {
-			n.stop()
+			if n.cmd.ProcessState == nil {
+				_ = n.cmd.Process.Kill()
+				_ = n.cmd.Wait()
+			}
 		}
 	}()
+	d, c := nodes[3], nodes[2]
+	faults := []struct {
+		what string
+		do   func() error
+	}{
+		{"node-d frozen (SIGSTOP)", func() error { return d.cmd.Process.Signal(syscall.SIGSTOP) }},
+		{"node-d killed", func() error { _ = d.cmd.Process.Kill(); _ = d.cmd.Wait(); return nil }},
+		{"node-c restarted with another greeting", func() error {
+			_ = c.cmd.Process.Signal(syscall.SIGTERM)
+			if err := c.cmd.Wait(); err != nil {
+				return fmt.Errorf("node-c: %w", err)
+			}
+			return start(c, "-greeting", "Smile from elsewhere")
+		}},
+	}
 
 	// Scraping starts once every node serves, as a Prometheus that found
 	// them running would.
@@ -116,27 +140,15 @@ func run(out string, scrape, stopAt, isolateAt, duration time.Duration) error {
 	t0 := time.Now()
 	steps := int(duration / scrape)
 	series := map[string][]*float64{} // series → value at each step, nil: absent
-	var stopped, isolated bool
+	next := 0                         // of faults
 	for k := 0; k <= steps; k++ {
-		at := t0.Add(time.Duration(k) * scrape)
-		time.Sleep(time.Until(at))
-		elapsed := time.Since(t0)
-		if !stopped && elapsed >= stopAt {
-			stopped = true
-			nodes[3].stop()
-			if code := <-nodes[3].done; code != 0 {
-				return fmt.Errorf("node-d exited %d", code)
+		time.Sleep(time.Until(t0.Add(time.Duration(k) * scrape)))
+		for next < len(faults) && time.Since(t0) >= at[next] {
+			if err := faults[next].do(); err != nil {
+				return err
 			}
-			fmt.Fprintf(os.Stderr, "%v: node-d stopped\n", elapsed.Round(time.Millisecond))
-		}
-		if !isolated && elapsed >= isolateAt {
-			isolated = true
-			nodes[2].stop()
-			if code := <-nodes[2].done; code != 0 {
-				return fmt.Errorf("node-c exited %d", code)
-			}
-			start(nodes[2], "-greeting", "Smile from elsewhere")
-			fmt.Fprintf(os.Stderr, "%v: node-c restarted with another greeting\n", elapsed.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "%v: %s\n", time.Since(t0).Round(time.Millisecond), faults[next].what)
+			next++
 		}
 		// The page open on node-a: a gathering before the scrape.
 		_, _ = get("http://" + nodes[0].instance() + "/matrix.json")
