@@ -20,6 +20,7 @@ import (
 type Config struct {
 	Listen         []netaddr.HostPort // -listen, or the positional port; :7890 when neither
 	V6Only         bool               // -v6only: IPv6 wildcard listeners refuse IPv4 peers
+	UDP            bool               // -udp: answer datagrams on every -listen address too (udp.go)
 	ReuseAddr      bool               // -reuseaddr: SO_REUSEADDR set (true) or really cleared
 	Backlog        int                // -backlog: the listen(2) queue asked for
 	Greeting       string             // -greeting: the bytes written to every peer
@@ -64,6 +65,7 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.Usage = func() {}
 	fs.Var(listen, "listen", "listen on `ADDR` (HOST:PORT, [IPv6]:PORT or :PORT; repeatable or comma-separated) (default :7890)")
 	fs.BoolVar(&cfg.V6Only, "v6only", false, "IPv6 wildcard listeners refuse IPv4 peers (IPV6_V6ONLY)")
+	fs.BoolVar(&cfg.UDP, "udp", true, "answer datagrams on every -listen address and port too, from the address each was sent to (docs/datagrams.md)")
 	fs.BoolVar(&cfg.ReuseAddr, "reuseaddr", true, "set SO_REUSEADDR on listening sockets (false really clears it)")
 	fs.IntVar(&cfg.Backlog, "backlog", defaultBacklog(), "listen(2) queue size `N`")
 	fs.StringVar(&cfg.Greeting, "greeting", DefaultGreeting, "the bytes written to every peer")

@@ -30,8 +30,9 @@
 // greetings), drain.go, queue_<os>.go and pending_<os>.go (the drain on
 // SIGTERM: hold off new handshakes, serve the queue), temporary_<os>.go
 // (accept errors that are not the listener's fault), healthcheck.go and
-// findserver.go (-healthcheck). Datagrams take their own path: udp.go
-// (read one datagram, answer it or count why not), udp_pktinfo.go and
+// findserver.go (-healthcheck). Datagrams (-udp) take their own path:
+// udp_listen.go (a UDP socket beside each listener), udp.go (read each
+// datagram whole, answer it or count why not), udp_pktinfo.go and
 // udp_pktinfo_<os>.go (answer from the address it was sent to),
 // udp_health.go (-healthcheck over a datagram).
 //

@@ -55,6 +55,12 @@ func healthcheck(ctx context.Context, args []string, env func(string) (string, b
 		fmt.Fprintf(stderr, "smile-server: unhealthy: %s greeted %q, want %q\n", target, got, want)
 		return cli.ExitFailure
 	}
+	if cfg.UDP { // the datagram side too, on the same address and port
+		if err := udpHealthy(ctx, target, want); err != nil {
+			fmt.Fprintf(stderr, "smile-server: unhealthy: %v\n", err)
+			return cli.ExitFailure
+		}
+	}
 	fmt.Fprintf(stdout, "healthy: %s greeted %q\n", target, got)
 	return cli.ExitOK
 }

@@ -27,6 +27,9 @@ var (
 		"Connections holding one of the -max-conns slots now.", nil, nil)
 	descLingering = prometheus.NewDesc("smile_lingering_sockets",
 		"Greeted sockets waiting for the peer's FIN before they close.", nil, nil)
+	descDatagrams = prometheus.NewDesc("smile_datagrams_total",
+		"Datagrams by what became of them: greeting (answered with the greeting), probe (answered with its header; counted, not logged), clamped (a probe that asked for more than it carried), short (a greeting request shorter than the greeting: not answered), malformed (not answered), failed (the answer was not sent).",
+		[]string{"kind"}, nil)
 	descLogDropped = prometheus.NewDesc("smile_log_lines_dropped_total",
 		"Log lines dropped because stdout did not take them.", nil, nil)
 	descProbesReceived = prometheus.NewDesc("smile_mesh_probes_received_total",
@@ -49,6 +52,11 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descInService, prometheus.GaugeValue, float64(st.InService))
 	ch <- prometheus.MustNewConstMetric(descLingering, prometheus.GaugeValue, float64(st.Lingering))
+	d := st.Datagrams
+	for kind, n := range map[string]uint64{"greeting": d.Greetings, "probe": d.Probes, "clamped": d.Clamped,
+		"short": d.Short, "malformed": d.Malformed, "failed": d.Failed} {
+		ch <- prometheus.MustNewConstMetric(descDatagrams, prometheus.CounterValue, float64(n), kind)
+	}
 	if c.lost != nil {
 		ch <- prometheus.MustNewConstMetric(descLogDropped, prometheus.CounterValue, float64(c.lost()))
 	}

@@ -61,16 +61,26 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	// server would make a matrix cell lie.
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var udps []*udpSocket
+	if cfg.UDP {
+		var err error
+		if udps, err = listenDatagrams(listeners, cfg.V6Only); err != nil {
+			closeAll(listeners)
+			return err
+		}
+		srv.udp = newDatagrams(srv)
+	}
 	side, err := startSide(sctx, cfg, listeners, srv, logLost, log)
 	if err != nil {
 		closeAll(listeners)
+		closeDatagrams(udps)
 		return err
 	}
 	defer func() {
 		cancel()
 		side.Wait()
 	}()
-	errs := make(chan error, len(listeners))
+	errs := make(chan error, len(listeners)+len(udps))
 	for _, l := range listeners {
 		log.Info(fmt.Sprintf("SERVER started on port %d (listening on %s, %s)", l.addr.Port(), l.addr, l.mode),
 			"listen", l.addr.String(), "mode", l.mode, "backlog", l.backlog, "reuseaddr", cfg.ReuseAddr)
@@ -80,10 +90,14 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 		go func() { errs <- srv.Serve(sctx, l.Listener) }()
 	}
+	for _, u := range udps {
+		log.Info(fmt.Sprintf("SERVER answering datagrams on %s (%s)", u.addr, u.mode), "listen", u.addr.String(), "mode", u.mode, "proto", "udp")
+		go func() { errs <- srv.udp.serve(sctx, u.UDPConn) }()
+	}
 	flushLog()
 
 	var firstErr error
-	for range listeners {
+	for range len(listeners) + len(udps) {
 		if err := <-errs; err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("accept failed: %w", err)
 			cancel()

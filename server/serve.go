@@ -20,6 +20,7 @@ import (
 type Server struct {
 	core
 	tcp tcpSide
+	udp *datagrams // the datagram side (udp.go), nil without -udp
 }
 
 // tcpSide is what only the stream side keeps: the slots of -max-conns,

@@ -136,9 +136,17 @@ func TestStartLinesKeepTheTutorialsWords(t *testing.T) {
 		args  []string
 		lines []string
 	}{
-		{[]string{"-listen", fmt.Sprintf("[::]:%d", port)}, []string{fmt.Sprintf("SERVER started on port %d (listening on [::]:%d, dual-stack)", port, port)}},
+		{[]string{"-listen", fmt.Sprintf("[::]:%d", port)}, []string{
+			fmt.Sprintf("SERVER started on port %d (listening on [::]:%d, dual-stack)", port, port),
+			fmt.Sprintf("SERVER answering datagrams on [::]:%d (dual-stack)", port),
+		}},
 		{[]string{"-v6only", "-listen", fmt.Sprintf("[::]:%d,127.0.0.1:%d", port, port)}, []string{
 			fmt.Sprintf("SERVER started on port %d (listening on [::]:%d, IPv6 only)", port, port),
+			fmt.Sprintf("SERVER started on port %d (listening on 127.0.0.1:%d, IPv4 only)", port, port),
+			fmt.Sprintf("SERVER answering datagrams on [::]:%d (IPv6 only)", port),
+			fmt.Sprintf("SERVER answering datagrams on 127.0.0.1:%d (IPv4 only)", port),
+		}},
+		{[]string{"-udp=false", "-listen", fmt.Sprintf("127.0.0.1:%d", port)}, []string{
 			fmt.Sprintf("SERVER started on port %d (listening on 127.0.0.1:%d, IPv4 only)", port, port),
 		}},
 	}

@@ -56,6 +56,7 @@ type Stats struct {
 	Failed    map[string]uint64 // greetings that failed, by cause (Causes)
 	InService int               // connections holding a slot (-max-conns)
 	Lingering int64             // greeted sockets waiting for the peer's FIN
+	Datagrams DatagramStats     // the datagram side's totals (zero without -udp)
 }
 
 // Stats reads the counters; safe at any time from any goroutine.
@@ -64,6 +65,9 @@ func (s *Server) Stats() Stats {
 		InService: s.tcp.slots.inUse(), Lingering: s.tcp.lingering.n.Load()}
 	for i, c := range Causes {
 		st.Failed[c] = s.counters.failed[i].n.Load()
+	}
+	if s.udp != nil {
+		st.Datagrams = s.udp.stats()
 	}
 	return st
 }

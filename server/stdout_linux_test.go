@@ -93,8 +93,8 @@ func TestStalledStdoutReportIsExact(t *testing.T) {
 	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 	require.NoError(t, err)
 	addr := fmt.Sprintf("127.0.0.1:%d", smiletest.FreePort(t))
-	p := smiletest.Start(t, serverBinary(t), smiletest.Options{Stdout: w}, "-resolve=false", "-listen", addr)
-	_ = w.Close() // the server has its own copy
+	p := smiletest.Start(t, serverBinary(t), smiletest.Options{Stdout: w}, "-resolve=false", "-udp=false", "-listen", addr) // one start line: the count below is exact
+	_ = w.Close()                                                                                                           // the server has its own copy
 	// Its start line is in the FIFO, unread: the first greeting says it listens.
 	require.Eventually(t, func() bool { return greetWant(smiletest.Peer{}, addr, defaultGreeting) == nil }, 10*time.Second, 10*time.Millisecond)
 	ta := probe(addr, defaultGreeting, greetings-1, 8, nil)

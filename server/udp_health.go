@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/netip"
+	"net"
 	"time"
 
 	"github.com/smile-sockets/smile/dgram"
@@ -14,10 +14,11 @@ import (
 // smile-client -udp does, with a request padded to the greeting's length,
 // and checks the answer, before ctx's deadline.
 func udpHealthy(ctx context.Context, target string, greeting []byte) error {
-	dst, err := netip.ParseAddrPort(target)
+	ua, err := net.ResolveUDPAddr("udp", target) // a -listen name: its first address
 	if err != nil {
-		return err
+		return fmt.Errorf("can't resolve %s: %w", target, err)
 	}
+	dst := ua.AddrPort()
 	c, err := dgram.Dial(ctx, dst)
 	if err != nil {
 		return fmt.Errorf("can't reach %s over UDP: %w", target, err)

@@ -25,7 +25,8 @@ func TestLogSample(t *testing.T) {
 	smiletest.RequireIPv6(t)
 	dns := dnstest.Start(t)
 	dns.AddPTR("127.0.0.2", "client-a.example.net")
-	port := strconv.Itoa(smiletest.FreePort(t))
+	portN := smiletest.FreePort(t)
+	port := strconv.Itoa(portN)
 	p := smiletest.Start(t, smiletest.Build(t, "."), smiletest.Options{Ready: "SERVER started"},
 		"-listen", ":"+port, "-resolver", dns.Addr)
 
@@ -41,10 +42,18 @@ func TestLogSample(t *testing.T) {
 		// One line at a time, so that the log's order is the greetings'.
 		require.Equal(t, i+1, p.Out.WaitCount("Connection received", i+1, 5*time.Second), "log:\n%s", p.Out)
 	}
+	// And a greeting over a datagram, from 127.0.0.4: the same line's twin.
+	u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP("127.0.0.4")})
+	require.NoError(t, err)
+	defer u.Close()
+	_, err = u.WriteToUDP(make([]byte, 64), &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: portN})
+	require.NoError(t, err)
+	require.Equal(t, 1, p.Out.WaitCount("Datagram received", 1, 5*time.Second), "log:\n%s", p.Out)
 	code, _ := p.Stop(t)
 	require.Equal(t, 0, code, "stderr: %s", p.Err)
 
 	out := strings.ReplaceAll(p.Out.String(), "port "+port+" ", "port 7890 ")
 	out = strings.ReplaceAll(out, "]:"+port+",", "]:7890,")
+	out = strings.ReplaceAll(out, "]:"+port+" (", "]:7890 (")
 	doccheck.CheckSample(t, "../../docs/usage.md", "server-log", out, doccheck.Timestamps)
 }
