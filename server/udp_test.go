@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/dgram"
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/smile-sockets/smile/internal/smiletest/matrix"
 )
 
@@ -276,4 +279,29 @@ func TestDatagramFlood(t *testing.T) {
 	assert.Equal(t, defaultGreeting, string(got))
 	assert.Positive(t, d.stats().Malformed)
 	assert.LessOrEqual(t, d.stats().Malformed, uint64(50000))
+}
+
+// TestServerAnswersDatagrams runs the program: its dual-stack wildcard
+// listener answers datagrams to each loopback address from that address,
+// logs the greeting request like a connection and counts it; with
+// -udp=false nothing answers (ICMP port unreachable: refused).
+func TestServerAnswersDatagrams(t *testing.T) {
+	smiletest.RequireIPv6(t)
+	port := uint16(smiletest.FreePort(t))
+	s := startServer(t, "-resolve=false", "-listen", fmt.Sprintf(":%d", port))
+	for _, c := range []struct{ from, to string }{{"127.0.0.1", "127.0.0.2"}, {"127.0.0.1", "127.0.0.1"}, {"::1", "::1"}} {
+		dst := netip.AddrPortFrom(netip.MustParseAddr(c.to), port)
+		assert.Equal(t, dst, answerSource(t, netip.MustParseAddr(c.from), dst))
+	}
+	assert.Equal(t, 3, s.out.WaitCount("Datagram received from", 3, 5*time.Second), "log:\n%s", s.out)
+	assert.Contains(t, s.out.String(), "INFO Datagram received from 127.0.0.1 (127.0.0.1)\n")
+	assert.Contains(t, s.out.String(), "INFO Datagram received from ::1 (::1)\n")
+
+	off := uint16(smiletest.FreePort(t))
+	startServer(t, "-resolve=false", "-udp=false", "-listen", fmt.Sprintf("127.0.0.1:%d", off))
+	c, err := dgram.Dial(context.Background(), netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), off))
+	require.NoError(t, err)
+	defer c.Close()
+	_, _, _, _, err = c.Greet(64, 1024, time.Now().Add(2*time.Second))
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 }
