@@ -3,6 +3,7 @@ package integration
 import (
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,8 @@ const refusedWithin = 3 * time.Second
 
 // TestAddressing runs every cell of the addressing table: for each row a
 // server container bound as the row says, for each column a client that
-// names the server that way, all on one dual-stack network. The clients
+// names the server that way, all on one dual-stack network; over TCP
+// (docs/matrices.md), then over UDP (docs/datagrams.md). The clients
 // are processes in one host (hostClient); a row's columns run one after
 // another, its rows side by side.
 func TestAddressing(t *testing.T) {
@@ -73,30 +75,32 @@ func TestAddressing(t *testing.T) {
 			require.Equal(t, v4, gotV4, "server's IPv4 address from Inspect")
 			require.Equal(t, v6, gotV6, "server's IPv6 address from Inspect")
 
-			greeted := peersByFamily{}
-			for j, col := range matrix.AddressingColumns {
-				want := row.Outcomes[j]
-				args := clientArgs[col.Name]
-				require.NotNil(t, args, "no client arguments for column %q", col.Name)
-				t.Run(col.Name, func(t *testing.T) {
-					res := hostClient(t, clients, args(gotV4, gotV6, alias)...)
-					cells.Lock()
-					cells.n[want]++
-					cells.Unlock()
-					switch want {
-					case matrix.OK:
-						assert.Equal(t, 0, res.exit, "%v", res)
-						assert.Equal(t, greeting, res.stdout, "%v", res)
-						greeted[col.Family]++
-					case matrix.Refused:
-						assert.Equal(t, 1, res.exit, "%v", res)
-						assert.Empty(t, res.stdout, "%v", res)
-						assert.Contains(t, res.stderr, "refused", "%v", res)
-						assert.Less(t, res.took, refusedWithin, "%v", res)
-					}
-				})
+			for _, proto := range matrix.AddressingProtocols {
+				greeted := peersByFamily{}
+				for j, col := range matrix.AddressingColumns {
+					want := row.For(proto)[j]
+					args := clientArgs[col.Name]
+					require.NotNil(t, args, "no client arguments for column %q", col.Name)
+					t.Run(proto.Name+"/"+col.Name, func(t *testing.T) {
+						res := hostClient(t, clients, append(slices.Clone(proto.Flags), args(gotV4, gotV6, alias)...)...)
+						cells.Lock()
+						cells.n[want]++
+						cells.Unlock()
+						switch want {
+						case matrix.OK:
+							assert.Equal(t, 0, res.exit, "%v", res)
+							assert.Equal(t, greeting, res.stdout, "%v", res)
+							greeted[col.Family]++
+						case matrix.Refused:
+							assert.Equal(t, 1, res.exit, "%v", res)
+							assert.Empty(t, res.stdout, "%v", res)
+							assert.Contains(t, res.stderr, "refused", "%v", res)
+							assert.Less(t, res.took, refusedWithin, "%v", res)
+						}
+					})
+				}
+				assertPeersLogged(t, srv, nw, client, proto.LogLine, greeted)
 			}
-			assertPeersLogged(t, srv, nw, client, greeted)
 		})
 	}
 }
@@ -106,14 +110,15 @@ func TestAddressing(t *testing.T) {
 type peersByFamily map[string]int
 
 // assertPeersLogged checks the server's log lines for the greetings of a
-// client host: one line per greeting, as many over each family as the
+// client host over one protocol (lines beginning with logLine): one line
+// per greeting, as many over each family as the
 // clients asked for, an IPv4 peer as dotted IPv4 (never ::ffff:) named by
 // its reverse-DNS name, which Docker's embedded DNS answers as
 // <container>.<network>, an IPv6 peer with its IPv6 address.
-func assertPeersLogged(t *testing.T, srv *testcontainers.DockerContainer, nw *testNet, p peer, greeted peersByFamily) {
+func assertPeersLogged(t *testing.T, srv *testcontainers.DockerContainer, nw *testNet, p peer, logLine string, greeted peersByFamily) {
 	t.Helper()
-	v4Line := "Connection received from " + p.name + "." + nw.Name + " (" + p.v4.String() + ")"
-	v6Line := regexp.MustCompile(`Connection received from \S+ \(` + regexp.QuoteMeta(p.v6.String()) + `\)`)
+	v4Line := logLine + p.name + "." + nw.Name + " (" + p.v4.String() + ")"
+	v6Line := regexp.MustCompile(regexp.QuoteMeta(logLine) + `\S+ \(` + regexp.QuoteMeta(p.v6.String()) + `\)`)
 	total := greeted["4"] + greeted["6"] + greeted[""]
 	count := func(stdout string) (n4, n6, all int) {
 		for line := range strings.Lines(stdout) {
@@ -123,7 +128,7 @@ func assertPeersLogged(t *testing.T, srv *testcontainers.DockerContainer, nw *te
 			case v6Line.MatchString(line):
 				n6++
 			}
-			if strings.Contains(line, "Connection received from ") {
+			if strings.Contains(line, logLine) {
 				all++
 			}
 		}

@@ -10,10 +10,7 @@ import (
 )
 
 // The pages whose tables the data must match.
-const (
-	matricesPage   = "../../../docs/matrices.md"
-	pathFaultsPage = "../../../docs/path-faults.md"
-)
+const pathFaultsPage = "../../../docs/path-faults.md"
 
 func readPage(t *testing.T, path string) string {
 	t.Helper()
@@ -22,40 +19,35 @@ func readPage(t *testing.T, path string) string {
 	return string(b)
 }
 
-// TestDocsAddressingTable keeps the addressing table of docs/matrices.md
-// and the cells the integration suite runs identical, cell for cell.
+// TestDocsAddressingTable keeps the addressing tables, docs/matrices.md's
+// over TCP and docs/datagrams.md's over UDP, and the cells the integration
+// suite runs identical, cell for cell, header included.
 func TestDocsAddressingTable(t *testing.T) {
-	rows, err := DocTable(readPage(t, matricesPage), "| server listens on |")
-	require.NoError(t, err)
-	require.Len(t, rows, len(Addressing))
-	for i, row := range Addressing {
-		require.Len(t, rows[i], 1+len(AddressingColumns), "docs row %d", i)
-		assert.Equal(t, row.Name, rows[i][0], "docs row %d", i)
-		for j, want := range row.Outcomes {
-			assert.Equal(t, string(want), rows[i][1+j], "docs row %q, column %q", rows[i][0], AddressingColumns[j].Name)
-		}
-	}
-}
-
-// TestDocsAddressingColumns keeps the header in the order of the data.
-func TestDocsAddressingColumns(t *testing.T) {
-	for _, line := range strings.Split(readPage(t, matricesPage), "\n") {
-		if strings.HasPrefix(line, "| server listens on |") {
-			cells := Cells(line)
+	for _, p := range AddressingProtocols {
+		t.Run(p.Name, func(t *testing.T) {
+			page := readPage(t, "../../../"+p.Page)
+			rows, err := DocTable(page, "| server listens on |")
+			require.NoError(t, err)
+			require.Len(t, rows, len(Addressing))
+			for i, row := range Addressing {
+				require.Len(t, rows[i], 1+len(AddressingColumns), "docs row %d", i)
+				assert.Equal(t, row.Name, rows[i][0], "docs row %d", i)
+				for j, want := range row.For(p) {
+					assert.Equal(t, string(want), rows[i][1+j], "%s row %q, column %q", p.Page, rows[i][0], AddressingColumns[j].Name)
+				}
+			}
 			var names []string
 			for _, c := range AddressingColumns {
 				names = append(names, c.Name)
 			}
-			assert.Equal(t, names, cells[1:])
-			return
-		}
+			assert.Equal(t, names, Cells(headerLine(t, page, "| server listens on |"))[1:], "%s: the columns in the data's order", p.Page)
+		})
 	}
-	t.Fatal("docs/matrices.md has no addressing table")
 }
 
 // TestDocsRestartTable does the same for the restart table.
 func TestDocsRestartTable(t *testing.T) {
-	rows, err := DocTable(readPage(t, matricesPage), "| old server |")
+	rows, err := DocTable(readPage(t, "../../../docs/matrices.md"), "| old server |")
 	require.NoError(t, err)
 	require.Len(t, rows, len(Restart))
 	onOff := map[bool]string{true: "on", false: "off"}
