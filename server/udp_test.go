@@ -17,6 +17,7 @@ import (
 	"github.com/smile-sockets/smile/dgram"
 	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/smile-sockets/smile/internal/smiletest/matrix"
+	"github.com/smile-sockets/smile/internal/smiletest/naiveudp"
 )
 
 // serveDatagrams answers on a UDP socket the test opens on addr (network
@@ -39,25 +40,14 @@ func serveDatagrams(t *testing.T, network, addr string) (uint16, *datagrams) {
 	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port(), d
 }
 
-// naiveResponder is the UDP server most people write: bound to the
-// wildcard, it answers with WriteTo and lets the kernel pick the source.
+// naiveResponder is the UDP server most people write (package naiveudp):
+// bound to the wildcard, it answers with WriteTo and lets the kernel pick
+// the source.
 func naiveResponder(t *testing.T) uint16 {
 	t.Helper()
-	pc, err := net.ListenUDP("udp4", &net.UDPAddr{})
+	pc, err := naiveudp.Listen("udp4", 0, []byte(defaultGreeting))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = pc.Close() })
-	go func() {
-		b := make([]byte, maxDatagram+1)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(b)
-			if err != nil {
-				return
-			}
-			if n >= len(defaultGreeting) {
-				_, _ = pc.WriteToUDPAddrPort([]byte(defaultGreeting), from)
-			}
-		}
-	}()
 	return pc.LocalAddr().(*net.UDPAddr).AddrPort().Port()
 }
 
