@@ -1,6 +1,8 @@
 // Package integration proves the contract of smile-server and smile-client in
 // containers: the addressing and restart matrices of docs/matrices.md, the
 // path faults of docs/path-faults.md, the routed sites of docs/router.md, the
+// datagram cells of docs/datagrams.md (addressing, a multi-homed host, a
+// router's loss, MTU, NAT and hops), the
 // mesh of docs/mesh.md (its page in a real browser), the compose demos and
 // images of docs/containers.md (lifecycle, hardening, architecture). It needs
 // a local Docker daemon (docs/architecture.md says what else, and how to run

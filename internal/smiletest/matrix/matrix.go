@@ -1,8 +1,9 @@
 // Package matrix holds the expected outcome of every cell of the matrices
-// of docs/matrices.md, docs/path-faults.md and docs/router.md as data. The
-// integration suite runs each cell in containers and asserts it; a unit
-// test, which needs no Docker, keeps those pages' tables equal to this
-// data, so the documentation cannot drift from what is proven.
+// of docs/matrices.md, docs/path-faults.md, docs/router.md and
+// docs/datagrams.md as data. The integration suite runs each cell in
+// containers and asserts it; a unit test, which needs no Docker, keeps
+// those pages' tables equal to this data, so the documentation cannot
+// drift from what is proven.
 package matrix
 
 // Outcome is the expected result of one client probe.

@@ -116,7 +116,20 @@ func Rules(f Fault) []placed {
 		}
 		return rs
 	case "masquerade":
-		return []placed{{"postrouting", append(fam, meta(expr.MetaKeyL4PROTO), eq([]byte{unix.IPPROTO_TCP}), &expr.Masq{})}}
+		var rs []placed
+		for _, proto := range []byte{unix.IPPROTO_TCP, unix.IPPROTO_UDP} {
+			rs = append(rs, placed{"postrouting", append(slices.Clone(fam), meta(expr.MetaKeyL4PROTO), eq([]byte{proto}), &expr.Masq{})})
+		}
+		return rs
+	case "lose":
+		// udp dport N numgen random mod 100 < P drop; as for `meta
+		// length` (Exprs), the number is turned big-endian for cmp.
+		return []placed{{"forward", append(fam, meta(expr.MetaKeyL4PROTO), eq([]byte{unix.IPPROTO_UDP}),
+			tcp(tcpDestPort, 2), eq(binary.BigEndian.AppendUint16(nil, f.Port)),
+			&expr.Numgen{Register: 1, Modulus: 100, Type: unix.NFT_NG_RANDOM},
+			&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
+			&expr.Cmp{Op: expr.CmpOpLt, Register: 1, Data: binary.BigEndian.AppendUint32(nil, uint32(f.Percent))},
+			&expr.Verdict{Kind: expr.VerdictDrop})}}
 	case "lose-state":
 		port := binary.BigEndian.AppendUint16(nil, f.Port)
 		// What the port sends without SYN goes to conntrack zone 1,

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/smile-sockets/smile/internal/smiletest/hostexec"
+	"github.com/smile-sockets/smile/internal/smiletest/naiveudp"
 )
 
 // hold keeps the namespace alive until ctx ends, and with -exec runs the
@@ -49,4 +50,18 @@ func parseUser(v string) (uid, gid uint32, err error) {
 		return 0, 0, fmt.Errorf("bad -user %q: want numeric UID:GID", v)
 	}
 	return uint32(uid64), uint32(gid64), nil
+}
+
+// naiveGreeting is what answer-naive sends: smile-server's default
+// greeting, so that a client can't tell the two apart by their words.
+const naiveGreeting = "Smile from the server"
+
+// answerNaive answers datagrams to port on a dual-stack wildcard socket
+// for as long as netfault runs (hold keeps it running), from whatever
+// source address the kernel picks (package naiveudp).
+func answerNaive(port uint16) error {
+	if _, err := naiveudp.Listen("udp", port, []byte(naiveGreeting)); err != nil {
+		return fmt.Errorf("answer-naive: %w", err)
+	}
+	return nil
 }

@@ -51,8 +51,16 @@ Puts one fault into the network namespace netfault runs in.
   drop-forward [-family F]           drop every packet forwarded through the namespace
   drop-too-big [-family F]           drop ICMP "fragmentation needed" and ICMPv6 "packet
                                      too big", forwarded and sent by the namespace itself
-  masquerade [-family F]             rewrite the source of forwarded TCP to the address
-                                     of the link it leaves by (NAT)
+  masquerade [-family F]             rewrite the source of forwarded TCP and UDP to the
+                                     address of the link it leaves by (NAT)
+  lose -percent P [-family F] [-port N]
+                                     drop P % of the forwarded UDP datagrams to the port,
+                                     each at random (nft numgen random)
+  addr PREFIX [PREFIX ...]           add each address, with its prefix length, to the link
+                                     that holds an address of that subnet (a second address)
+  answer-naive [-port N]             answer datagrams to the port on a wildcard socket as a
+                                     naive server does (package naiveudp), until netfault
+                                     ends: put hold after it
   lose-state [-family F] [-port N]   forward the handshake, then forget the flow: what the
                                      port sends after its SYN-ACK is tracked apart (a
                                      conntrack zone of its own), so it is new or invalid
@@ -125,20 +133,22 @@ func ParseAll(args []string) ([]Fault, error) {
 
 // Fault is one parsed fault.
 type Fault struct {
-	Kind     string       // drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, drop-forward, drop-too-big, masquerade, lose-state, clear, hold
-	Family   string       // ipv4, ipv6 or all
-	Port     uint16       // the server's port
-	With     string       // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
-	Hook     string       // drop-syn, reject-syn: input (the host's own firewall) or forward (a router's)
-	Than     int          // drop-larger: the largest packet that passes, in bytes
-	Addr     netip.Addr   // unroute: the destination to make unreachable
-	Routes   []Route      // route: the prefixes and their gateways
-	AdvMSS   int          // route: the MSS to advertise, 0 for the kernel's
-	MTU      int          // mtu: the links' new MTU
-	Links    []netip.Addr // mtu: addresses of the links to change
-	Exec     string       // hold: the Unix socket to take run requests on, or ""
-	Program  string       // hold -exec: the program to run
-	UID, GID uint32       // hold -exec: who runs it
+	Kind     string         // drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, drop-forward, drop-too-big, masquerade, lose, lose-state, addr, answer-naive, clear, hold
+	Family   string         // ipv4, ipv6 or all
+	Port     uint16         // the server's port
+	With     string         // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
+	Hook     string         // drop-syn, reject-syn: input (the host's own firewall) or forward (a router's)
+	Than     int            // drop-larger: the largest packet that passes, in bytes
+	Addr     netip.Addr     // unroute: the destination to make unreachable
+	Routes   []Route        // route: the prefixes and their gateways
+	AdvMSS   int            // route: the MSS to advertise, 0 for the kernel's
+	MTU      int            // mtu: the links' new MTU
+	Links    []netip.Addr   // mtu: addresses of the links to change
+	Percent  int            // lose: the share of datagrams dropped
+	Addrs    []netip.Prefix // addr: the addresses to add
+	Exec     string         // hold: the Unix socket to take run requests on, or ""
+	Program  string         // hold -exec: the program to run
+	UID, GID uint32         // hold -exec: who runs it
 }
 
 // Route is one route the route fault adds.
@@ -179,7 +189,17 @@ func (f Fault) String() string {
 	case "drop-too-big":
 		return fmt.Sprintf("dropping %s \"too big\" errors, forwarded and sent", f.familyWord())
 	case "masquerade":
-		return fmt.Sprintf("masquerading forwarded %s TCP", f.familyWord())
+		return fmt.Sprintf("masquerading forwarded %s TCP and UDP", f.familyWord())
+	case "lose":
+		return fmt.Sprintf("dropping %d %% of forwarded %s datagrams to port %d at random", f.Percent, f.familyWord(), f.Port)
+	case "addr":
+		parts := make([]string, len(f.Addrs))
+		for i, a := range f.Addrs {
+			parts[i] = a.String()
+		}
+		return "adding the addresses " + strings.Join(parts, ", ")
+	case "answer-naive":
+		return fmt.Sprintf("answering datagrams to port %d from a wildcard socket, as a naive server does", f.Port)
 	case "lose-state":
 		return fmt.Sprintf("forgetting forwarded %s flows of port %d after their SYN-ACK", f.familyWord(), f.Port)
 	}
@@ -211,6 +231,12 @@ func Parse(args []string) (Fault, error) {
 	switch f.Kind {
 	case "drop-sent", "drop-forward", "drop-too-big", "masquerade", "lose-state":
 		fs.StringVar(&f.Family, "family", "all", "")
+	case "lose":
+		fs.StringVar(&f.Family, "family", "all", "")
+		fs.IntVar(&f.Percent, "percent", -1, "")
+	case "addr":
+		positional = -1
+	case "answer-naive":
 	case "drop-syn":
 		fs.StringVar(&f.Family, "family", "all", "")
 		fs.StringVar(&f.Hook, "hook", "", "")
@@ -241,7 +267,7 @@ func Parse(args []string) (Fault, error) {
 	case "clear":
 	default:
 		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, "+
-			"drop-forward, drop-too-big, masquerade, lose-state, clear or hold)", f.Kind)
+			"drop-forward, drop-too-big, masquerade, lose, lose-state, addr, answer-naive, clear or hold)", f.Kind)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, fmt.Errorf("%s: %w", f.Kind, err)
@@ -300,6 +326,18 @@ func Parse(args []string) (Fault, error) {
 			}
 			f.Routes = append(f.Routes, Route{Dst: dst.Masked(), Via: via})
 		}
+	case "lose":
+		if f.Percent < 0 || f.Percent > 100 {
+			return f, fmt.Errorf("bad -percent %d: must be 0-100", f.Percent)
+		}
+	case "addr":
+		for _, s := range fs.Args() {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return f, fmt.Errorf("bad address %q: want ADDR/BITS: %w", s, err)
+			}
+			f.Addrs = append(f.Addrs, p)
+		}
 	case "mtu":
 		// IPv6 needs 1280 on every link; 68 is IPv4's least.
 		if f.MTU < 1280 || f.MTU > 65535 {
@@ -333,6 +371,10 @@ func (f Fault) Apply() error {
 		return addRoutes(f.Routes, f.AdvMSS)
 	case "mtu":
 		return setMTU(f.Links, f.MTU)
+	case "addr":
+		return addAddrs(f.Addrs)
+	case "answer-naive":
+		return answerNaive(f.Port)
 	case "clear":
 		return clearRules()
 	}

@@ -39,7 +39,14 @@ func TestParse(t *testing.T) {
 			"setting the MTU of the links of 172.30.5.254, fd00:5::fe to 1280"},
 		{[]string{"drop-forward", "-family", "ipv4"}, Fault{Kind: "drop-forward", Family: "ipv4", Port: 7890}, "dropping every forwarded IPv4 packet"},
 		{[]string{"drop-too-big"}, Fault{Kind: "drop-too-big", Family: "all", Port: 7890}, `dropping IPv4 and IPv6 "too big" errors, forwarded and sent`},
-		{[]string{"masquerade"}, Fault{Kind: "masquerade", Family: "all", Port: 7890}, "masquerading forwarded IPv4 and IPv6 TCP"},
+		{[]string{"masquerade"}, Fault{Kind: "masquerade", Family: "all", Port: 7890}, "masquerading forwarded IPv4 and IPv6 TCP and UDP"},
+		{[]string{"lose", "-percent", "20", "-family", "ipv4"}, Fault{Kind: "lose", Family: "ipv4", Port: 7890, Percent: 20},
+			"dropping 20 % of forwarded IPv4 datagrams to port 7890 at random"},
+		{[]string{"addr", "172.30.5.201/24", "fd00:5::c9/64"},
+			Fault{Kind: "addr", Family: "all", Port: 7890, Addrs: []netip.Prefix{netip.MustParsePrefix("172.30.5.201/24"), netip.MustParsePrefix("fd00:5::c9/64")}},
+			"adding the addresses 172.30.5.201/24, fd00:5::c9/64"},
+		{[]string{"answer-naive", "-port", "7891"}, Fault{Kind: "answer-naive", Family: "all", Port: 7891},
+			"answering datagrams to port 7891 from a wildcard socket, as a naive server does"},
 		{[]string{"lose-state"}, Fault{Kind: "lose-state", Family: "all", Port: 7890}, "forgetting forwarded IPv4 and IPv6 flows of port 7890 after their SYN-ACK"},
 		{[]string{"unroute", "fd00::10"}, Fault{Kind: "unroute", Family: "all", Port: 7890, Addr: netip.MustParseAddr("fd00::10")}, "removing the routes to fd00::10"},
 		{[]string{"clear"}, Fault{Kind: "clear", Family: "all", Port: 7890}, "removing every packet-filter fault"},
@@ -92,6 +99,10 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"route", "172.30.6.0/33", "172.30.5.1"}, `netfault: bad prefix "172.30.6.0/33"`},
 		{[]string{"mtu", "-to", "1000", "172.30.5.1"}, "netfault: bad -to 1000"},
 		{[]string{"mtu", "-to", "1280"}, "netfault: mtu takes one or more addresses"},
+		{[]string{"lose"}, "netfault: bad -percent -1"},
+		{[]string{"lose", "-percent", "101"}, "netfault: bad -percent 101"},
+		{[]string{"addr"}, "netfault: addr takes one or more addresses"},
+		{[]string{"addr", "172.30.5.201"}, `netfault: bad address "172.30.5.201": want ADDR/BITS`},
 		{[]string{"drop-forward", "+"}, `netfault: a fault is missing around "+"`},
 		{[]string{"hold", "+", "drop-forward"}, "netfault: hold must be the last fault"},
 		{[]string{"hold", "-exec", "/run/x.sock", "-user", "nobody"}, `bad -user "nobody": want UID:GID`},
@@ -127,6 +138,18 @@ func TestExprs(t *testing.T) {
 		&expr.Cmp{Op: expr.CmpOpGt, Register: 1, Data: []byte{0, 0, 5, 0}},
 		&expr.Verdict{Kind: expr.VerdictDrop},
 	}, big)
+
+	lose := Rules(Fault{Kind: "lose", Family: "all", Port: 7890, Percent: 5})
+	require.Len(t, lose, 1)
+	assert.Equal(t, "forward", lose[0].chain)
+	assert.Equal(t, []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_UDP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0x1e, 0xd2}},
+		&expr.Numgen{Register: 1, Modulus: 100, Type: unix.NFT_NG_RANDOM},
+		&expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4},
+		&expr.Cmp{Op: expr.CmpOpLt, Register: 1, Data: []byte{0, 0, 0, 5}},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}, lose[0].exprs)
 
 	for with, want := range map[string]*expr.Reject{
 		"tcp-reset":             {Type: unix.NFT_REJECT_TCP_RST},

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // unroute removes every route of the main table that reaches addr: the
@@ -90,4 +91,45 @@ func setMTU(addrs []netip.Addr, mtu int) error {
 		}
 	}
 	return nil
+}
+
+// addAddrs adds each address to the link that already holds an address of
+// its subnet: a second address on the host's link, as a VIP or an alias
+// is. IPv6 addresses skip duplicate address detection, so they answer at
+// once rather than after a second of being tentative.
+func addAddrs(prefixes []netip.Prefix) error {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return fmt.Errorf("listing links: %w", err)
+	}
+	for _, p := range prefixes {
+		link, err := linkOfSubnet(links, p)
+		if err != nil {
+			return err
+		}
+		a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+		if p.Addr().Is6() {
+			a.Flags = unix.IFA_F_NODAD
+		}
+		if err := netlink.AddrAdd(link, a); err != nil {
+			return fmt.Errorf("adding %s to %s: %w", p, link.Attrs().Name, err)
+		}
+	}
+	return nil
+}
+
+// linkOfSubnet is the link holding an address in p's subnet.
+func linkOfSubnet(links []netlink.Link, p netip.Prefix) (netlink.Link, error) {
+	for _, l := range links {
+		held, err := netlink.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			return nil, fmt.Errorf("listing the addresses of %s: %w", l.Attrs().Name, err)
+		}
+		for _, h := range held {
+			if ip, ok := netip.AddrFromSlice(h.IP); ok && p.Masked().Contains(ip.Unmap()) {
+				return l, nil
+			}
+		}
+	}
+	return nil, errors.New("no link holds an address in " + p.Masked().String())
 }
