@@ -3,7 +3,6 @@ package client
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -87,21 +86,6 @@ func TestUDPHopsAcrossARouter(t *testing.T) {
 	}
 }
 
-// lossRows are the loss rates set at the router and the probes sent for
-// each: docs/datagrams.md's loss table lists them, with the tolerance.
-var lossRows = []struct{ percent, count int }{{0, 2000}, {5, 2000}, {20, 2000}, {50, 2000}}
-
-// lossTolerance is how far a correct client's loss ratio may be from the
-// rate set, for count probes each dropped with probability p: four
-// standard deviations of the binomial, sqrt(p(1-p)/count), and one probe
-// (a fair run falls outside once in some 16,000), exactly 0 for p = 0.
-func lossTolerance(p float64, count int) float64 {
-	if p == 0 {
-		return 0
-	}
-	return 4*math.Sqrt(p*(1-p)/float64(count)) + 1/float64(count)
-}
-
 // TestUDPLossAtTheRouter drops each probe on its way to the server at the
 // router, at random (nft numgen random), and holds the reported loss to
 // the rate set; the answers' way back is not touched, so every loss is
@@ -111,13 +95,13 @@ func TestUDPLossAtTheRouter(t *testing.T) {
 	require.NoError(t, err)
 	rows, err := matrix.DocTable(string(page), "| loss set |")
 	require.NoError(t, err)
-	require.Len(t, rows, len(lossRows))
+	require.Len(t, rows, len(matrix.LossRows))
 	cli, rtr, srv := smiletest.NarrowPath(t, false)
 	srv.Do(t, func() { smiletest.UDPResponder(t, "udp4", "10.28.2.2:7890", greeting, false) })
-	for i, r := range lossRows {
-		p := float64(r.percent) / 100
-		tol := lossTolerance(p, r.count)
-		assert.Equal(t, []string{fmt.Sprintf("%d %%", r.percent), strconv.Itoa(r.count), fmt.Sprintf("± %.3f", tol)}, rows[i][:3], "docs row %d", i)
+	for i, r := range matrix.LossRows {
+		p := float64(r.Percent) / 100
+		tol := matrix.LossTolerance(p, r.Count)
+		assert.Equal(t, []string{fmt.Sprintf("%d %%", r.Percent), strconv.Itoa(r.Count), fmt.Sprintf("± %.3f", tol)}, rows[i][:3], "docs row %d", i)
 		rtr.Nft(t, fmt.Sprintf(`flush ruleset
 table inet loss {
 	chain lossy {
@@ -125,20 +109,20 @@ table inet loss {
 		ip daddr 10.28.2.2 udp dport 7890 numgen random mod 100 < %d drop
 	}
 }
-`, r.percent))
+`, r.Percent))
 		var code int
 		var out string
 		cli.Do(t, func() {
-			code, out, _, _ = runClient(t, "-udp", "-json", "-count", strconv.Itoa(r.count), "-read-timeout", "1s", "10.28.2.2", "7890")
+			code, out, _, _ = runClient(t, "-udp", "-json", "-count", strconv.Itoa(r.Count), "-read-timeout", "1s", "10.28.2.2", "7890")
 		})
 		require.Equal(t, 0, code, out)
 		var d Datagrams
 		require.NoError(t, json.Unmarshal([]byte(out), &d))
 		require.NotNil(t, d.Loss)
 		t.Logf("FIGURES loss set %d%%, %d sent: reported %.4f (tolerance ±%.3f), duplicates %d, reordered %d",
-			r.percent, r.count, d.LossRatio, tol, d.Duplicates, d.Reordered)
-		assert.InDelta(t, p, d.LossRatio, tol, "loss set %d%%", r.percent)
-		assert.Equal(t, r.count, d.Sent)
+			r.Percent, r.Count, d.LossRatio, tol, d.Duplicates, d.Reordered)
+		assert.InDelta(t, p, d.LossRatio, tol, "loss set %d%%", r.Percent)
+		assert.Equal(t, r.Count, d.Sent)
 		assert.Zero(t, d.Duplicates)
 	}
 }
