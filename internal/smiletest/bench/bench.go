@@ -3,7 +3,9 @@
 // Package bench holds the reference programs smile is measured against:
 // the smallest correct greeting server, the tutorial's sequential server
 // that names each peer before the next accept, and a minimal dial-read-close
-// load loop. Everything here talks to loopback only.
+// load loop (here); the C greeting and datagram loops (cserver.go, c/);
+// and the datagram load loop (dgramloop.go). Everything here talks to
+// loopback only.
 package bench
 
 import (
@@ -92,42 +94,54 @@ type Summary struct {
 // binds to sources[i%len(sources)] when sources is not empty, so that the
 // server sees peers other than 127.0.0.1.
 func DialLoop(ctx context.Context, addr string, count, workers int, sources []netip.Addr, readTimeout time.Duration, greeting []byte) Summary {
+	return loop(ctx, count, workers, func(w int) (func() error, func(), error) {
+		d := net.Dialer{Timeout: 5 * time.Second}
+		if len(sources) > 0 {
+			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(sources[w%len(sources)], 0))
+		}
+		buf := make([]byte, 0, 512)
+		return func() error { return probe(ctx, &d, addr, buf, readTimeout, greeting) }, func() {}, nil
+	})
+}
+
+// loop runs count probes over workers goroutines, worker w's probes made
+// by newWorker(w) (which also returns how to release what the worker
+// holds), and summarises their times. A worker newWorker fails for runs
+// no probe (the others run them) and gives the first error; probes never
+// run count as failed, so that ok and failed always add up to count.
+func loop(ctx context.Context, count, workers int, newWorker func(w int) (probe func() error, done func(), err error)) Summary {
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
 		lat      = make([]time.Duration, 0, count)
-		failed   int
 		firstErr string
 		wg       sync.WaitGroup
 	)
 	start := time.Now()
 	for w := range workers {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		if len(sources) > 0 {
-			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(sources[w%len(sources)], 0))
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			local := make([]time.Duration, 0, count/workers+1)
-			buf := make([]byte, 0, 512)
-			var bad int
 			var why string
-			for next.Add(1) <= int64(count) && ctx.Err() == nil {
-				t0 := time.Now()
-				err := probe(ctx, &d, addr, buf, readTimeout, greeting)
-				if err != nil {
-					bad++
-					if why == "" {
-						why = err.Error()
+			local := make([]time.Duration, 0, count/workers+1)
+			probe, done, err := newWorker(w)
+			if err != nil {
+				why = err.Error()
+			} else {
+				defer done()
+				for next.Add(1) <= int64(count) && ctx.Err() == nil {
+					t0 := time.Now()
+					if err := probe(); err != nil {
+						if why == "" {
+							why = err.Error()
+						}
+						continue
 					}
-					continue
+					local = append(local, time.Since(t0))
 				}
-				local = append(local, time.Since(t0))
 			}
 			mu.Lock()
 			lat = append(lat, local...)
-			failed += bad
 			if firstErr == "" {
 				firstErr = why
 			}
@@ -137,7 +151,7 @@ func DialLoop(ctx context.Context, addr string, count, workers int, sources []ne
 	wg.Wait()
 	elapsed := time.Since(start)
 	slices.Sort(lat)
-	return Summary{SchemaVersion: 1, Type: "summary", Stats: latency.Summarize(lat, failed, elapsed), FirstError: firstErr}
+	return Summary{SchemaVersion: 1, Type: "summary", Stats: latency.Summarize(lat, count-len(lat), elapsed), FirstError: firstErr}
 }
 
 func probe(ctx context.Context, d *net.Dialer, addr string, buf []byte, readTimeout time.Duration, greeting []byte) error {

@@ -12,10 +12,14 @@ import (
 	"strings"
 )
 
-// cSource is the C greeting loop, compiled at run time by BuildCServer.
-//
-//go:embed c/greet.c
-var cSource []byte
+// The C loops, compiled at run time by BuildCServer and
+// BuildCDatagramServer.
+var (
+	//go:embed c/greet.c
+	cSource []byte
+	//go:embed c/dgram.c
+	cDatagramSource []byte
+)
 
 // BuildCServer compiles the C greeting loop (c/greet.c: accept, write,
 // close in one thread) with the machine's C compiler into dir and returns
@@ -23,19 +27,31 @@ var cSource []byte
 // ADDR" and serves until SIGTERM. The compiler is $CC, else the first of
 // cc, gcc and clang on PATH; the error says why there is no program.
 func BuildCServer(dir string) (string, error) {
+	return buildC(dir, "greet", cSource)
+}
+
+// BuildCDatagramServer compiles the C datagram loop (c/dgram.c: recvmsg,
+// sendmsg from the address asked, in one thread) as BuildCServer does
+// the greeting loop; it runs and prints the same way.
+func BuildCDatagramServer(dir string) (string, error) {
+	return buildC(dir, "dgram", cDatagramSource)
+}
+
+// buildC compiles c/NAME.c, whose text is src, into dir/NAME.
+func buildC(dir, name string, src []byte) (string, error) {
 	cc, err := cCompiler()
 	if err != nil {
 		return "", err
 	}
-	src := filepath.Join(dir, "greet.c")
-	if err := os.WriteFile(src, cSource, 0o600); err != nil {
+	file := filepath.Join(dir, name+".c")
+	if err := os.WriteFile(file, src, 0o600); err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "greet")
-	out, err := exec.Command(cc, "-O2", "-o", bin, src).CombinedOutput()
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command(cc, "-O2", "-o", bin, file).CombinedOutput()
 	if err != nil {
 		first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-		return "", fmt.Errorf("%s failed on c/greet.c: %w: %s", cc, err, first)
+		return "", fmt.Errorf("%s failed on c/%s.c: %w: %s", cc, name, err, first)
 	}
 	return bin, nil
 }
