@@ -177,13 +177,16 @@ fuzz: ## every fuzz target for FUZZTIME (default 30s) each; a crasher lands in t
 
 # The bench draws its comparison (conn/s and p99 per row, the C loop as
 # reference) from the run it reports into BENCH_SVG; docs/performance.md
-# shows the committed one. BENCH_SVG= draws nothing.
+# shows the committed one. BENCH_SVG= draws nothing. ROWS runs only
+# some groups of rows (smilebench -only): tcp, matrix, udp, meshscale,
+# loss; a run of some rows draws nothing.
 BENCH_SVG  ?= docs/bench.svg
+ROWS       ?=
 
 .PHONY: bench
-bench: build ## loopback load: smile-server and smile-client against minimal ones, interleaved rounds, then one mesh node probing 1,000 peers (about 3 min); draws $(BENCH_SVG)
-	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS)), drawing $(BENCH_SVG)"
-	$(GO) run ./internal/smiletest/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(BENCH_FLAGS)
+bench: build ## loopback load: smile-server and smile-client against minimal ones (TCP and datagrams), interleaved rounds, then one mesh node probing 1,000 peers and the client's loss against loss set (root) (about 4 min); ROWS=udp,loss runs some rows; draws $(BENCH_SVG)
+	@echo ">> benchmarking bin/smile-server and bin/smile-client on loopback ($(BENCH_FLAGS)$(if $(ROWS), rows $(ROWS))), drawing $(BENCH_SVG)"
+	$(GO) run ./internal/smiletest/bench/cmd/smilebench -bin $(BIN) $(if $(BENCH_SVG),-svg $(BENCH_SVG)) $(if $(ROWS),-only $(ROWS)) $(BENCH_FLAGS)
 
 # The mesh at scale (docs/mesh.md): N real nodes, each on a loopback
 # address of its own, in a network namespace of their own with conntrack

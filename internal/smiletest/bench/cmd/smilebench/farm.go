@@ -30,7 +30,12 @@ const (
 // farmRole listens on every address of sources at port, prints
 // "listening on PORT" once all listen, and greets until stdin closes or
 // SIGTERM.
-func farmRole(sources string, port int) int {
+func farmRole(sources string, port int) int { return serveFarm(sources, port, nil) }
+
+// serveFarm is farmRole, with also (when not nil) called for each address
+// once its greeting listener is up, for a server of its own there, which
+// is closed when the farm stops.
+func serveFarm(sources string, port int, also func(a netip.Addr) (io.Closer, error)) int {
 	src, err := parseSources(sources)
 	if err != nil || len(src) == 0 {
 		fmt.Fprintf(os.Stderr, "smilebench: -sources %q: %v\n", sources, err)
@@ -39,17 +44,28 @@ func farmRole(sources string, port int) int {
 	var lc net.ListenConfig
 	lc.SetMultipathTCP(false)
 	var lns []net.Listener
+	var more []io.Closer
 	for _, a := range src {
 		ln, err := lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(a, uint16(port)).String())
+		if err == nil {
+			lns = append(lns, ln)
+			if also != nil {
+				var c io.Closer
+				c, err = also(a)
+				more = append(more, c)
+			}
+		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "smilebench: %v\n", err)
 			return 1
 		}
-		lns = append(lns, ln)
 	}
 	stop := func() {
 		for _, ln := range lns {
 			_ = ln.Close()
+		}
+		for _, c := range more {
+			_ = c.Close()
 		}
 	}
 	go func() {

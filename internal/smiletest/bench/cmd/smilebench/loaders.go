@@ -51,6 +51,20 @@ func dialLoader(self string, workers int, sources string, readTimeout time.Durat
 	}}
 }
 
+// dgramSize is the datagram rows' request: dgram.Request padded to 64
+// bytes, more than the greeting's 21, which smile-server answers only
+// when it is no shorter (docs/datagrams.md).
+const dgramSize = 64
+
+// dgramLoader is the harness's datagram loop (bench.DatagramLoop), a
+// child process: workers connected sockets, one request in flight each.
+func dgramLoader(self string, workers, size int, timeout time.Duration) loader {
+	return loader{name: fmt.Sprintf("datagram loop, %d sockets, %d B", workers, size), run: func(addr string, n int) (bench.Summary, error) {
+		return runJSON(exec.Command(self, "-role", "dgram", "-addr", addr, "-count", strconv.Itoa(n), "-workers", strconv.Itoa(workers),
+			"-size", strconv.Itoa(size), "-read-timeout", timeout.String()))
+	}}
+}
+
 // runClient runs smile-client and reads the summary object, the last line
 // of its -json output.
 func runClient(client, tmp string, args ...string) (bench.Summary, error) {
@@ -118,7 +132,7 @@ func firstFailure(path string) string {
 	return fmt.Sprintf(" (classes %v; first failure: %s)", classes, first)
 }
 
-// runJSON runs a dial loop child and reads its summary.
+// runJSON runs a dial or datagram loop child and reads its summary.
 func runJSON(cmd *exec.Cmd) (bench.Summary, error) {
 	cmd.Env = cleanEnv()
 	var stdout, stderr bytes.Buffer
@@ -137,6 +151,12 @@ func runJSON(cmd *exec.Cmd) (bench.Summary, error) {
 // countConnLines counts a smile-server log's connection lines and returns
 // the last one without its timestamp.
 func countConnLines(path string) (int, string, error) {
+	return countLines(path, " INFO Connection received from ")
+}
+
+// countLines counts the lines of a smile-server log holding mark and
+// returns the last one from mark on, without its timestamp.
+func countLines(path, mark string) (int, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, "", err
@@ -145,9 +165,9 @@ func countConnLines(path string) (int, string, error) {
 	n, last := 0, ""
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if _, after, ok := strings.Cut(sc.Text(), " INFO Connection received from "); ok {
+		if _, after, ok := strings.Cut(sc.Text(), mark); ok {
 			n++
-			last = "Connection received from " + after
+			last = strings.TrimPrefix(mark, " INFO ") + after
 		}
 	}
 	return n, last, sc.Err()

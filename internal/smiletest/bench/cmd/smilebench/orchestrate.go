@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -26,7 +27,12 @@ type options struct {
 	meshRounds             int
 	// svg is where to draw the comparison; "" for nowhere.
 	svg string
+	// only is the groups of rows to run (-only); empty for all.
+	only map[string]bool
 }
+
+// runs reports whether -only selects group.
+func (o options) runs(group string) bool { return len(o.only) == 0 || o.only[group] }
 
 func fail(format string, args ...any) int {
 	fmt.Fprintf(os.Stderr, "smilebench: "+format+"\n", args...)
@@ -74,24 +80,63 @@ func orchestrate(o options) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	if o.runs("udp") {
+		if s.cDgram, s.smileDgram, s.dgramSkip, err = startDatagramServers(e); err != nil {
+			return fail("%v", err)
+		}
+	}
+	if o.runs("matrix") {
+		if s.matrix, err = startMatrixServer(e); err != nil {
+			return fail("%v", err)
+		}
+	}
 	t := newTable(o, e, s)
-	scrapes := scrape(s.meshOn)
-	held := holdMatrix(s.meshOn.web)
+	meshOnRuns := t.runs(t.byName("meshon"))
+	var scrapes *scraper
+	var held, heldMatrix *holders
+	if meshOnRuns {
+		scrapes, held = scrape(s.meshOn), holdMatrix(s.meshOn.web)
+	}
+	if s.matrix != nil {
+		heldMatrix = holdMatrix(s.matrix.web)
+	}
 
 	fmt.Printf(">> %d interleaved rounds; %d probes per row and round (row sequential: %d), %d in flight; loopback only\n", o.rounds, o.count, o.seqCount, o.workers)
 	sent, failures := runRounds(t.rows, o.rounds)
-	scraped := scrapes.stop()
-	asked, dialErrs := held.stop()
-	if dialErrs > 0 {
-		failures++
-		fmt.Fprintf(os.Stderr, "smilebench: %d connections to %s's -http failed while %d clients held /matrix.json\n", dialErrs, s.meshOn.name, matrixHolders)
+	var scraped *scraper
+	var asked, askedMatrix int
+	for _, h := range []struct {
+		h     *holders
+		p     *proc
+		asked *int
+	}{{held, s.meshOn, &asked}, {heldMatrix, s.matrix, &askedMatrix}} {
+		if h.h == nil {
+			continue
+		}
+		var dialErrs int
+		if *h.asked, dialErrs = h.h.stop(); dialErrs > 0 {
+			failures++
+			fmt.Fprintf(os.Stderr, "smilebench: %d connections to %s's -http failed while %d clients held /matrix.json\n", dialErrs, h.p.name, matrixHolders)
+		}
 	}
-	if scraped.failed > 0 {
-		failures++
-		fmt.Fprintf(os.Stderr, "smilebench: %d of %d scrapes of %s failed: %s\n", scraped.failed, scraped.n, s.meshOn.name, scraped.firstErr)
+	if meshOnRuns {
+		if scraped = scrapes.stop(); scraped.failed > 0 {
+			failures++
+			fmt.Fprintf(os.Stderr, "smilebench: %d of %d scrapes of %s failed: %s\n", scraped.failed, scraped.n, s.meshOn.name, scraped.firstErr)
+		}
 	}
-	meshRows, meshFailures := measureMesh(e, peers, o.meshRounds)
-	failures += meshFailures
+	var meshRows []meshResult
+	if o.runs("meshscale") {
+		var meshFailures int
+		meshRows, meshFailures = measureMesh(e, peers, o.meshRounds)
+		failures += meshFailures
+	}
+	var losses []lossResult
+	if o.runs("loss") {
+		var lossFailures int
+		losses, lossFailures = measureLoss(o.bin, s.dgramSkip)
+		failures += lossFailures
+	}
 	// Stop the servers: each smile-server must drain and exit 0, and its
 	// log must hold one line per greeting.
 	for _, p := range e.procs {
@@ -101,6 +146,9 @@ func orchestrate(o options) int {
 		}
 	}
 	smiles := []*proc{s.def, s.noResolve, s.deadDNS, s.meshOn}
+	if s.matrix != nil {
+		smiles = append(smiles, s.matrix)
+	}
 	logNote := map[*proc]string{}
 	for _, p := range smiles {
 		lines, sample, err := countConnLines(p.log)
@@ -119,16 +167,40 @@ func orchestrate(o options) int {
 	fmt.Println()
 	missed := printTargets(os.Stdout, t.targets)
 	fmt.Println()
-	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.meshOn, s.baseline, s.c})
+	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.meshOn, s.matrix, s.smileDgram, s.baseline, s.c, s.cDgram})
 	fmt.Println()
-	printMesh(os.Stdout, meshRows)
-	fmt.Printf("%s: /metrics scraped %d times during the rounds, while %d clients held /matrix.json unread (%d requests)\n", s.meshOn.name, scraped.n, matrixHolders, asked)
+	if meshRows != nil {
+		printMesh(os.Stdout, meshRows)
+	}
+	if meshOnRuns {
+		fmt.Printf("%s: /metrics scraped %d times during the rounds, while %d clients held /matrix.json unread (%d requests)\n", s.meshOn.name, scraped.n, matrixHolders, asked)
+	}
+	if s.matrix != nil {
+		fmt.Printf("%s: %d clients held /matrix.json of %d peers' rows unread during the rounds (%d requests)\n", s.matrix.name, matrixHolders, rowFarmPeers, askedMatrix)
+	}
+	if s.smileDgram != nil && s.dgramSkip == "" {
+		n, sample, err := countLines(s.smileDgram.log, " INFO Datagram received from ")
+		if err != nil {
+			return fail("%v", err)
+		}
+		fmt.Printf("%s logged %d datagrams, e.g. %q\n", s.smileDgram.name, n, sample)
+	}
+	if o.runs("loss") {
+		printLoss(os.Stdout, losses)
+	}
 	fmt.Println()
-	fmt.Printf("dead DNS stub %s: %d queries, none answered\n", dead.Addr, dead.Queries())
+	if sent[s.deadDNS] > 0 {
+		fmt.Printf("dead DNS stub %s: %d queries, none answered\n", dead.Addr, dead.Queries())
+	}
 	for _, p := range smiles {
+		if sent[p] == 0 { // its rows did not run
+			continue
+		}
 		fmt.Printf("%s logged %d connections, e.g. %q\n", p.name, sent[p], logNote[p])
 	}
-	if o.svg != "" {
+	if o.svg != "" && len(o.only) > 0 {
+		fmt.Printf("drew nothing in %s: -only ran some rows, and the picture is of a whole run\n", o.svg)
+	} else if o.svg != "" {
 		if err := drawTable(o, t); err != nil {
 			return fail("%v", err)
 		}
@@ -211,6 +283,55 @@ func startServers(e *env, deadDNS string, resolveTimeout time.Duration, peers *f
 	}
 	s.meshOn.web = web
 	return s, nil
+}
+
+// startDatagramServers starts the C datagram loop and a smile-server
+// whose datagrams are measured, and checks that it answers one: skip says
+// why the datagram rows are not measured (no C compiler, a smile-server
+// without datagrams).
+func startDatagramServers(e *env) (c, smile *proc, skip string, err error) {
+	if smile, err = e.startSmile("smile udp"); err != nil {
+		return nil, nil, "", err
+	}
+	if s := bench.DatagramLoop(context.Background(), smile.addr, 1, 1, dgramSize, time.Second, []byte(bench.Greeting)); s.OKProbes != 1 {
+		return nil, smile, fmt.Sprintf("%s answered no datagram on %s within 1s (%s)", filepath.Join(e.bin, "smile-server"), smile.addr, s.FirstError), nil
+	}
+	path, err := bench.BuildCDatagramServer(e.tmp)
+	if err != nil {
+		return nil, smile, err.Error(), nil
+	}
+	c, err = e.startProgram("C datagram loop", path, bench.Greeting)
+	return c, smile, "", err
+}
+
+// matrixReady bounds the wait for the first matrix of every farm peer's
+// row: the first round, then a gathering.
+const matrixReady = 3*meshOnInterval + 10*time.Second
+
+// startMatrixServer starts the row farm and a smile-server -mesh over it
+// with -http, as deployed (default interval), and waits for a matrix
+// holding every farm peer's row.
+func startMatrixServer(e *env) (*proc, error) {
+	web, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	f, err := startRowFarm(e, web)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.startSmile("smile matrix", "-http", web, "-mesh", f.spec(rowFarmPeers), "-mesh-node", "bench")
+	if err != nil {
+		return nil, err
+	}
+	p.web = web
+	t0 := time.Now()
+	size, err := waitMatrix(web, rowFarmPeers, matrixReady)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf(">> %s: /matrix.json holds every one of %d farm peers' rows after %.1fs (%d bytes)\n", p.name, rowFarmPeers, time.Since(t0).Seconds(), size)
+	return p, nil
 }
 
 // runRounds runs a short warm-up pass, so that no row pays for cold caches

@@ -96,10 +96,19 @@ func (t target) String() string {
 	return fmt.Sprintf("%s (row %s ÷ row %s)", t.what, t.a.name, t.b.name)
 }
 
-// printTable prints every row's medians and its ratios to the yardsticks.
+// printTable prints every row's medians and its ratios to the yardsticks:
+// the "vs c" columns divide by the row's own yardstick (the C datagram
+// loop for the datagram rows), the "vs go" ones by row go; "—" where the
+// yardstick did not run or is not this row's kind.
 func printTable(w io.Writer, t table) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "row\tserver\tloader\t  conn/s\t  p50 ms\t    p99 ms\tconn/s vs %[1]s\tp99 vs %[1]s\tconn/s vs %[2]s\tp99 vs %[2]s\n", t.c.name, t.goClient.name)
+	vs := func(rw, yard *row) string {
+		if yard == nil || yard.skip != "" || len(yard.results) == 0 {
+			return "—\t—"
+		}
+		return fmt.Sprintf("%10.3f×\t%7.2f×", ratio(rw, yard, connRate), ratio(rw, yard, p99))
+	}
 	for _, rw := range t.rows {
 		if rw.skip != "" {
 			fmt.Fprintf(tw, "%s\t%s\t%s\tskipped: %s\n", rw.name, rw.server, rw.loader.name, rw.skip)
@@ -110,15 +119,16 @@ func printTable(w io.Writer, t table) {
 		if rate < 100 {
 			r = fmt.Sprintf("%8.2f", rate)
 		}
-		vsC := "—\t—"
-		if t.c.skip == "" {
-			vsC = fmt.Sprintf("%10.3f×\t%7.2f×", ratio(rw, t.c, connRate), ratio(rw, t.c, p99))
+		goYard := t.goClient
+		if rw.yard != nil { // a datagram row: no Go datagram baseline
+			goYard = nil
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%8.3f\t%10.3f\t%s\t%10.3f×\t%7.2f×\n", rw.name, rw.server, rw.loader.name,
-			r, rw.med(p50), rw.med(p99), vsC, ratio(rw, t.goClient, connRate), ratio(rw, t.goClient, p99))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%8.3f\t%10.3f\t%s\t%s\n", rw.name, rw.server, rw.loader.name,
+			r, rw.med(p50), rw.med(p99), vs(rw, cmp.Or(rw.yard, t.c)), vs(rw, goYard))
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w, "   medians of the rounds; ratios: median of the per-round ratios; latency: connect until the greeting's EOF")
+	fmt.Fprintln(w, "   medians of the rounds; ratios: median of the per-round ratios; latency: connect until the greeting's EOF;")
+	fmt.Fprintln(w, "   datagram rows (udp/…): conn/s is answers/s, latency the round trip of one request, \"vs c\" is vs row udp/c")
 }
 
 // printTargets prints each target's ratio and whether it was met, and

@@ -62,16 +62,42 @@ func dialRole(addr string, count, workers int, sources string, readTimeout time.
 		fmt.Fprintf(os.Stderr, "smilebench: %v\n", err)
 		return 2
 	}
-	if ap, err := netip.ParseAddrPort(addr); err != nil || !ap.Addr().IsLoopback() {
-		fmt.Fprintf(os.Stderr, "smilebench: -addr %q: want a loopback IP:PORT\n", addr)
+	if !loopback(addr) {
 		return 2
 	}
-	s := bench.DialLoop(context.Background(), addr, count, workers, src, readTimeout, []byte(bench.Greeting))
+	return printSummary(bench.DialLoop(context.Background(), addr, count, workers, src, readTimeout, []byte(bench.Greeting)))
+}
+
+// loopback reports whether addr is a loopback IP:PORT, and says so when
+// it is not.
+func loopback(addr string) bool {
+	if ap, err := netip.ParseAddrPort(addr); err != nil || !ap.Addr().IsLoopback() {
+		fmt.Fprintf(os.Stderr, "smilebench: -addr %q: want a loopback IP:PORT\n", addr)
+		return false
+	}
+	return true
+}
+
+// printSummary prints a load loop's summary as JSON and returns the exit
+// code: 1 when a probe failed.
+func printSummary(s bench.Summary) int {
 	_ = json.NewEncoder(os.Stdout).Encode(s)
 	if s.FailedProbes > 0 {
 		return 1
 	}
 	return 0
+}
+
+// dgramRole is the datagram load loop; it prints one JSON summary.
+func dgramRole(addr string, count, workers, size int, timeout time.Duration) int {
+	if !loopback(addr) {
+		return 2
+	}
+	if size < len(bench.Greeting) {
+		fmt.Fprintf(os.Stderr, "smilebench: -size %d: want at least the greeting's %d bytes\n", size, len(bench.Greeting))
+		return 2
+	}
+	return printSummary(bench.DatagramLoop(context.Background(), addr, count, workers, size, timeout, []byte(bench.Greeting)))
 }
 
 // parseSources reads FIRST-LAST (or one address) into the loopback

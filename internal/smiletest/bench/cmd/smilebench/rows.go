@@ -3,7 +3,9 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/smiletest/bench"
@@ -33,6 +35,10 @@ type row struct {
 	probes  int // per round
 	results []bench.Summary
 	skip    string // why the row was not measured; "" when it was
+	// group is the -only name that selects the row.
+	group string
+	// yard is the row the "vs c" columns divide by; nil: the table's c.
+	yard *row
 }
 
 // servers are the processes the rows load.
@@ -42,6 +48,14 @@ type servers struct {
 	meshOn *proc
 	// cSkip says why there is no C loop to measure.
 	cSkip string
+	// cDgram is the C datagram loop, smileDgram the smile-server whose
+	// datagrams its rows measure; dgramSkip says why they are not
+	// measured.
+	cDgram, smileDgram *proc
+	dgramSkip          string
+	// matrix is smile-server -mesh over the row farm with -http, which
+	// 64 clients hold while the rounds run.
+	matrix *proc
 }
 
 // table is the rows in the order they run in each round, and the rows
@@ -67,6 +81,7 @@ func newTable(o options, e *env, s servers) table {
 	client := clientLoader(o.bin, e.tmp, o.workers)
 	dial := dialLoader(e.self, o.workers, "", 5*time.Second)
 	dialOthers := dialLoader(e.self, o.workers, others, 5*time.Second)
+	dgram := dgramLoader(e.self, o.workers, dgramSize, time.Second)
 	seqTimeout := time.Duration(o.seqCount+2) * (o.resolveTimeout + time.Second)
 	var (
 		goClient    = &row{name: "go", role: reference, server: "Go baseline: accept, write, close (harness)", target: s.baseline, loader: client, probes: o.count}
@@ -80,9 +95,16 @@ func newTable(o options, e *env, s servers) table {
 			target: s.meshOn, loader: client, probes: o.count}
 		sequential = &row{name: "sequential", role: contrast, server: "sequential, lookup inline, <dead stub>", target: s.sequential,
 			loader: dialLoader(e.self, o.workers, others, seqTimeout), probes: o.seqCount}
+		matrix = &row{name: "matrix", role: measured, group: "matrix", server: fmt.Sprintf("smile-server -http -mesh (%d peers serving rows, %d clients holding /matrix.json unread)", rowFarmPeers, matrixHolders),
+			target: s.matrix, loader: client, probes: o.count}
+		udpC = &row{name: "udp/c", role: reference, group: "udp", server: "C loop: recvmsg, sendmsg from the address asked (IP_PKTINFO, cc -O2)",
+			target: s.cDgram, loader: dgram, probes: o.count, skip: cmp.Or(s.dgramSkip, s.cSkip)}
+		udpSmile = &row{name: "udp/smile", role: measured, group: "udp", server: "smile-server datagrams (log to file, rDNS via /etc/hosts)",
+			target: s.smileDgram, loader: dgram, probes: o.count, skip: s.dgramSkip, yard: udpC}
 	)
+	udpC.yard = udpC
 	t := table{
-		rows:     []*row{goClient, smileClient, meshOn, goDial, cDial, smileDial, deadDNS, noResolve, sequential},
+		rows:     []*row{goClient, smileClient, meshOn, matrix, goDial, cDial, smileDial, deadDNS, noResolve, sequential, udpC, udpSmile},
 		c:        cDial,
 		goClient: goClient,
 		targets: []target{
@@ -92,16 +114,63 @@ func newTable(o options, e *env, s servers) table {
 			{"smile-server p99 vs Go baseline", smileClient, goClient, p99, atMost, 2, 0},
 			{"smile-server -resolve=false conn/s vs Go baseline", noResolve, goClient, connRate, atLeast, 0.90, 0},
 			{"smile-server -http -mesh conn/s vs smile-server default", meshOn, smileClient, connRate, atLeast, 0.95, 0},
+			{"-mesh -http, /matrix.json held by 64, vs smile-server default", matrix, smileClient, connRate, atLeast, 0.95, 0},
 			{"dead DNS vs smile-server default, same loader", deadDNS, smileDial, connRate, atLeast, 0.90, 0},
 			{"dead DNS vs smile-server default", deadDNS, smileClient, connRate, atLeast, 0.90, 0},
 			{"smile-client vs minimal dial loop, same server", goClient, goDial, connRate, atLeast, 0.95, 0},
 			{"sequential server vs smile-server dead DNS", sequential, deadDNS, connRate, noTarget, 0, 0},
+			{"smile-server datagrams/s vs C recvmsg loop, same loader", udpSmile, udpC, connRate, atLeast, 0.90, 0},
+			{"smile-server datagram p99 vs C recvmsg loop, same loader", udpSmile, udpC, p99, atMost, 1.5, 0},
 		},
 	}
+	for _, rw := range t.rows {
+		rw.group = cmp.Or(rw.group, "tcp")
+	}
+	t.only(o.only)
 	return t
 }
+
+// groups are the names -only selects rows by, in the order they run.
+var groups = []string{"tcp", "matrix", "udp", "meshscale", "loss"}
+
+// only keeps the rows of the groups selected, and the rows their targets
+// divide by (row matrix's yardstick is row smile); an empty set keeps
+// every row.
+func (t *table) only(sel map[string]bool) {
+	if len(sel) == 0 {
+		return
+	}
+	keep := map[*row]bool{}
+	var targets []target
+	for _, tg := range t.targets {
+		if sel[tg.a.group] {
+			keep[tg.a], keep[tg.b] = true, true
+			targets = append(targets, tg)
+		}
+	}
+	var rows []*row
+	for _, rw := range t.rows {
+		if sel[rw.group] || keep[rw] {
+			rows = append(rows, rw)
+		}
+	}
+	t.rows, t.targets = rows, targets
+}
+
+// runs reports whether the row is in the table.
+func (t table) runs(r *row) bool { return slices.Contains(t.rows, r) }
 
 // String names a row in messages.
 func (r *row) String() string {
 	return fmt.Sprintf("row %s (%s, %s)", r.name, r.server, r.loader.name)
+}
+
+// byName is the row of that name, nil for none.
+func (t table) byName(name string) *row {
+	for _, rw := range t.rows {
+		if rw.name == name {
+			return rw
+		}
+	}
+	return nil
 }

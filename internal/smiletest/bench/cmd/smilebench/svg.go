@@ -45,7 +45,7 @@ const (
 func chartRows(t table) []chartRow {
 	var rows []chartRow
 	for _, rw := range t.rows {
-		if rw.skip != "" || rw.role == contrast {
+		if rw.skip != "" || rw.role == contrast || rw.group == "udp" {
 			continue
 		}
 		rows = append(rows, chartRow{name: rw.name, server: rw.server, loader: rw.loader.name,
