@@ -308,9 +308,16 @@ func startDatagramServers(e *env) (c, smile *proc, skip string, err error) {
 // row: the first round, then a gathering.
 const matrixReady = 3*meshOnInterval + 10*time.Second
 
+// matrixMemLimit is the matrix server's GOMEMLIMIT, in MiB: the memory
+// limit that deploy/kubernetes/base/server-daemonset.yaml gives a node
+// and sets GOMEMLIMIT to, which it must keep under whatever its -http
+// clients do (docs/mesh.md).
+const matrixMemLimit = 64
+
 // startMatrixServer starts the row farm and a smile-server -mesh over it
-// with -http, as deployed (default interval), and waits for a matrix
-// holding every farm peer's row.
+// with -http, as deployed (default interval, GOMEMLIMIT of the
+// DaemonSet's limit), and waits for a matrix holding every farm peer's
+// row.
 func startMatrixServer(e *env) (*proc, error) {
 	web, err := freePort()
 	if err != nil {
@@ -320,7 +327,7 @@ func startMatrixServer(e *env) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := e.startSmile("smile matrix", "-http", web, "-mesh", f.spec(rowFarmPeers), "-mesh-node", "bench")
+	p, err := e.startSmileLimited("smile matrix", matrixMemLimit, "-http", web, "-mesh", f.spec(rowFarmPeers), "-mesh-node", "bench")
 	if err != nil {
 		return nil, err
 	}

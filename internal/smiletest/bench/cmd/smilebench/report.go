@@ -181,6 +181,11 @@ func printMemory(w io.Writer, procs []*proc) (failures int) {
 		switch {
 		case !p.smile:
 			res = "(reference)"
+		case p.limitMiB > 0 && peak >= int64(p.limitMiB)<<10:
+			res = fmt.Sprintf("OVER GOMEMLIMIT %d MiB", p.limitMiB)
+			failures++
+		case p.limitMiB > 0:
+			res = fmt.Sprintf("ok (GOMEMLIMIT %d MiB)", p.limitMiB)
 		case peak >= 50<<10:
 			res = "OVER 50 MB"
 			failures++

@@ -29,6 +29,10 @@ type proc struct {
 	exited chan struct{}
 	// peak RSS in KiB, per round
 	rss []int64
+	// limitMiB is the GOMEMLIMIT it runs under, 0 for none: its memory is
+	// held to the limit rather than to not growing, since a Go heap
+	// under a limit may grow towards it.
+	limitMiB int
 }
 
 // env is where the servers of one run come from and go.
@@ -62,15 +66,21 @@ func freePort() (string, error) {
 // startSmile runs bin/smile-server on a free port of 127.0.0.1, its log in
 // a file, and waits for its start line.
 func (e *env) startSmile(name string, args ...string) (p *proc, err error) {
+	return e.startSmileLimited(name, 0, args...)
+}
+
+// startSmileLimited is startSmile under GOMEMLIMIT=limitMiB MiB (none
+// for 0).
+func (e *env) startSmileLimited(name string, limitMiB int, args ...string) (p *proc, err error) {
 	for range 3 { // the free port may be taken in between
-		if p, err = e.startSmileOnce(name, args...); err == nil {
+		if p, err = e.startSmileOnce(name, limitMiB, args...); err == nil {
 			return p, nil
 		}
 	}
 	return nil, err
 }
 
-func (e *env) startSmileOnce(name string, args ...string) (*proc, error) {
+func (e *env) startSmileOnce(name string, limitMiB int, args ...string) (*proc, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -83,6 +93,9 @@ func (e *env) startSmileOnce(name string, args ...string) (*proc, error) {
 	defer f.Close()
 	cmd := exec.Command(filepath.Join(e.bin, "smile-server"), append([]string{"-listen", addr}, args...)...)
 	cmd.Env = cleanEnv()
+	if limitMiB > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMEMLIMIT=%dMiB", limitMiB))
+	}
 	cmd.Stdout = f
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -95,7 +108,7 @@ func (e *env) startSmileOnce(name string, args ...string) (*proc, error) {
 	for time.Now().Before(deadline) {
 		b, _ := os.ReadFile(logPath)
 		if bytes.Contains(b, []byte("listening on "+addr)) {
-			p := &proc{name: name, cmd: cmd, log: logPath, smile: true, addr: addr, exited: exited}
+			p := &proc{name: name, cmd: cmd, log: logPath, smile: true, addr: addr, exited: exited, limitMiB: limitMiB}
 			e.procs = append(e.procs, p)
 			return p, nil
 		}
