@@ -80,7 +80,7 @@ func orchestrate(o options) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	if o.runs("udp") {
+	if o.runs("udp") || o.runs("loss") { // the loss rows too need a smile-server that answers datagrams
 		if s.cDgram, s.smileDgram, s.dgramSkip, err = startDatagramServers(e); err != nil {
 			return fail("%v", err)
 		}
@@ -101,7 +101,9 @@ func orchestrate(o options) int {
 		heldMatrix = holdMatrix(s.matrix.web)
 	}
 
-	fmt.Printf(">> %d interleaved rounds; %d probes per row and round (row sequential: %d), %d in flight; loopback only\n", o.rounds, o.count, o.seqCount, o.workers)
+	if len(t.rows) > 0 {
+		fmt.Printf(">> %d interleaved rounds; %d probes per row and round (row sequential: %d), %d in flight; loopback only\n", o.rounds, o.count, o.seqCount, o.workers)
+	}
 	sent, failures := runRounds(t.rows, o.rounds)
 	var scraped *scraper
 	var asked, askedMatrix int
@@ -162,13 +164,15 @@ func orchestrate(o options) int {
 		}
 	}
 
-	fmt.Println()
-	printTable(os.Stdout, t)
-	fmt.Println()
-	missed := printTargets(os.Stdout, t.targets)
+	missed := 0
+	if len(t.rows) > 0 {
+		fmt.Println()
+		printTable(os.Stdout, t)
+		fmt.Println()
+		missed = printTargets(os.Stdout, t.targets)
+	}
 	fmt.Println()
 	failures += printMemory(os.Stdout, []*proc{s.def, s.noResolve, s.deadDNS, s.meshOn, s.matrix, s.smileDgram, s.baseline, s.c, s.cDgram})
-	fmt.Println()
 	if meshRows != nil {
 		printMesh(os.Stdout, meshRows)
 	}
@@ -178,7 +182,7 @@ func orchestrate(o options) int {
 	if s.matrix != nil {
 		fmt.Printf("%s: %d clients held /matrix.json of %d peers' rows unread during the rounds (%d requests)\n", s.matrix.name, matrixHolders, rowFarmPeers, askedMatrix)
 	}
-	if s.smileDgram != nil && s.dgramSkip == "" {
+	if s.smileDgram != nil && s.dgramSkip == "" && o.runs("udp") {
 		n, sample, err := countLines(s.smileDgram.log, " INFO Datagram received from ")
 		if err != nil {
 			return fail("%v", err)
@@ -377,7 +381,9 @@ func runRounds(rows []*row, rounds int) (sent map[*proc]int, failures int) {
 			rw.results = append(rw.results, s)
 			line = append(line, fmt.Sprintf("%s %.0f/s", rw.name, s.Rate))
 		}
-		fmt.Printf("   round %d: %s\n", r, strings.Join(line, ", "))
+		if len(line) > 0 {
+			fmt.Printf("   round %d: %s\n", r, strings.Join(line, ", "))
+		}
 	}
 	return sent, failures
 }

@@ -168,13 +168,15 @@ func printTargets(w io.Writer, targets []target) (missed int) {
 // printMemory prints each server's peak RSS per round and returns how
 // many smile-servers grew or went over 50 MB.
 func printMemory(w io.Writer, procs []*proc) (failures int) {
+	procs = slices.DeleteFunc(slices.Clone(procs), func(p *proc) bool { return p == nil || len(p.rss) == 0 }) // servers that did not run
+	if len(procs) == 0 {
+		return 0
+	}
+	defer fmt.Fprintln(w)
 	fmt.Fprintln(w, "smile-server memory (VmRSS, peak per round, sampled every 20 ms):")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "server\tmax\tround 1\tlast round\trounds\tresult")
 	for _, p := range procs {
-		if p == nil || len(p.rss) == 0 { // a server that did not run
-			continue
-		}
 		res := "ok"
 		peak := slices.Max(p.rss)
 		first, last := p.rss[0], p.rss[len(p.rss)-1]
