@@ -127,8 +127,10 @@ func printTable(w io.Writer, t table) {
 			r, rw.med(p50), rw.med(p99), vs(rw, cmp.Or(rw.yard, t.c)), vs(rw, goYard))
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w, "   medians of the rounds; ratios: median of the per-round ratios; latency: connect until the greeting's EOF;")
-	fmt.Fprintln(w, "   datagram rows (udp/…): conn/s is answers/s, latency the round trip of one request, \"vs c\" is vs row udp/c")
+	fmt.Fprintln(w, "   medians of the rounds; ratios: median of the per-round ratios; latency: connect until the greeting's EOF")
+	if slices.ContainsFunc(t.rows, func(rw *row) bool { return rw.group == "udp" }) {
+		fmt.Fprintln(w, "   datagram rows (udp/…): conn/s is answers/s, latency the round trip of one request, \"vs c\" is vs row udp/c")
+	}
 }
 
 // printTargets prints each target's ratio and whether it was met, and
