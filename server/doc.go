@@ -36,11 +36,10 @@
 // udp_pktinfo_<os>.go (answer from the address it was sent to),
 // udp_health.go (-healthcheck over a datagram).
 //
-// Room for datagrams: the socket builder takes the socket's type
-// (bindSocket's SOCK_STREAM or SOCK_DGRAM, listenConfig's "tcp" or "udp"),
-// and the Server's core holds nothing of a connection's, so a datagram
-// side can sit beside the stream side and share both; slots, lingering
-// and the linger set (tcpSide) are the stream side's alone.
+// The Server's core holds nothing of a connection's, so the datagram side
+// (Server.udp) shares the greeting, the log, the names and the drain's
+// window with the stream side; slots, lingering and the linger set
+// (tcpSide) are the stream side's alone.
 //
 // # File names and systems
 //
