@@ -157,9 +157,15 @@ func appendStamp(b []byte, t time.Time) []byte {
 // from NAME (ADDR)", byte for byte as Handle would print that record.
 // peer must have no zone.
 func (h *textHandler) writeConn(at time.Time, peer netip.AddrPort, name string) error {
+	return h.writePeer(at, "Connection received from ", peer, name)
+}
+
+// writePeer writes "WHAT NAME (ADDR)" as writeConn describes it, for a
+// connection's line and a datagram's alike.
+func (h *textHandler) writePeer(at time.Time, what string, peer netip.AddrPort, name string) error {
 	bp := lineBufs.Get().(*[]byte)
 	b := appendHead(*bp, at, slog.LevelInfo)
-	b = append(b, "Connection received from "...)
+	b = append(b, what...)
 	if name == "" {
 		b = peer.Addr().AppendTo(b)
 	} else {

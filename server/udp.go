@@ -128,8 +128,13 @@ func (d *datagrams) answer(rw pktConn, in, out []byte, peer, local netip.AddrPor
 }
 
 // logDatagram is the log line of a greeting sent over a datagram, the
-// TCP line's twin: "Datagram received from NAME (ADDR)".
+// TCP line's twin: "Datagram received from NAME (ADDR)", written straight
+// into a pooled buffer by the text form, as the TCP line is.
 func logDatagram(log *slog.Logger, at time.Time, peer netip.AddrPort, name string) {
+	if h, ok := log.Handler().(*textHandler); ok && peer.Addr().Zone() == "" {
+		_ = h.writePeer(at, "Datagram received from ", peer, name)
+		return
+	}
 	addr := peer.Addr().String()
 	if name == "" {
 		name = addr

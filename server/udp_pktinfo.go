@@ -28,12 +28,18 @@ func newPktConn(pc *net.UDPConn) pktConn {
 	if la.Addr().Is4() {
 		p := ipv4.NewPacketConn(pc)
 		if p.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true) == nil {
+			if f := platformPktConn(pc, la.Port(), false); f != nil {
+				return f
+			}
 			return &pkt4{p: p, port: la.Port()}
 		}
 	} else {
 		p := ipv6.NewPacketConn(pc)
 		if p.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true) == nil {
-			return &pkt6{p: p, pc: pc, port: la.Port()}
+			if f := platformPktConn(pc, la.Port(), true); f != nil {
+				return f
+			}
+			return &pkt6{p: p, port: la.Port()}
 		}
 	}
 	return plainPkt{pc}
@@ -63,7 +69,6 @@ func (c *pkt4) write(b []byte, peer, local netip.AddrPort) error {
 
 type pkt6 struct {
 	p    *ipv6.PacketConn
-	pc   *net.UDPConn
 	port uint16
 }
 
@@ -95,15 +100,6 @@ func readOf(n int, src net.Addr, err error, dst net.IP, ifIndex int, port uint16
 }
 
 func (c *pkt6) write(b []byte, peer, local netip.AddrPort) error {
-	if local.Addr().Is4In6() {
-		// An IPv4 destination on a dual-stack socket: the kernel takes a
-		// mapped source for a mapped peer, which x/net's ControlMessage
-		// leaves out.
-		if oob := mappedSource(local.Addr()); oob != nil {
-			_, _, err := c.pc.WriteMsgUDPAddrPort(b, oob, peer)
-			return err
-		}
-	}
 	var cm *ipv6.ControlMessage
 	if local.IsValid() {
 		cm = &ipv6.ControlMessage{Src: local.Addr().WithZone("").AsSlice()}

@@ -2,8 +2,9 @@
 
 package server
 
-import "net/netip"
+import "net"
 
-// mappedSource: elsewhere an IPv4-mapped peer of a dual-stack socket is
-// answered from the source the kernel picks.
-func mappedSource(netip.Addr) []byte { return nil }
+// platformPktConn: elsewhere x/net's control messages serve (pkt4,
+// pkt6), and an IPv4 peer of a dual-stack socket is answered from the
+// source the kernel picks.
+func platformPktConn(*net.UDPConn, uint16, bool) pktConn { return nil }
