@@ -75,6 +75,7 @@
 //	queueLen                queue_linux.go           queue_notlinux.go (-1)          queue_notlinux.go (-1)
 //	pending                 pending_notwindows.go    pending_notwindows.go           pending_windows.go (false)
 //	isTemporary             temporary_notwindows.go  temporary_notwindows.go         temporary_windows.go
+//	listenUDPSocket         udp_listen_notwindows.go  udp_listen_notwindows.go       udp_listen_windows.go
 //	platformPktConn         udp_pktinfo_linux.go     udp_pktinfo_notlinux.go (none)  udp_pktinfo_notlinux.go (none)
 //	pollableStdout          logging_linux.go         logging_notlinux.go             logging_notlinux.go
 //

@@ -64,7 +64,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	var udps []*udpSocket
 	if cfg.UDP {
 		var err error
-		if udps, err = listenDatagrams(listeners, cfg.V6Only); err != nil {
+		if udps, err = listenDatagrams(listeners, opts); err != nil {
 			closeAll(listeners)
 			return err
 		}

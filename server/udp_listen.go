@@ -1,8 +1,6 @@
 package server
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -18,39 +16,20 @@ type udpSocket struct {
 
 // listenDatagrams opens a UDP socket on each listener's address and port
 // (the port as bound, so -listen :0 gets the TCP port's twin), with the
-// same family mode: an IPv6 wildcard is dual-stack unless -v6only. A port
-// another program holds for UDP is a start error, as a TCP one is.
-func listenDatagrams(listeners []*boundListener, v6only bool) ([]*udpSocket, error) {
+// same options: -reuseaddr, and an IPv6 wildcard dual-stack unless
+// -v6only (listenUDPSocket, per system). A port another program holds for
+// UDP is a start error, as a TCP one is.
+func listenDatagrams(listeners []*boundListener, o sockOpts) ([]*udpSocket, error) {
 	var out []*udpSocket
 	for _, l := range listeners {
-		u, err := listenUDP(l.addr, v6only)
+		pc, mode, err := listenUDPSocket(l.addr, o)
 		if err != nil {
 			closeDatagrams(out)
 			return nil, &startError{err}
 		}
-		out = append(out, u)
+		out = append(out, &udpSocket{UDPConn: pc, addr: l.addr, mode: mode})
 	}
 	return out, nil
-}
-
-func listenUDP(ap netip.AddrPort, v6only bool) (*udpSocket, error) {
-	// Go's own rule, which the TCP sockets follow too: udp4 for IPv4,
-	// udp6 (IPV6_V6ONLY) for IPv6, udp on the IPv6 wildcard for both.
-	network, mode := "udp4", "IPv4 only"
-	switch {
-	case ap.Addr().Is6() && ap.Addr().IsUnspecified() && !v6only:
-		network, mode = "udp", "dual-stack"
-	case ap.Addr().Is6():
-		network, mode = "udp6", "IPv6 only"
-	}
-	var lc net.ListenConfig
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pc, err := lc.ListenPacket(ctx, network, ap.String())
-	if err != nil {
-		return nil, fmt.Errorf("can't bind to %s for datagrams: %w", ap, err)
-	}
-	return &udpSocket{UDPConn: pc.(*net.UDPConn), addr: ap, mode: mode}, nil
 }
 
 func closeDatagrams(us []*udpSocket) {
