@@ -7,12 +7,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // junitXSD is the JUnit schema CI systems read (client/testdata/README.md).
@@ -73,6 +76,9 @@ func TestJUnitReport(t *testing.T) {
 	name, dns := dualName(t)
 	v4only := smileServer(t, false)
 	dead := closedPort(t)
+	uport := strconv.Itoa(int(smiletest.UDPResponder(t, "udp4", "127.0.0.1:0", greeting, false).Port()))
+	udead := closedUDPPort(t, "udp4", "127.0.0.1")
+	udeadMsg := "no answer over UDP from 127.0.0.1:" + udead + ": refused: port unreachable, reported by 127.0.0.1 (the server itself)"
 	type want struct {
 		name, class, message, text string // class "" for a case that passed
 	}
@@ -104,6 +110,14 @@ func TestJUnitReport(t *testing.T) {
 		{"-count over a name", []string{"-count", "3", "-resolver", dns, "-4", name, v4only}, 0,
 			"smile-client -count 3 " + name + ":" + v4only, name + ":" + v4only, []want{
 				{"ipv4 " + name + ":" + v4only, "", "", ""},
+			}},
+		{"-udp, one greeting", []string{"-udp", "127.0.0.1", uport}, 0,
+			"smile-client -udp 127.0.0.1:" + uport, "127.0.0.1:" + uport, []want{
+				{"udp ipv4 127.0.0.1:" + uport, "", "", ""},
+			}},
+		{"-pmtu, refused", []string{"-pmtu", "127.0.0.1", udead}, 1,
+			"smile-client -pmtu 127.0.0.1:" + udead, "127.0.0.1:" + udead, []want{
+				{"udp ipv4 127.0.0.1:" + udead, "refused", udeadMsg, udeadMsg},
 			}},
 		{"one probe", []string{"127.0.0.1", v4only}, 0,
 			"smile-client 127.0.0.1:" + v4only, "127.0.0.1:" + v4only, []want{
