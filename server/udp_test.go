@@ -295,3 +295,32 @@ func TestServerAnswersDatagrams(t *testing.T) {
 	_, _, _, _, err = c.Greet(64, 1024, time.Now().Add(2*time.Second))
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 }
+
+// TestDatagramDrainAnswersWhatIsQueued: datagrams that reached the socket
+// before the stop are answered, then serve returns: here all 50 are
+// queued before serve starts with its context already done.
+func TestDatagramDrainAnswersWhatIsQueued(t *testing.T) {
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	c, err := net.DialUDP("udp4", nil, pc.LocalAddr().(*net.UDPAddr))
+	require.NoError(t, err)
+	defer c.Close()
+	for range 50 {
+		_, err := c.Write(make([]byte, 64))
+		require.NoError(t, err)
+	}
+	d := &datagrams{greeting: []byte(defaultGreeting), idle: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	require.NoError(t, d.serve(ctx, pc))
+	assert.Less(t, time.Since(start), time.Second, "an empty socket ends the drain, not the idle window")
+	assert.Equal(t, uint64(50), d.stats().Greetings)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(time.Second)))
+	b := make([]byte, 64)
+	for i := range 50 {
+		n, err := c.Read(b)
+		require.NoError(t, err, "answer %d", i)
+		assert.Equal(t, defaultGreeting, string(b[:n]))
+	}
+}
