@@ -213,7 +213,7 @@ func TestSchemaRulesOutWhatTheDocsDo(t *testing.T) {
 		okRow    = `"schema_version":1,"type":"each","target":"a:1","via":"name","ok":true,"probes":1,"ok_probes":1,"failed_probes":0,"connect_ms":1,"total_ms":1`
 		failRow  = `"schema_version":1,"type":"each","target":"127.0.0.1:1","via":"address","ok":false,"class":"refused","stage":"connect","error":"can't connect to 127.0.0.1:1: refused","probes":1,"ok_probes":0,"failed_probes":1`
 		dnsRow   = `"schema_version":1,"type":"each","target":"a:1","via":"name","ok":false,"class":"dns","stage":"resolve","error":"can't resolve a: dns: no such host","probes":1,"ok_probes":0,"failed_probes":1`
-		matrix   = `{"schema_version":1,"type":"mesh_matrix","node":"n","time_unix_ms":1,"assemble_ms":1,"rows":[{"host":"p","stale":%s,%s"addresses":[],"round":0,"peers":0,"cells":[]}]}`
+		matrix   = `{"schema_version":2,"type":"mesh_matrix","node":"n","time_unix_ms":1,"assemble_ms":1,"classes":["ok"],"columns":[],"rows":[{"host":"p","stale":%s,%s"addresses":[],"round":0,"peers":0,"codes":"","cells":[]}]}`
 		stale    = `"error":"no row from http://10.0.0.4:8080/mesh.json: connection refused",`
 	)
 	for _, c := range []struct {
