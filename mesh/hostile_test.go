@@ -378,6 +378,7 @@ func TestHTTPHostAndFraming(t *testing.T) {
 		{"localhost", http.StatusOK},
 		{"n140:8080", http.StatusOK},
 		{"[::1]:8080", http.StatusOK},
+		{"[fe80::1%25eth0]:8080", http.StatusOK},
 		{"attacker.example", http.StatusMisdirectedRequest},
 		{"attacker.example:8080", http.StatusMisdirectedRequest},
 	} {

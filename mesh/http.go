@@ -145,6 +145,9 @@ func hostAllowed(host string, names map[string]bool) bool {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if _, err := netip.ParseAddr(strings.Replace(host, "%25", "%", 1)); err == nil { // a zone as a URL writes it
+		return true
+	}
 	if _, err := netip.ParseAddr(host); err == nil {
 		return true
 	}
