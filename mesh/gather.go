@@ -280,7 +280,7 @@ func (m *Mesh) believe(results []fetched) []fetched {
 		if why != "" {
 			r.row, r.err = nil, errors.New(why)
 			refused[r.from.String()] = why
-			if m.gathered.refused[r.from.String()] != why {
+			if _, was := m.gathered.refused[r.from.String()]; !was { // once while it lasts, however its reason changes
 				m.log.Warn("mesh row not believed", "address", r.from.String(), "why", why)
 			}
 			continue

@@ -401,7 +401,7 @@ func TestHTTPHostAndFraming(t *testing.T) {
 // TestFrozenAndChurningPeers: a peer whose rounds stopped keeps its last
 // round's time in the matrix, so the page shows its age; a peer answering
 // a new name each time keeps the name it first had in this node's row
-// (its series do not churn) and its row is stale saying why.
+// (its series do not churn) and its row is stale saying why, logged once.
 func TestFrozenAndChurningPeers(t *testing.T) {
 	t.Parallel()
 	port, web := ports(t)
@@ -414,7 +414,8 @@ func TestFrozenAndChurningPeers(t *testing.T) {
 		_, _ = io.WriteString(w, rowOf(fmt.Sprintf("churn%d", n.Add(1)), "", self("127.0.0.152")))
 	})
 	spec := strings.Join([]string{self("127.0.0.150"), self("127.0.0.151"), self("127.0.0.152")}, ",")
-	base := startBareNode(t, "n150", "127.0.0.150", port, web, spec)
+	node := startNode(t, "n150", "127.0.0.150", port, web, spec)
+	base := fmt.Sprintf("http://127.0.0.150:%d", web)
 	m := waitFor(t, base, 15*time.Second, func(m *mesh.Matrix) bool {
 		r := row(m, self("127.0.0.152"))
 		return row(m, "frozen") != nil && r != nil && r.Stale
@@ -435,6 +436,7 @@ func TestFrozenAndChurningPeers(t *testing.T) {
 		getJSON[mesh.Matrix](t, base+"/matrix.json")
 	}
 	assert.Len(t, names, 1, "names the churning peer's address had in 5 rows: %v", names)
+	assert.Equal(t, 1, strings.Count(node.Out.String(), "mesh row not believed"), "logged once:\n%s", node.Out)
 }
 
 // TestMeshWithAHostilePeer: three smile-servers and a peer that greets
