@@ -176,7 +176,7 @@ func (w *compactFields) grid(maxCells int) (*rowGrid, error) {
 		case k < 0 || k >= len(w.Classes):
 			return nil, notRow(fmt.Sprintf("compact row: code %q of column %d names no class of %d", dnsname.Sanitize(w.Codes[i:i+1]), i, len(w.Classes)))
 		case w.Classes[k] != okClass:
-			g.classes[i] = short(oneLine(w.Classes[k]))
+			g.classes[i] = cmp.Or(short(oneLine(w.Classes[k])), "error") // a failure, whatever it is called
 		}
 	}
 	for _, c := range w.Cells {
