@@ -165,6 +165,8 @@ func runFarm(ctx context.Context, c config, from, to int) error {
 // whose memory, matrix and page the run measures.
 func startObserved(ctx context.Context, c config, spec string) (*exec.Cmd, error) {
 	cmd := exec.CommandContext(ctx, c.server, nodeArgs(c, 1, spec)...)
+	// As the DaemonSet runs it: GOMEMLIMIT at the pod's memory limit.
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+c.memLimit)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	if err := cmd.Start(); err != nil {

@@ -33,6 +33,7 @@ type config struct {
 	interval time.Duration // -mesh-interval; 0: scaled from n, k and rate
 	rounds   int           // measured rounds
 	server   string        // the smile-server binary node 1 runs
+	memLimit string        // node 1's GOMEMLIMIT
 	chromium string        // the browser that draws the page; "": found on PATH
 	inner    string        // set when running inside the namespace
 	farm     string        // set in a farm process: the nodes it runs, FROM-TO
@@ -46,6 +47,7 @@ func main() {
 	flag.DurationVar(&c.interval, "interval", 0, "-mesh-interval (default: scaled so that the nodes probe -rate a second)")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds measured after the warm-up")
 	flag.StringVar(&c.server, "server", "bin/smile-server", "the smile-server binary node 1 runs")
+	flag.StringVar(&c.memLimit, "memlimit", "64MiB", "node 1's GOMEMLIMIT, as the DaemonSet sets it from its memory limit")
 	flag.StringVar(&c.chromium, "chromium", os.Getenv("SMILE_CHROMIUM"), "headless browser for the page's draw time (default: chromium on PATH)")
 	flag.StringVar(&c.inner, "inner", "", "(internal) the namespace this process already runs in")
 	flag.StringVar(&c.farm, "farm", "", "(internal) run nodes FROM-TO of the farm in this process")

@@ -71,3 +71,16 @@ func TestCheck(t *testing.T) {
 	assert.NoError(t, c.check())
 	assert.Equal(t, 10*time.Second, c.interval, "the interval a good run is scaled to")
 }
+
+// TestStaleKind counts stale rows by what their reasons say, not by the
+// addresses and numbers in them.
+func TestStaleKind(t *testing.T) {
+	for in, want := range map[string]string{
+		"no row from http://127.2.0.9:28080/mesh.json: timeout":    "no row from URL: timeout",
+		"no row from http://127.2.3.200:28080/mesh.json: timeout":  "no row from URL: timeout",
+		"not tried: gathering out of time":                         "not tried: gathering out of time",
+		"row of 4100 bytes, more than 4096 (4 KiB + 1 KiB a cell)": "row of N bytes, more than N (N KiB + N KiB a cell)",
+	} {
+		assert.Equal(t, want, staleKind(in), in)
+	}
+}

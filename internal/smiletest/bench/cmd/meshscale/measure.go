@@ -8,9 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/netip"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -109,13 +112,31 @@ type result struct {
 	pageErr            string
 }
 
+// staleKind is a stale row's reason without what differs from row to
+// row (addresses, numbers), so that reasons can be counted: "no row from
+// http://127.2.0.9:28080/mesh.json: timeout" is "no row from URL: timeout".
+func staleKind(reason string) string {
+	reason = urlRe.ReplaceAllString(reason, "URL")
+	reason = numRe.ReplaceAllString(reason, "N")
+	if len(reason) > 60 {
+		reason = reason[:60] + "…"
+	}
+	return reason
+}
+
+var (
+	urlRe = regexp.MustCompile(`https?://[^\s:]+(:[0-9]+)?[^\s:]*`)
+	numRe = regexp.MustCompile(`[0-9][0-9.:]*`)
+)
+
 // gathered is one /matrix.json request as a browser would make it.
 type gathered struct {
 	took        time.Duration
 	bytes       int
 	rows, stale int
 	assembleMS  float64
-	err         string // the request failed: why
+	err         string   // the request failed: why
+	reasons     []string // the stale rows' reasons, counted by kind
 }
 
 func getMatrix(ctx context.Context, hc *http.Client, base string) (gathered, error) {
@@ -128,17 +149,23 @@ func getMatrix(ctx context.Context, hc *http.Client, base string) (gathered, err
 	var m struct {
 		AssembleMS float64 `json:"assemble_ms"`
 		Rows       []struct {
-			Stale bool `json:"stale"`
+			Stale bool   `json:"stale"`
+			Error string `json:"error"`
 		} `json:"rows"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
 		return g, fmt.Errorf("reading /matrix.json: %w", err)
 	}
 	g.assembleMS, g.rows = m.AssembleMS, len(m.Rows)
+	reasons := map[string]int{}
 	for _, r := range m.Rows {
 		if r.Stale {
 			g.stale++
+			reasons[staleKind(r.Error)]++
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(reasons)) {
+		g.reasons = append(g.reasons, fmt.Sprintf("%d %s", reasons[k], k))
 	}
 	return g, nil
 }
@@ -216,8 +243,12 @@ func (r result) print(w io.Writer, c config) {
 			fmt.Fprintf(tw, "/matrix.json #%d\tfailed after %.0f ms: %s\n", i+1, ms(g.took), g.err)
 			continue
 		}
-		fmt.Fprintf(tw, "/matrix.json #%d\t%.0f ms, %d bytes (%.1f a cell), %d rows, %d stale, gathered in %.0f ms\n",
-			i+1, ms(g.took), g.bytes, float64(g.bytes)/float64(c.n*c.n), g.rows, g.stale, g.assembleMS)
+		why := ""
+		if len(g.reasons) > 0 {
+			why = " (" + strings.Join(g.reasons, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "/matrix.json #%d\t%.0f ms, %d bytes (%.1f a cell), %d rows, %d stale%s, gathered in %.0f ms\n",
+			i+1, ms(g.took), g.bytes, float64(g.bytes)/float64(c.n*c.n), g.rows, g.stale, why, g.assembleMS)
 	}
 	if r.seriesErr != "" {
 		fmt.Fprintf(tw, "smile_ series on node 1\tnot counted: %s\n", r.seriesErr)
