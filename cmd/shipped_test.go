@@ -5,7 +5,10 @@
 package cmd_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -51,4 +54,39 @@ func programDeps(t *testing.T, goos string) []string {
 	out, err := cmd.Output()
 	require.NoError(t, err, "go list -deps ./cmd/... for %s", goos)
 	return strings.Fields(string(out))
+}
+
+// TestArchitectureMapsInternal holds docs/architecture.md's two tables to
+// the tree: every package directly in internal/ is a row of the shipped
+// table, every one in internal/smiletest/ a row of the machinery table,
+// so that a reader of the page learns of each package where it lives.
+func TestArchitectureMapsInternal(t *testing.T) {
+	doc, err := os.ReadFile("../docs/architecture.md")
+	require.NoError(t, err)
+	shipped, machinery, _ := strings.Cut(string(doc), "| test and bench machinery")
+	machinery, _, _ = strings.Cut(machinery, "\n\n")
+	named := regexp.MustCompile("(?m)^\\| ([^|]*)\\|")
+	rows := func(table string) string {
+		var b strings.Builder
+		for _, m := range named.FindAllStringSubmatch(table, -1) {
+			b.WriteString(m[1])
+		}
+		return b.String()
+	}
+	for _, tc := range []struct{ dir, table string }{
+		{"../internal", rows(shipped)},
+		{"../internal/smiletest", rows(machinery)},
+	} {
+		entries, err := os.ReadDir(tc.dir)
+		require.NoError(t, err)
+		for _, e := range entries {
+			if !e.IsDir() || e.Name() == "smiletest" || e.Name() == "testdata" {
+				continue
+			}
+			if files, _ := filepath.Glob(filepath.Join(tc.dir, e.Name(), "*.go")); len(files) == 0 {
+				continue
+			}
+			assert.Contains(t, tc.table, "`"+e.Name()+"`", "docs/architecture.md has no row for %s/%s", tc.dir, e.Name())
+		}
+	}
 }
