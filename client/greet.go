@@ -56,6 +56,9 @@ type Greeting struct {
 	Bytes   int           // bytes of greeting read
 	Class   string
 	Error   string
+	// Connected: the connection was made, so a failure came after it
+	// (reading the greeting, or the greeting itself).
+	Connected bool
 }
 
 // OK reports a greeting read in full (and equal to Expect, if given).
@@ -71,7 +74,8 @@ func (g *Greeter) Greet(ctx context.Context, addr netip.AddrPort, buf []byte) Gr
 		addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 	}
 	r := g.p.probe(ctx, addr.String(), network, buf)
-	out := Greeting{Family: strings.ToLower(r.family), Connect: r.connect, Total: r.total, Bytes: len(r.data), Class: r.class}
+	out := Greeting{Family: strings.ToLower(r.family), Connect: r.connect, Total: r.total, Bytes: len(r.data), Class: r.class,
+		Connected: r.phase != "resolve" && r.phase != "connect"}
 	if out.Family == "" {
 		out.Family = map[string]string{"tcp4": "ipv4", "tcp6": "ipv6"}[network]
 	}

@@ -87,3 +87,21 @@ func TestClosedPortIsRefusedByTheServerItself(t *testing.T) {
 		})
 	}
 }
+
+// TestSeriesStopsOnRefused: with StopOnRefused a series to a closed port
+// ends at the port unreachable, every probe lost, well before its Wait.
+func TestSeriesStopsOnRefused(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	dst := pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	require.NoError(t, pc.Close())
+	conn := dial(t, dst)
+	start := time.Now()
+	s := dgram.RunSeries(context.Background(), conn, dgram.SeriesOptions{Count: 5, Interval: 5 * time.Millisecond, Size: 64,
+		Wait: 5 * time.Second, StopOnRefused: true})
+	assert.Less(t, time.Since(start), time.Second, "ended at the port unreachable, not after Wait")
+	assert.Equal(t, 5, s.Sent)
+	assert.Zero(t, s.Received)
+	assert.Equal(t, 1.0, s.Loss())
+	assert.ErrorIs(t, s.Err, syscall.ECONNREFUSED)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/latency"
@@ -16,6 +17,11 @@ type SeriesOptions struct {
 	Interval time.Duration // between two sends; 0 sends back to back
 	Size     int           // each probe's UDP payload, HeaderLen to MaxPayload; the answer is asked the same
 	Wait     time.Duration // how long answers are awaited after the last send
+	// StopOnRefused ends the series once a port unreachable came back
+	// (ECONNREFUSED: the server's host says no socket is there), its
+	// probes unanswered, instead of awaiting answers that cannot come:
+	// the mesh's, whose rounds a closed port must not hold up.
+	StopOnRefused bool
 }
 
 // Series is what a series of probes found. Loss, duplicates and
@@ -84,7 +90,7 @@ func RunSeries(ctx context.Context, c *Conn, o SeriesOptions) Series {
 	}()
 	buf := make([]byte, MaxPayload+1)
 	maxSeq := -1
-	finished := false
+	finished, refused := false, false
 	for {
 		deadline := time.Now().Add(100 * time.Millisecond)
 		if !finished {
@@ -99,7 +105,7 @@ func RunSeries(ctx context.Context, c *Conn, o SeriesOptions) Series {
 			}
 		}
 		if finished {
-			if s.Received == s.Sent || ctx.Err() != nil {
+			if s.Received == s.Sent || ctx.Err() != nil || refused {
 				break
 			}
 			deadline = lastSend.Add(o.Wait)
@@ -114,6 +120,7 @@ func RunSeries(ctx context.Context, c *Conn, o SeriesOptions) Series {
 		if err != nil {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				s.Err = err
+				refused = refused || (o.StopOnRefused && errors.Is(err, syscall.ECONNREFUSED))
 				// An ICMP error is reported once; pause so that a closed
 				// port does not spin this loop.
 				time.Sleep(time.Millisecond)
