@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/smile-sockets/smile/mesh"
 	"github.com/smile-sockets/smile/server"
 )
@@ -33,6 +34,7 @@ func startFakePeer(t *testing.T, ip string, port, web int, h http.HandlerFunc) *
 	ctx, cancel := context.WithCancel(context.Background())
 	ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
 	require.NoError(t, err)
+	smiletest.UDPResponder(t, "udp4", net.JoinHostPort(ip, fmt.Sprint(port)), "Smile from the server", false) // as smile-server answers datagrams
 	srv := server.New(server.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	served := make(chan struct{})
 	go func() { _ = srv.Serve(ctx, ln); close(served) }()

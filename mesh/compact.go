@@ -14,7 +14,8 @@ import (
 // CompactRow is this node's row as a gathering asks for it,
 // /mesh.json?form=compact: a one-character class code per destination
 // address, and full cells only for those that fail or changed outcome in
-// the last round. An ok cell costs a byte and its address, not the 300
+// the last round, or whose datagrams were lost or met a narrower path MTU
+// (udp.go). An ok cell costs a byte and its address, not the 300
 // bytes of a Cell, so a row of 1,000 peers stays tens of kilobytes.
 type CompactRow struct {
 	RowHead
@@ -95,8 +96,9 @@ func (m *Mesh) compactRow() CompactRow {
 	for i, c := range cs {
 		r.Columns[i] = c.addr.String()
 		codes[i] = book.code(c.class)
-		// The round under way, or the last one completed.
-		if c.class != "" || c.changed >= m.round {
+		// The round under way, or the last one completed; an ok cell
+		// whose datagrams were lost or met a narrower MTU too.
+		if c.class != "" || c.changed >= m.round || c.datagramsNotable() {
 			r.Cells = append(r.Cells, ColumnCell{Column: i, Cell: c.json(m.hostOf(c.addr))})
 		}
 	}
@@ -148,6 +150,8 @@ func gridOf(cells []Cell) *rowGrid {
 		g.columns[i] = c.Address
 		if !c.OK {
 			g.classes[i] = cmp.Or(c.Class, "error")
+		}
+		if !c.OK || c.datagramsNotable() {
 			g.cells = append(g.cells, ColumnCell{Column: i, Cell: c})
 		}
 	}

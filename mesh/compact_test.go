@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/smile-sockets/smile/internal/smiletest"
 	"github.com/smile-sockets/smile/mesh"
 	"github.com/smile-sockets/smile/server"
 )
@@ -29,6 +30,7 @@ func startGreeters(t *testing.T, ips []string, port int) {
 	for _, ip := range ips {
 		ln, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
 		require.NoError(t, err)
+		smiletest.UDPResponder(t, "udp4", net.JoinHostPort(ip, fmt.Sprint(port)), "Smile from the server", false) // as smile-server answers datagrams
 		srv := server.New(server.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		servers = append(servers, srv)
 		go func() { _ = srv.Serve(ctx, ln); done <- struct{}{} }()

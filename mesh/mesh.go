@@ -52,6 +52,7 @@ type Options struct {
 	Expect   *string            // the greeting a peer must send; nil: any
 	HTTPPort int                // -http's port: where peers serve /mesh.json; 0: no matrix
 	Metrics  string             // -mesh-metrics: which per-destination series /metrics has; "": DefaultMetrics
+	NoUDP    bool               // -mesh-udp=false: TCP greetings alone, no probe datagrams (udp.go)
 }
 
 // Mesh probes the peers of one node, round after round, and keeps the

@@ -60,6 +60,21 @@ var (
 	descMaxDuration = prometheus.NewDesc("smile_mesh_probe_max_duration_seconds",
 		"The longest last-probe time among the family's destinations whose last probe succeeded.",
 		[]string{"source", "family"}, nil)
+	descPathMTU = prometheus.NewDesc("smile_mesh_path_mtu_bytes",
+		"The path MTU the last search found towards the destination address: the largest whole IP packet that crossed with don't-fragment set (searched every 10th probe, and when a greeting fails after connecting).",
+		destLabels, nil)
+	descLoss = prometheus.NewDesc("smile_mesh_loss_ratio",
+		"The share of the last round's probe datagrams to the destination address that were never answered, 0 to 1.",
+		destLabels, nil)
+	descHops = prometheus.NewDesc("smile_mesh_hops",
+		"Routers crossed towards the destination address, from the TTL (hop limit) of the last answer to a probe datagram.",
+		destLabels, nil)
+	descLossy = prometheus.NewDesc("smile_mesh_lossy_destinations",
+		"Destination addresses of the family whose last round's probe datagrams were not all answered.",
+		[]string{"source", "family"}, nil)
+	descNarrow = prometheus.NewDesc("smile_mesh_narrow_path_destinations",
+		"Destination addresses of the family whose path MTU is below this node's interface MTU, or a black hole.",
+		[]string{"source", "family"}, nil)
 	descStaleRows = prometheus.NewDesc("smile_mesh_matrix_stale_rows",
 		"Rows of the last matrix this node gathered (for the page or /matrix.json) that are stale: peers that gave no row; see smile_mesh_matrix_timestamp_seconds.",
 		[]string{"source"}, nil)
@@ -112,7 +127,7 @@ func newProbeMetrics(node string) (*prometheus.HistogramVec, *prometheus.Counter
 // Describe is part of prometheus.Collector.
 func (m *Mesh) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSuccess, descDuration, descFailingSince, descLastOK, descDestinations, descMaxDuration,
-		descStaleRows, descMatrixTime, descPeers, descDiscovery, descRounds, descRoundTime} {
+		descPathMTU, descLoss, descHops, descLossy, descNarrow, descStaleRows, descMatrixTime, descPeers, descDiscovery, descRounds, descRoundTime} {
 		ch <- d
 	}
 	m.latency.Describe(ch)
@@ -124,6 +139,8 @@ type destSeries struct {
 	dst, addr, family, class string
 	duration                 float64
 	since, lastOK            time.Time
+	tcp                      bool // the TCP series: off for an ok cell sent for its datagrams alone
+	path                     Cell // the datagrams' fields (udp.go)
 }
 
 // familyCount is the summary of one family's cells: how many of each
@@ -132,6 +149,10 @@ type familyCount struct {
 	classes map[string]int // "ok" or the failure class
 	maxOK   time.Duration
 	anyOK   bool
+	// Of the datagrams (udp.go): whether any were sent, how many
+	// destinations lost some, how many met a narrower path MTU.
+	udp           bool
+	lossy, narrow int
 }
 
 // Collect is part of prometheus.Collector: the mesh's state as it is now,
@@ -158,8 +179,21 @@ func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 		} else {
 			f.classes[c.class]++
 		}
-		if mode == MetricsAll || mode == MetricsFailing && c.class != "" {
-			cells = append(cells, destSeries{m.hostOf(c.addr), c.addr.String(), c.family, c.class, c.latency.Seconds(), c.since, c.lastOK})
+		notable := c.datagramsNotable()
+		if c.udpSent > 0 {
+			f.udp = true
+			if c.lossy() {
+				f.lossy++
+			}
+			if c.narrowPath() {
+				f.narrow++
+			}
+		}
+		tcp := mode == MetricsAll || mode == MetricsFailing && c.class != ""
+		if tcp || mode == MetricsFailing && notable {
+			d := destSeries{m.hostOf(c.addr), c.addr.String(), c.family, c.class, c.latency.Seconds(), c.since, c.lastOK, tcp, Cell{}}
+			c.datagramsJSON(&d.path)
+			cells = append(cells, d)
 		}
 	}
 	peers, discoveryOK, rounds, roundTook := len(m.peers), m.discoveryErr == "", m.round, m.roundTook
@@ -174,6 +208,10 @@ func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 		}
 		if f.anyOK {
 			ch <- prometheus.MustNewConstMetric(descMaxDuration, prometheus.GaugeValue, f.maxOK.Seconds(), src, family)
+		}
+		if f.udp {
+			ch <- prometheus.MustNewConstMetric(descLossy, prometheus.GaugeValue, float64(f.lossy), src, family)
+			ch <- prometheus.MustNewConstMetric(descNarrow, prometheus.GaugeValue, float64(f.narrow), src, family)
 		}
 	}
 	disc := 0.0
@@ -193,6 +231,19 @@ func (m *Mesh) Collect(ch chan<- prometheus.Metric) {
 
 // collectDest sends one cell's series.
 func collectDest(ch chan<- prometheus.Metric, src string, c destSeries) {
+	labels := []string{src, c.dst, c.addr, c.family}
+	if p := c.path; p.LossRatio != nil {
+		ch <- prometheus.MustNewConstMetric(descLoss, prometheus.GaugeValue, *p.LossRatio, labels...)
+	}
+	if p := c.path; p.Hops != nil {
+		ch <- prometheus.MustNewConstMetric(descHops, prometheus.GaugeValue, float64(*p.Hops), labels...)
+	}
+	if p := c.path; p.PathMTU > 0 {
+		ch <- prometheus.MustNewConstMetric(descPathMTU, prometheus.GaugeValue, float64(p.PathMTU), labels...)
+	}
+	if !c.tcp {
+		return
+	}
 	ok, class := 0.0, c.class
 	if class == "" {
 		ok, class = 1, "ok"

@@ -142,10 +142,31 @@ func (m *Mesh) probe(ctx context.Context, a netip.AddrPort, round uint64, buf []
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
+	var series chan udpResult
+	if !m.o.NoUDP { // the datagrams beside the greeting, within the same -mesh-timeout
+		series = make(chan udpResult, 1)
+		go func() { series <- m.sendDatagrams(pctx, a) }()
+	}
 	g := m.greeter.Greet(pctx, a, buf)
+	var udp udpResult
+	if series != nil {
+		udp = <-series
+	}
 	cancel()
 	if ctx.Err() != nil {
 		return // stopping: the cancellation is ours, not the path's
+	}
+	if series != nil {
+		m.mu.Lock()
+		due := m.cells[a].pmtuDue(g.Class != "" && g.Connected)
+		m.mu.Unlock()
+		if due {
+			p, err := m.searchPMTU(ctx, a)
+			udp.pmtu, udp.pmtuErr = &p, err
+		}
+		if ctx.Err() != nil {
+			return
+		}
 	}
 	class := g.Class
 	if class == "" {
@@ -168,6 +189,9 @@ func (m *Mesh) probe(ctx context.Context, a netip.AddrPort, round uint64, buf []
 	was := c.class
 	first := c.round == 0
 	c.record(now, round, g.Class, g.Error, g.Total, familyOf(a))
+	if !m.o.NoUDP {
+		c.recordUDP(udp, round)
+	}
 	m.mu.Unlock()
 	if (first && g.Class != "") || (!first && was != g.Class) {
 		if g.Class == "" {

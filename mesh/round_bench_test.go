@@ -12,11 +12,25 @@ import (
 	"time"
 
 	"github.com/smile-sockets/smile/internal/netaddr"
+	"github.com/smile-sockets/smile/internal/smiletest"
 )
 
 // BenchmarkRound is one round of a node greeting 1,000 peers on loopback
-// addresses (127.2.x.y), served by listeners in this process.
+// addresses (127.2.x.y), served by listeners in this process: with the
+// datagrams of each round (udp.go) answered on the same addresses and
+// ports, and with -mesh-udp=false. cpu-ms/op is the process's CPU time a
+// round (user and system, of every goroutine, the answering side's too),
+// what a node pays where ns/op is mostly waiting.
 func BenchmarkRound(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		udp  bool
+	}{{"udp", true}, {"tcp-only", false}} {
+		b.Run(c.name, func(b *testing.B) { benchRound(b, c.udp) })
+	}
+}
+
+func benchRound(b *testing.B, udp bool) {
 	var entries []netaddr.HostPort
 	port := 0
 	for i := range 1000 {
@@ -37,17 +51,22 @@ func BenchmarkRound(b *testing.B) {
 				_ = c.Close()
 			}
 		}()
+		if udp {
+			smiletest.UDPResponder(b, "udp4", netip.AddrPortFrom(a, uint16(port)).String(), "Smile from the server", false)
+		}
 		entries = append(entries, netaddr.HostPort{Host: netaddr.Host{Kind: netaddr.IPv4, Addr: a, Text: a.String()}, Port: port})
 	}
 	m, err := New(Options{Spec: fmt.Sprint(len(entries)), Entries: entries, Interval: 10 * time.Second, MaxPeers: 1000,
-		Timeout: 2 * time.Second, Grace: time.Minute, Node: "bench"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		Timeout: 2 * time.Second, Grace: time.Minute, Node: "bench", NoUDP: !udp}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := smiletest.CPUTime()
 	for range b.N {
 		m.runRound(context.Background())
 	}
+	b.ReportMetric(float64(smiletest.CPUTime()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 	b.StopTimer()
 	r := m.Row()
 	ok := 0
@@ -58,6 +77,11 @@ func BenchmarkRound(b *testing.B) {
 	}
 	if ok != 1000 {
 		b.Fatalf("%d of 1000 ok", ok)
+	}
+	for _, c := range r.Destinations {
+		if udp && (c.LossRatio == nil || *c.LossRatio != 0) {
+			b.Fatalf("%s: datagrams lost: %v", c.Address, c.LossRatio)
+		}
 	}
 }
 

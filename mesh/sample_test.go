@@ -63,8 +63,8 @@ func TestMeshSamples(t *testing.T) {
 	b, err := json.MarshalIndent(row, "", "  ")
 	require.NoError(t, err)
 	doccheck.CheckSample(t, "../docs/mesh.md", "mesh-row", ports(string(b))+"\n",
-		doccheck.Rule{Re: regexp.MustCompile(`("(?:latency|round|round_unix|time_unix|since_unix|last_ok_unix)_ms": )[0-9.e+]+`), Repl: "${1}N"},
-		doccheck.Rule{Re: regexp.MustCompile(`("round": )[0-9]+`), Repl: "${1}N"})
+		doccheck.Rule{Re: regexp.MustCompile(`("(?:latency|round|round_unix|time_unix|since_unix|last_ok_unix|udp_rtt)_ms": )[0-9.e+]+`), Repl: "${1}N"},
+		doccheck.Rule{Re: regexp.MustCompile(`("(?:pmtu_)?round": )[0-9]+`), Repl: "${1}N"})
 
 	// The log's start: what the node says of itself and of the mesh,
 	// without the greetings its peers' probes get.

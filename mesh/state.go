@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smile-sockets/smile/dgram"
 	"github.com/smile-sockets/smile/internal/latency"
 )
 
@@ -56,6 +57,22 @@ type Cell struct {
 	SinceUnixMS  float64 `json:"since_unix_ms"`             // when it last went from ok to failing or back
 	LastOKUnixMS float64 `json:"last_ok_unix_ms,omitempty"` // absent: never succeeded
 	Round        uint64  `json:"round"`                     // the round of the last probe
+
+	// What the round's probe datagrams found (udp.go), absent with
+	// -mesh-udp=false. Datagram loss is no TCP class: a cell whose
+	// datagrams are all lost can be ok.
+	LossRatio *float64 `json:"loss_ratio,omitempty"` // of the last round's datagrams, 0 to 1
+	UDPRTTMS  *float64 `json:"udp_rtt_ms,omitempty"` // their median round trip; absent when none was answered
+	Hops      *int     `json:"hops,omitempty"`       // routers crossed, from an answer's TTL; absent when unknown
+	// The last path MTU search's, absent until one was made; a search
+	// runs every tenth probe of a destination, and at once when its TCP
+	// greeting failed after connecting.
+	PathMTU        int    `json:"path_mtu,omitempty"`         // the largest whole IP packet that crossed
+	InterfaceMTU   int    `json:"interface_mtu,omitempty"`    // the MTU of this node's interface towards it
+	PMTUReportedBy string `json:"pmtu_reported_by,omitempty"` // the hop whose "fragmentation needed" / "packet too big" was read
+	BlackHole      bool   `json:"black_hole,omitempty"`       // a size the interface could send was lost with no ICMP
+	PMTUError      string `json:"pmtu_error,omitempty"`       // why the last search found no path MTU
+	PMTURound      uint64 `json:"pmtu_round,omitempty"`       // the round of the last search
 }
 
 // cell is a destination's state between probes.
@@ -72,6 +89,15 @@ type cell struct {
 	// noRowRound is the round in which the address last failed to serve
 	// a row announcing it; 0 when it has not.
 	noRowRound uint64
+
+	// The datagrams' (udp.go); udpSent 0: none sent yet.
+	udpProbes            uint64 // rounds whose datagrams were sent
+	udpSent, udpReceived int
+	udpRTT               time.Duration
+	udpTTL               int
+	pmtu                 dgram.PMTU
+	pmtuErr              string
+	pmtuRound            uint64 // 0: never searched
 }
 
 // record stores a probe's outcome. since moves only when the cell goes
@@ -97,7 +123,34 @@ func (c *cell) json(host string) Cell {
 	if !c.lastOK.IsZero() {
 		j.LastOKUnixMS = unixMS(c.lastOK)
 	}
+	c.datagramsJSON(&j)
 	return j
+}
+
+// datagramsJSON fills in what the datagrams found, each field only when
+// it was measured.
+func (c *cell) datagramsJSON(j *Cell) {
+	if c.udpSent > 0 {
+		loss := c.lossRatio()
+		j.LossRatio = &loss
+		if c.udpReceived > 0 {
+			rtt := latency.MS(c.udpRTT)
+			j.UDPRTTMS = &rtt
+		}
+		if h := dgram.Hops(c.udpTTL); h >= 0 && c.udpReceived > 0 {
+			j.Hops = &h
+		}
+	}
+	if c.pmtuRound == 0 {
+		return
+	}
+	j.PMTURound, j.PMTUError = c.pmtuRound, c.pmtuErr
+	if c.pmtuErr == "" {
+		j.PathMTU, j.InterfaceMTU, j.BlackHole = c.pmtu.PathMTU, c.pmtu.InterfaceMTU, c.pmtu.BlackHole
+		if c.pmtu.ReportedBy.IsValid() {
+			j.PMTUReportedBy = c.pmtu.ReportedBy.String()
+		}
+	}
 }
 
 func unixMS(t time.Time) float64 { return float64(t.UnixMicro()) / 1000 }

@@ -42,6 +42,7 @@ type Config struct {
 	MeshGrace      time.Duration      // -mesh-grace: how long a peer gone from DNS is kept
 	MeshNode       string             // -mesh-node: this node's name; "" for the host name
 	MeshMetrics    string             // -mesh-metrics: which per-destination series /metrics has
+	MeshUDP        bool               // -mesh-udp: probe datagrams beside each mesh greeting (loss, RTT, hops, path MTU)
 	Version        bool               // -version: print the version instead of serving
 }
 
@@ -83,6 +84,7 @@ func newFlagSet(cfg *Config, listen *listFlag) *flag.FlagSet {
 	fs.DurationVar(&cfg.MeshTimeout, "mesh-timeout", mesh.DefaultTimeout, "bound on one mesh probe, and on fetching one peer's /mesh.json; at least 10ms and at most half of -mesh-interval; when not given, half of a -mesh-interval under 4s")
 	fs.DurationVar(&cfg.MeshGrace, "mesh-grace", mesh.DefaultGrace, "drop a peer that the -mesh name no longer lists after this long")
 	fs.StringVar(&cfg.MeshNode, "mesh-node", "", "this node's `NAME` in the mesh (default: the host name)")
+	fs.BoolVar(&cfg.MeshUDP, "mesh-udp", true, "send each mesh peer a few probe datagrams a round beside its greeting, for loss, round trip and hops, and search the path MTU every 10th round (false: TCP greetings alone)")
 	fs.StringVar(&cfg.MeshMetrics, "mesh-metrics", mesh.DefaultMetrics, "per-destination series on /metrics: `WHICH` of summary (per-node counts only), failing (also each failing destination's) or all (every destination's)")
 	fs.BoolVar(&cfg.Healthcheck, "healthcheck", false, "check that the running server greets over loopback, exit 0 or 1")
 	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")

@@ -100,7 +100,8 @@ func newMesh(cfg *Config, listeners []*boundListener, log *slog.Logger) (*mesh.M
 	skip, announce := mesh.OwnAddresses(bound, mesh.InterfaceAddrs())
 	o := mesh.Options{Spec: cfg.Mesh, Entries: cfg.MeshEntries, Interval: cfg.MeshInterval, MaxPeers: cfg.MeshPeers,
 		Timeout: cfg.MeshTimeout, Grace: cfg.MeshGrace, Node: node, Resolver: resolver.New(cfg.Resolver),
-		Skip: skip, Announce: announce, Expect: &cfg.Greeting, Metrics: cfg.MeshMetrics}
+		Skip: skip, Announce: announce, Expect: &cfg.Greeting, Metrics: cfg.MeshMetrics,
+		NoUDP: !cfg.MeshUDP}
 	if cfg.HTTP != "" {
 		o.HTTPPort = cfg.HTTPAddr.Port
 	}

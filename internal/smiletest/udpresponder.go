@@ -13,7 +13,7 @@ import (
 // with dgram.Answer, a greeting request at least as long as greeting with
 // the greeting, anything else not at all. dup answers every probe twice.
 // The test is skipped where the address does not exist (no IPv6).
-func UDPResponder(t *testing.T, network, addr, greeting string, dup bool) netip.AddrPort {
+func UDPResponder(t testing.TB, network, addr, greeting string, dup bool) netip.AddrPort {
 	t.Helper()
 	pc, err := net.ListenPacket(network, addr)
 	if err != nil {
