@@ -88,7 +88,10 @@ func RunSeries(ctx context.Context, c *Conn, o SeriesOptions) Series {
 		lastSend = time.Now()
 		sendErr <- last
 	}()
-	buf := make([]byte, MaxPayload+1)
+	// An answer is never longer than its probe (AnswerLen): a buffer of
+	// the probe's size and a byte more reads any, without the 64 KiB a
+	// series would clear for each run (the mesh runs one per peer a round).
+	buf := make([]byte, max(o.Size, HeaderLen)+1)
 	maxSeq := -1
 	finished, refused := false, false
 	for {
