@@ -7,7 +7,9 @@
 // The files follow a round: discovery.go (the -mesh spec, the peer set as
 // DNS lists it, the host's own addresses), rotation.go (which peers a round
 // probes when there are more than -mesh-peers), probe.go (the rounds and
-// their probes, through package client's dialling and classes), state.go
+// their probes, through package client's dialling and classes), udp.go
+// (the probe datagrams beside each greeting, through package dgram: loss,
+// round trip, hops, and the path MTU on a slower cadence), state.go
 // (each destination's cell and this node's row), compact.go (the row in
 // the compact form gatherings ask for: a class code a cell, and what a
 // gathering keeps of a row in either form), fetch.go (one peer's row
