@@ -3,6 +3,7 @@ package mesh_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -122,4 +123,49 @@ func TestDatagramsOnLoopback(t *testing.T) {
 	}
 	assert.NotContains(t, metrics, fmt.Sprintf(`smile_mesh_loss_ratio{address=%q`, addr(72)), "an ok cell has no series under failing")
 	assert.NotContains(t, metrics, fmt.Sprintf(`smile_mesh_probe_success{address=%q`, addr(73)), "nor the TCP series of a lossy ok one")
+}
+
+// TestPathMTUSearchedWhenAGreetingFailsAfterConnecting: a peer that
+// accepts and never greets (timeout after connecting, a black hole's
+// signature) has its path MTU searched every round, where an ok peer's
+// waits for its 10th probe.
+func TestPathMTUSearchedWhenAGreetingFailsAfterConnecting(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	mute, err := net.Listen("tcp", fmt.Sprintf("127.0.0.79:%d", port))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mute.Close() })
+	go func() {
+		for {
+			c, err := mute.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() }) // held open, silent
+		}
+	}()
+	smiletest.UDPResponder(t, "udp4", fmt.Sprintf("127.0.0.79:%d", port), "Smile from the server", false)
+	spec := fmt.Sprintf("127.0.0.80:%d,127.0.0.79:%d,127.0.0.78:%d", port, port, port)
+	startGreeters(t, []string{"127.0.0.78"}, port)
+	startNode(t, "b80", "127.0.0.80", port, web, spec)
+	base := "http://127.0.0.80:" + fmt.Sprint(web)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := getJSON[mesh.Row](t, base+"/mesh.json")
+		if r.Round >= 3 && len(r.Destinations) == 2 {
+			byAddr := map[string]mesh.Cell{}
+			for _, c := range r.Destinations {
+				byAddr[c.Address] = c
+			}
+			silent, ok := byAddr[fmt.Sprintf("127.0.0.79:%d", port)], byAddr[fmt.Sprintf("127.0.0.78:%d", port)]
+			if silent.Round >= 3 && ok.Round >= 3 {
+				assert.Equal(t, "timeout", silent.Class)
+				assert.Equal(t, silent.Round, silent.PMTURound, "searched in the round of the failed greeting")
+				assert.Equal(t, 65535, silent.PathMTU)
+				assert.True(t, ok.OK)
+				assert.Equal(t, uint64(1), ok.PMTURound, "an ok peer: its first probe's search, the next at its 11th")
+				return
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "no third round: %+v", r)
+	}
 }
