@@ -32,6 +32,7 @@ type config struct {
 	rate     int           // probes a second the whole namespace is held to
 	interval time.Duration // -mesh-interval; 0: scaled from n, k and rate
 	rounds   int           // measured rounds
+	warmup   int           // rounds before measuring; 0: until every node has probed all its turns
 	server   string        // the smile-server binary node 1 runs
 	memLimit string        // node 1's GOMEMLIMIT
 	chromium string        // the browser that draws the page; "": found on PATH
@@ -46,6 +47,7 @@ func main() {
 	flag.IntVar(&c.rate, "rate", 2000, "probes a second, all nodes together, that the interval is scaled to")
 	flag.DurationVar(&c.interval, "interval", 0, "-mesh-interval (default: scaled so that the nodes probe -rate a second)")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds measured after the warm-up")
+	flag.IntVar(&c.warmup, "warmup", 0, "rounds before measuring (default: until every node has probed all its ⌈N/K⌉ turns)")
 	flag.StringVar(&c.server, "server", "bin/smile-server", "the smile-server binary node 1 runs")
 	flag.StringVar(&c.memLimit, "memlimit", "64MiB", "node 1's GOMEMLIMIT, as the DaemonSet sets it from its memory limit")
 	flag.StringVar(&c.chromium, "chromium", os.Getenv("SMILE_CHROMIUM"), "headless browser for the page's draw time (default: chromium on PATH)")
@@ -88,6 +90,8 @@ func (c *config) check() error {
 		return fmt.Errorf("bad -k %d: want at least 1", c.k)
 	case c.rate < 1:
 		return fmt.Errorf("bad -rate %d: want at least 1 probe a second", c.rate)
+	case c.warmup < 0:
+		return fmt.Errorf("bad -warmup %d: want 0 or more rounds", c.warmup)
 	case c.rounds < 1:
 		return fmt.Errorf("bad -rounds %d: want at least 1", c.rounds)
 	case c.interval < 0:

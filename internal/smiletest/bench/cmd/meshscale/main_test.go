@@ -56,6 +56,7 @@ func TestCheck(t *testing.T) {
 		{"no peers", func(c *config) { c.k = 0 }, "bad -k 0"},
 		{"no rate", func(c *config) { c.rate = 0 }, "bad -rate 0"},
 		{"no rounds", func(c *config) { c.rounds = 0 }, "bad -rounds 0"},
+		{"negative warm-up", func(c *config) { c.warmup = -1 }, "bad -warmup -1"},
 		{"negative interval", func(c *config) { c.interval = -time.Second }, "bad -interval -1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

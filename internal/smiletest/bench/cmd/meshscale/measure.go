@@ -46,8 +46,13 @@ func inside(ctx context.Context, c config) error {
 	// is a figure of the run, not a reason to stop it.
 	fresh := &http.Client{Timeout: 4 * c.interval, Transport: &http.Transport{DisableKeepAlives: true}}
 
-	// Warm-up: every node has probed all its turns once.
+	// Warm-up: every node has probed all its turns once, or the rounds
+	// -warmup asks for (a run that measures rows and memory, not every
+	// cell, need not wait ⌈N/K⌉ rounds).
 	turns := (c.n - 1 + c.k - 1) / c.k
+	if c.warmup > 0 {
+		turns = c.warmup
+	}
 	r0, err := waitRound(ctx, hc, base, uint64(turns+1), time.Duration(turns+3)*c.interval+30*time.Second)
 	if err != nil {
 		return errors.Join(err, errors.New(strings.Join(f.failed(), "; ")))
