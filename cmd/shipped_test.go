@@ -90,3 +90,23 @@ func TestArchitectureMapsInternal(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerContextHoldsWhatShips: every package of the module that the
+// programs are made of is in the default Dockerfile's build context
+// (.dockerignore lets in only what it names), so that `docker build .`
+// from a clone builds what `go build ./cmd/...` builds.
+func TestDockerContextHoldsWhatShips(t *testing.T) {
+	ignore, err := os.ReadFile("../.dockerignore")
+	require.NoError(t, err)
+	out, err := exec.Command("go", "list", "-deps", "./...").Output()
+	require.NoError(t, err)
+	const module = "github.com/smile-sockets/smile/"
+	for _, dep := range strings.Fields(string(out)) {
+		rest, ok := strings.CutPrefix(dep, module)
+		if !ok || rest == "cmd" {
+			continue
+		}
+		top, _, _ := strings.Cut(rest, "/")
+		assert.Contains(t, string(ignore), "\n!"+top+"/\n", ".dockerignore leaves out %s, which %s needs", top+"/", "./cmd/...")
+	}
+}
