@@ -82,15 +82,37 @@ func (p *prober) dial(ctx context.Context, target, network string, start time.Ti
 	for i, a := range interleave(addrs) {
 		attempts[i] = attempt{addr: netip.AddrPortFrom(a, uint16(pn)), state: "not tried"}
 	}
-	if len(attempts) == 1 {
-		conn, err := p.dialOne(ctx, &attempts[0], start)
-		return conn, attempts, err
-	}
+	conn, err := race(ctx, p, attempts, start, tcpWords,
+		func(actx context.Context, a *attempt) (net.Conn, error) { return dialTCP(actx, a.network(), a.addr) },
+		func(c net.Conn) { _ = c.Close() })
+	return conn, attempts, err
+}
 
+// raceWords are what -v and the attempts' outcomes call trying an address
+// and its success: a TCP attempt dials and connects, a datagram is sent
+// and answered.
+type raceWords struct {
+	try   string // "dialling"
+	won   string // the winner's state: "connected"
+	wonBy string // "connected to"
+}
+
+var tcpWords = raceWords{try: "dialling", won: "connected", wonBy: "connected to"}
+
+// race tries attempts in order within ctx, as RFC 8305 does: the next
+// starts when one fails or has gone fallbackDelay without success, the
+// first success is kept (returned) and the attempts still running are
+// cancelled, their late successes given to discard. Each attempt keeps its
+// outcome; the error is the first failure's, or ctx's when none failed.
+func race[T any](ctx context.Context, p *prober, attempts []attempt, start time.Time, w raceWords,
+	try func(context.Context, *attempt) (T, error), discard func(T)) (T, error) {
+	if len(attempts) == 1 {
+		return raceOne(ctx, p, &attempts[0], start, w, try)
+	}
 	type done struct {
-		i    int
-		conn net.Conn
-		err  error
+		i   int
+		v   T
+		err error
 	}
 	results := make(chan done, len(attempts))
 	cancels := make([]context.CancelFunc, len(attempts))
@@ -104,25 +126,26 @@ func (p *prober) dial(ctx context.Context, target, network string, start time.Ti
 		actx, acancel := context.WithCancel(ctx)
 		cancels[i] = acancel
 		if p.vout != nil {
-			p.say("%s dialling %s over %s", since(start), a.target(), a.family())
+			p.say("%s %s %s over %s", since(start), w.try, a.target(), a.family())
 		}
 		go func() {
-			conn, err := dialTCP(actx, a.network(), a.addr)
-			results <- done{i, conn, err}
+			v, err := try(actx, a)
+			results <- done{i, v, err}
 		}()
 	}
 	launch()
 	timer := time.NewTimer(fallbackDelay)
 	defer timer.Stop()
-	var won net.Conn
+	var won T
+	winner := -1
 	for running > 0 {
 		select {
 		case <-timer.C:
-			// Once an address has connected, the attempts still running
+			// Once an address has succeeded, the attempts still running
 			// are being cancelled: start no other.
-			if won == nil && next < len(attempts) {
+			if winner < 0 && next < len(attempts) {
 				if p.vout != nil {
-					p.say("%s no answer from %s after %v: also dialling the next address (fallback)", since(start), attempts[next-1].target(), fallbackDelay)
+					p.say("%s no answer from %s after %v: also %s the next address (fallback)", since(start), attempts[next-1].target(), fallbackDelay, w.try)
 				}
 				launch()
 				timer.Reset(fallbackDelay)
@@ -133,23 +156,23 @@ func (p *prober) dial(ctx context.Context, target, network string, start time.Ti
 			a.took = time.Since(start) - a.start
 			cancels[d.i]()
 			switch {
-			case d.err == nil && won == nil:
-				won, a.state = d.conn, "connected"
+			case d.err == nil && winner < 0:
+				won, winner, a.state = d.v, d.i, w.won
 				if p.vout != nil {
-					p.say("%s connected to %s over %s", since(start), a.target(), a.family())
+					p.say("%s %s %s over %s", since(start), w.wonBy, a.target(), a.family())
 				}
 				for j := range attempts {
 					if attempts[j].state == "running" {
-						cancels[j]() // their results still arrive and are closed below
+						cancels[j]() // their results still arrive and are discarded below
 						if p.vout != nil {
-							p.say("%s abandoning %s: %s connected first", since(start), attempts[j].target(), a.target())
+							p.say("%s abandoning %s: %s %s first", since(start), attempts[j].target(), a.target(), w.won)
 						}
 					}
 				}
 			case d.err == nil:
-				_ = d.conn.Close() // connected too late: another attempt won
+				discard(d.v) // succeeded too late: another attempt won
 				a.state = "abandoned"
-			case won != nil:
+			case winner >= 0:
 				a.state = "abandoned"
 			default:
 				a.err, a.class, a.state = d.err, classify(d.err), "failed"
@@ -163,40 +186,42 @@ func (p *prober) dial(ctx context.Context, target, network string, start time.Ti
 			}
 		}
 	}
-	if won != nil {
-		return won, attempts, nil
+	if winner >= 0 {
+		return won, nil
 	}
+	var zero T
 	for i := range attempts {
 		if attempts[i].state == "failed" {
-			return nil, attempts, attempts[i].err
+			return zero, attempts[i].err
 		}
 	}
-	return nil, attempts, ctx.Err()
+	return zero, ctx.Err()
 }
 
-// dialOne is dial for a target with one address, an IP literal or a name
+// raceOne is race for a target with one address, an IP literal or a name
 // with one record: nothing to race, so the attempt runs here, without the
 // goroutine, channel and fallback timer per probe that cost the load mode
 // (-count) a tenth of its rate.
-func (p *prober) dialOne(ctx context.Context, a *attempt, start time.Time) (net.Conn, error) {
+func raceOne[T any](ctx context.Context, p *prober, a *attempt, start time.Time, w raceWords,
+	try func(context.Context, *attempt) (T, error)) (T, error) {
 	a.start, a.state = time.Since(start), "running"
 	if p.vout != nil {
-		p.say("%s dialling %s over %s", since(start), a.target(), a.family())
+		p.say("%s %s %s over %s", since(start), w.try, a.target(), a.family())
 	}
-	conn, err := dialTCP(ctx, a.network(), a.addr)
+	v, err := try(ctx, a)
 	a.took = time.Since(start) - a.start
 	if err != nil {
 		a.err, a.class, a.state = err, classify(err), "failed"
 		if p.vout != nil {
 			p.say("%s %s: %s", since(start), a.target(), classText(a.class, err))
 		}
-		return nil, err
+		return v, err
 	}
-	a.state = "connected"
+	a.state = w.won
 	if p.vout != nil {
-		p.say("%s connected to %s over %s", since(start), a.target(), a.family())
+		p.say("%s %s %s over %s", since(start), w.wonBy, a.target(), a.family())
 	}
-	return conn, nil
+	return v, nil
 }
 
 // lookup returns the addresses of host: the address itself for a literal,
