@@ -39,12 +39,7 @@ func (a *attempt) network() string {
 	return "tcp6"
 }
 
-func (a *attempt) family() string {
-	if a.addr.Addr().Is4() {
-		return "IPv4"
-	}
-	return "IPv6"
-}
+func (a *attempt) family() string { return familyName(a.addr.Addr()) }
 
 // outcome is the attempt's class, or what became of it when it has none.
 func (a *attempt) outcome() string {

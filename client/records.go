@@ -74,7 +74,7 @@ type Attempt struct {
 	Family     string  `json:"family"`
 	StartMS    float64 `json:"start_ms"`    // since the probe started
 	DurationMS float64 `json:"duration_ms"` // how long the attempt took
-	Outcome    string  `json:"outcome"`     // connected, abandoned, not tried, or the failure's class
+	Outcome    string  `json:"outcome"`     // connected (answered, over UDP), abandoned, not tried, or the failure's class
 }
 
 // Summary closes -json: the tally of every probe of the target. The
@@ -140,6 +140,9 @@ type Datagrams struct {
 	Bytes    int     `json:"bytes,omitempty"`    // the greeting's
 	Greeting *string `json:"greeting,omitempty"` // when a greeting came
 	RTTMS    float64 `json:"rtt_ms,omitempty"`   // the greeting's round trip
+	// Attempts are a greeting's addresses when the name had several, in
+	// the order tried, as a probe's: a series or a search has one address.
+	Attempts []Attempt `json:"attempts,omitempty"`
 	PathQuality
 }
 

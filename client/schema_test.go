@@ -149,6 +149,17 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 			assert.Equal(t, "Smile from the server", o[0]["greeting"])
 			assert.EqualValues(t, 0, o[0]["hops"])
 		}},
+		{"-udp greeting by a name", []string{"-udp", "-json", "-resolver", dns, name, udual}, 0, []string{"datagrams"}, func(t *testing.T, o []map[string]any) {
+			assert.Equal(t, "[::1]:"+udual, o[0]["address"])
+			require.Len(t, o[0]["attempts"], 2)
+			assert.Equal(t, "answered", o[0]["attempts"].([]any)[0].(map[string]any)["outcome"])
+			assert.Equal(t, "not tried", o[0]["attempts"].([]any)[1].(map[string]any)["outcome"])
+		}},
+		{"-udp every address of the name refused", []string{"-udp", "-json", "-resolver", dns, name, udead}, 1, []string{"datagrams"}, func(t *testing.T, o []map[string]any) {
+			assert.Equal(t, "refused", o[0]["class"])
+			assert.NotContains(t, o[0], "address")
+			require.Len(t, o[0]["attempts"], 2)
+		}},
 		{"-udp -count", []string{"-udp", "-json", "-count", "5", "127.0.0.1", udual}, 0, []string{"datagrams"}, func(t *testing.T, o []map[string]any) {
 			assert.EqualValues(t, 5, o[0]["received"])
 			assert.EqualValues(t, 0, o[0]["loss_ratio"])

@@ -69,14 +69,21 @@ type udpResult struct {
 	phase   string // resolve, connect, read, expect
 	took    time.Duration
 	timeout time.Duration // how long answers were awaited, for the message
+	// attempts are a greeting's addresses in the order tried, each with
+	// its outcome (a series or a search has none: one address).
+	attempts []attempt
 }
 
 // ok: the greeting came (and matched -expect), or some of the series was
 // answered, or the search found a path MTU with no black hole.
 func (r *udpResult) ok() bool { return r.class == "" }
 
-// udpProbe resolves target, takes its first address in the dialer's order
-// (-each takes every one) and runs the datagram mode cfg asks for.
+// udpProbe resolves target and runs the datagram mode cfg asks for. A
+// greeting tries the name's addresses in the dialer's order, the next
+// when one reports an ICMP failure or has been silent for fallbackDelay,
+// all within -read-timeout, and keeps the first answer (greetByName); a
+// series (-count) or a path MTU search (-pmtu) measures one path and
+// names it, the first address's (-each takes every one).
 func (p *prober) udpProbe(ctx context.Context, target, network string) (r udpResult) {
 	start := time.Now()
 	r = udpResult{target: target, ttl: -1, timeout: p.cfg.ReadTimeout}
@@ -93,12 +100,16 @@ func (p *prober) udpProbe(ctx context.Context, target, network string) (r udpRes
 		r.err, r.class, r.phase = err, classify(err), "resolve"
 		return r
 	}
-	pn, _ := net.LookupPort("udp", port) // checked by the parser
-	dst := netip.AddrPortFrom(interleave(addrs)[0], uint16(pn))
-	r.addr, r.family = dst.String(), "IPv6"
-	if dst.Addr().Is4() {
-		r.family = "IPv4"
+	if p.vout != nil && !isLiteral(host) {
+		p.say("%s resolved %s to %s", since(start), host, joinAddrs(addrs))
 	}
+	pn, _ := net.LookupPort("udp", port) // checked by the parser
+	if !p.cfg.PMTU && p.cfg.Count <= 1 {
+		p.greetByName(ctx, &r, interleave(addrs), uint16(pn), start)
+		return r
+	}
+	dst := netip.AddrPortFrom(interleave(addrs)[0], uint16(pn))
+	r.addr, r.family = dst.String(), familyName(dst.Addr())
 	conn, err := dgram.Dial(ctx, dst)
 	if err != nil {
 		r.err, r.class, r.phase = err, classify(err), "connect"
@@ -116,7 +127,7 @@ func (p *prober) udpProbe(ctx context.Context, target, network string) (r udpRes
 		case res.BlackHole:
 			r.class, r.phase = classBlackHole, "read"
 		}
-	case p.cfg.Count > 1:
+	default:
 		s := dgram.RunSeries(ctx, conn, dgram.SeriesOptions{Count: p.cfg.Count, Interval: p.cfg.Interval,
 			Size: p.cfg.Size, Wait: p.cfg.ReadTimeout})
 		r.series = &s
@@ -127,20 +138,87 @@ func (p *prober) udpProbe(ctx context.Context, target, network string) (r udpRes
 			}
 			r.fail(err, "read")
 		}
-	default:
-		data, ttl, rtt, truncated, err := conn.Greet(p.cfg.Size, p.cfg.MaxBytes, time.Now().Add(p.cfg.ReadTimeout))
-		r.data, r.ttl, r.rtt = data, ttl, rtt
-		switch {
-		case err != nil:
-			r.fail(err, "read")
-		case truncated:
-			r.err, r.class, r.phase = fmt.Errorf("%w: more than %d bytes (-max-bytes)", errTooLarge, p.cfg.MaxBytes), classTooLarge, "read"
-		case p.cfg.HasExpect && string(data) != p.cfg.Expect:
-			r.err = fmt.Errorf("got %s, want %s", quoteShort(data), quoteShort([]byte(p.cfg.Expect)))
-			r.class, r.phase = classMismatch, "expect"
-		}
 	}
 	return r
+}
+
+// udpGreeting is one address's answer to a greeting request.
+type udpGreeting struct {
+	data      []byte
+	ttl       int
+	rtt       time.Duration
+	truncated bool
+}
+
+// udpWords name a datagram attempt's steps for -v and its outcome.
+var udpWords = raceWords{try: "sending to", won: "answered", wonBy: "answer from"}
+
+// greetByName greets over a datagram, trying addrs as the TCP dialer
+// tries a name's addresses (race): an ICMP port or host unreachable ends
+// an address's attempt and starts the next at once, and silence for
+// fallbackDelay starts the next beside it, as a SYN unanswered does. The
+// whole name is awaited for -read-timeout, the bound of one address's
+// greeting, so a name with one address waits exactly as an IP literal.
+func (p *prober) greetByName(ctx context.Context, r *udpResult, addrs []netip.Addr, port uint16, start time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.ReadTimeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	r.attempts = make([]attempt, len(addrs))
+	for i, a := range addrs {
+		r.attempts[i] = attempt{addr: netip.AddrPortFrom(a, port), state: "not tried"}
+	}
+	g, err := race(ctx, p, r.attempts, start, udpWords, func(actx context.Context, a *attempt) (udpGreeting, error) {
+		conn, err := dgram.Dial(actx, a.addr)
+		if err != nil {
+			return udpGreeting{}, &dialError{err}
+		}
+		defer func() { _ = conn.Close() }()
+		stop := context.AfterFunc(actx, func() { _ = conn.Close() }) // abandoned: another answered
+		defer stop()
+		var g udpGreeting
+		g.data, g.ttl, g.rtt, g.truncated, err = conn.Greet(p.cfg.Size, p.cfg.MaxBytes, deadline)
+		if err != nil && actx.Err() != nil {
+			err = actx.Err() // closed by the AfterFunc, not by the path
+		}
+		return g, err
+	}, func(udpGreeting) {})
+	r.family = r.attempts[0].family()
+	if len(r.attempts) == 1 {
+		r.addr = r.attempts[0].target()
+	}
+	for i := range r.attempts {
+		if r.attempts[i].state == udpWords.won {
+			r.addr, r.family = r.attempts[i].target(), r.attempts[i].family()
+		}
+	}
+	r.data, r.ttl, r.rtt = g.data, g.ttl, g.rtt
+	var de *dialError
+	switch {
+	case errors.As(err, &de):
+		r.fail(de.err, "connect")
+	case err != nil:
+		r.fail(err, "read")
+	case g.truncated:
+		r.err, r.class, r.phase = fmt.Errorf("%w: more than %d bytes (-max-bytes)", errTooLarge, p.cfg.MaxBytes), classTooLarge, "read"
+	case p.cfg.HasExpect && string(g.data) != p.cfg.Expect:
+		r.err = fmt.Errorf("got %s, want %s", quoteShort(g.data), quoteShort([]byte(p.cfg.Expect)))
+		r.class, r.phase = classMismatch, "expect"
+	}
+}
+
+// dialError is a socket that could not be connected to its address (no
+// route, no local address of the family): stage connect, not read.
+type dialError struct{ err error }
+
+func (e *dialError) Error() string { return e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// familyName is a's family as the dialer names it.
+func familyName(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
 }
 
 // errNoAnswer: a series none of whose datagrams was answered, with no
@@ -166,6 +244,8 @@ func (r *udpResult) message() string {
 	case r.phase == "resolve":
 		host, _, _ := net.SplitHostPort(r.target)
 		return ResolveError(host, r.err)
+	case (r.phase == "read" || r.phase == "connect") && r.data == nil && len(r.attempts) > 1:
+		return fmt.Sprintf("no answer over UDP from %s: %s", r.target, attemptsText(r.attempts))
 	case r.class == classBlackHole:
 		return fmt.Sprintf("path MTU to %s: %s", where, blackHoleText(r.pmtu))
 	case r.phase == "expect":

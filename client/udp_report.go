@@ -47,6 +47,7 @@ func (r *udpResult) json() Datagrams {
 	if !r.ok() {
 		j.Class, j.Stage, j.Error = r.class, r.phase, r.message()
 	}
+	j.Attempts = attemptsJSON(r.attempts)
 	return j
 }
 
@@ -95,6 +96,9 @@ func (r *udpResult) row(via string) EachRow {
 	row := EachRow{Header: NewHeader(TypeEach), Target: r.target, Via: via, Address: r.addr, Family: j.Family,
 		OK: j.OK, Class: j.Class, Stage: j.Stage, Error: j.Error, Probes: 1, TotalMS: j.TotalMS,
 		Protocol: "udp", PathQuality: j.PathQuality}
+	if !j.OK {
+		row.Attempts = j.Attempts
+	}
 	if r.series != nil {
 		row.Probes, row.OKProbes = r.series.Sent, r.series.Received
 	} else if r.ok() {

@@ -2,10 +2,12 @@ package client
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,7 +19,7 @@ import (
 // then closed.
 func closedUDPPort(t *testing.T, network, addr string) string {
 	t.Helper()
-	pc, err := net.ListenPacket(network, addr+":0")
+	pc, err := net.ListenPacket(network, net.JoinHostPort(addr, "0"))
 	if err != nil {
 		t.Skipf("no %s here: %v", network, err)
 	}
@@ -107,5 +109,80 @@ func udpDual(t *testing.T) string {
 			return port
 		}
 		require.Less(t, attempt, 5, "no port free on both loopbacks")
+	}
+}
+
+// TestUDPGreetingFallsBack: a greeting by a name with two addresses
+// (::1 first, then 127.0.0.1, dualName) tries the second when the first
+// reports port unreachable, at once, or has been silent for the fallback
+// delay, and names the address that answered; a series (-count) stays
+// with the first address.
+func TestUDPGreetingFallsBack(t *testing.T) {
+	name, dns := dualName(t)
+	answering := strconv.Itoa(int(smiletest.UDPResponder(t, "udp4", "127.0.0.1:0", greeting, false).Port()))
+	if pc, err := net.ListenPacket("udp6", "[::1]:"+answering); err == nil {
+		require.NoError(t, pc.Close()) // nothing on [::1] at this port: it refuses
+	} else {
+		t.Skipf("[::1]:%s is taken: %v", answering, err)
+	}
+	silent, err := net.ListenPacket("udp6", "[::1]:0") // reads nothing, answers nothing
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = silent.Close() })
+	quiet := strconv.Itoa(silent.LocalAddr().(*net.UDPAddr).Port)
+	if pc, err := net.ListenPacket("udp4", "127.0.0.1:"+quiet); err == nil {
+		require.NoError(t, pc.Close())
+		smiletest.UDPResponder(t, "udp4", "127.0.0.1:"+quiet, greeting, false)
+	} else {
+		t.Skipf("127.0.0.1:%s is taken: %v", quiet, err)
+	}
+	refusing := closedUDPPort(t, "udp4", "127.0.0.1")
+
+	for _, c := range []struct {
+		name     string
+		port     string
+		args     []string
+		code     int
+		out      string // what stdout begins with
+		errs     string
+		address  string   // -json's address, "" for none
+		outcomes []string // -json's attempts, in order
+		within   [2]time.Duration
+	}{
+		{name: "first refuses, second answers", port: answering, code: 0, out: greeting + "\n",
+			address: "127.0.0.1:" + answering, outcomes: []string{"refused", "answered"}, within: [2]time.Duration{0, fallbackDelay}},
+		{name: "first silent, second answers after the fallback delay", port: quiet, code: 0, out: greeting + "\n",
+			address: "127.0.0.1:" + quiet, outcomes: []string{"abandoned", "answered"}, within: [2]time.Duration{fallbackDelay, 2 * fallbackDelay}},
+		{name: "both refuse", port: refusing, code: 1,
+			errs:     fmt.Sprintf("smile-client: no answer over UDP from %s:%s: [::1]:%s refused, 127.0.0.1:%s refused\n", name, refusing, refusing, refusing),
+			outcomes: []string{"refused", "refused"}, within: [2]time.Duration{0, fallbackDelay}},
+		{name: "a series stays with the first address", port: answering, args: []string{"-count", "5"}, code: 1,
+			out:     fmt.Sprintf("--- %s:%s smile datagram statistics ---\n5 sent, 0 received, 100.0%% loss, 0 duplicates, 0 reordered in ", name, answering),
+			errs:    fmt.Sprintf("smile-client: no answer over UDP from %s:%s ([::1]:%s): refused: port unreachable, reported by ::1 (the server itself)\n", name, answering, answering),
+			address: "[::1]:" + answering, within: [2]time.Duration{time.Second, 2 * time.Second}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append(append([]string{"-udp", "-resolver", dns, "-read-timeout", "1s"}, c.args...), name, c.port)
+			code, out, errs, elapsed := runClient(t, args...)
+			assert.Equal(t, c.code, code)
+			assert.True(t, strings.HasPrefix(out, c.out), "stdout %q, want it to begin with %q", out, c.out)
+			assert.Equal(t, c.errs, errs)
+			assert.GreaterOrEqual(t, elapsed, c.within[0])
+			assert.Less(t, elapsed, c.within[1])
+
+			code, out, _, _ = runClient(t, append([]string{"-json"}, args...)...)
+			assert.Equal(t, c.code, code)
+			var d Datagrams
+			require.NoError(t, json.Unmarshal([]byte(out), &d), out)
+			assert.Equal(t, c.address, d.Address)
+			var outcomes []string
+			for _, a := range d.Attempts {
+				outcomes = append(outcomes, a.Outcome)
+			}
+			assert.Equal(t, c.outcomes, outcomes)
+			if len(d.Attempts) == 2 {
+				assert.Equal(t, "[::1]:"+c.port, d.Attempts[0].Address)
+				assert.Equal(t, "127.0.0.1:"+c.port, d.Attempts[1].Address)
+			}
+		})
 	}
 }
