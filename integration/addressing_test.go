@@ -78,7 +78,7 @@ func TestAddressing(t *testing.T) {
 			for _, proto := range matrix.AddressingProtocols {
 				greeted := peersByFamily{}
 				for j, col := range matrix.AddressingColumns {
-					want := row.For(proto)[j]
+					want := row.Outcomes[j]
 					args := clientArgs[col.Name]
 					require.NotNil(t, args, "no client arguments for column %q", col.Name)
 					t.Run(proto.Name+"/"+col.Name, func(t *testing.T) {

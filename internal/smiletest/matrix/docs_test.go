@@ -32,7 +32,7 @@ func TestDocsAddressingTable(t *testing.T) {
 			for i, row := range Addressing {
 				require.Len(t, rows[i], 1+len(AddressingColumns), "docs row %d", i)
 				assert.Equal(t, row.Name, rows[i][0], "docs row %d", i)
-				for j, want := range row.For(p) {
+				for j, want := range row.Outcomes {
 					assert.Equal(t, string(want), rows[i][1+j], "%s row %q, column %q", p.Page, rows[i][0], AddressingColumns[j].Name)
 				}
 			}

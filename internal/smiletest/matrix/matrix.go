@@ -40,15 +40,12 @@ type AddressingRow struct {
 	Name string // as the docs' first cell, without backticks
 	// Args are the server's arguments; {v4} and {v6} stand for its own
 	// addresses on the test network.
-	Args     []string
-	Started  int // "SERVER started" lines: one per listener
+	Args    []string
+	Started int // "SERVER started" lines: one per listener
+	// Outcomes hold over TCP and over UDP alike (smile-client -udp, the
+	// table of docs/datagrams.md): a datagram greeting tries a name's
+	// addresses as the TCP dialer does, the next after an ICMP refusal.
 	Outcomes [5]Outcome
-	// Datagrams are the outcomes of the same cells over UDP (smile-client
-	// -udp), the table of docs/datagrams.md. They differ from Outcomes in
-	// the hostname column only: a datagram goes to the name's first
-	// address, IPv4 before a ULA IPv6 address in Go's order, with no
-	// fallback to the other family.
-	Datagrams [5]Outcome
 }
 
 // Protocol is one transport the addressing cells run over: its client
@@ -68,30 +65,17 @@ var AddressingProtocols = []Protocol{
 	{"udp", []string{"-udp"}, "docs/datagrams.md", "Datagram received from "},
 }
 
-// For is a row's outcomes over protocol p.
-func (r AddressingRow) For(p Protocol) [5]Outcome {
-	if p.Name == "udp" {
-		return r.Datagrams
-	}
-	return r.Outcomes
-}
-
 // Addressing is the addressing table of docs/matrices.md: server bind × how the
-// client names it; over UDP, that of docs/datagrams.md.
+// client names it; over UDP, that of docs/datagrams.md, the same.
 var Addressing = []AddressingRow{
-	{":7890 (default, dual-stack)", nil, 1, [5]Outcome{OK, OK, OK, OK, OK}, [5]Outcome{OK, OK, OK, OK, OK}},
-	{"0.0.0.0:7890", []string{"-listen", "0.0.0.0:7890"}, 1, [5]Outcome{OK, OK, OK, Refused, Refused},
-		[5]Outcome{OK, OK, OK, Refused, Refused}},
-	{"[::]:7890 with -v6only", []string{"-listen", "[::]:7890", "-v6only"}, 1, [5]Outcome{Refused, OK, Refused, OK, OK},
-		[5]Outcome{Refused, Refused, Refused, OK, OK}},
+	{":7890 (default, dual-stack)", nil, 1, [5]Outcome{OK, OK, OK, OK, OK}},
+	{"0.0.0.0:7890", []string{"-listen", "0.0.0.0:7890"}, 1, [5]Outcome{OK, OK, OK, Refused, Refused}},
+	{"[::]:7890 with -v6only", []string{"-listen", "[::]:7890", "-v6only"}, 1, [5]Outcome{Refused, OK, Refused, OK, OK}},
 	{"0.0.0.0:7890 + [::]:7890 -v6only (two listeners)", []string{"-listen", "0.0.0.0:7890", "-listen", "[::]:7890", "-v6only"}, 2,
-		[5]Outcome{OK, OK, OK, OK, OK}, [5]Outcome{OK, OK, OK, OK, OK}},
-	{"its own IPv4 address", []string{"-listen", "{v4}:7890"}, 1, [5]Outcome{OK, OK, OK, Refused, Refused},
-		[5]Outcome{OK, OK, OK, Refused, Refused}},
-	{"its own IPv6 address", []string{"-listen", "[{v6}]:7890"}, 1, [5]Outcome{Refused, OK, Refused, OK, OK},
-		[5]Outcome{Refused, Refused, Refused, OK, OK}},
-	{"localhost:7890", []string{"-listen", "localhost:7890"}, 1, [5]Outcome{Refused, Refused, Refused, Refused, Refused},
-		[5]Outcome{Refused, Refused, Refused, Refused, Refused}},
+		[5]Outcome{OK, OK, OK, OK, OK}},
+	{"its own IPv4 address", []string{"-listen", "{v4}:7890"}, 1, [5]Outcome{OK, OK, OK, Refused, Refused}},
+	{"its own IPv6 address", []string{"-listen", "[{v6}]:7890"}, 1, [5]Outcome{Refused, OK, Refused, OK, OK}},
+	{"localhost:7890", []string{"-listen", "localhost:7890"}, 1, [5]Outcome{Refused, Refused, Refused, Refused, Refused}},
 }
 
 // RestartRow is one row of the restart table of docs/matrices.md: a server replaced
