@@ -65,7 +65,7 @@ func newFlagSet(cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Resolver, "resolver", "", "DNS server `IP:PORT` for resolving HOST (default: the system's)")
 	fs.StringVar(&cfg.JUnit, "junit", "", "also write a JUnit XML report to `FILE`: one test case per target and family")
 	fs.BoolVar(&cfg.Version, "version", false, "print the version and exit")
-	fs.BoolVar(&cfg.UDP, "udp", false, "greet over a datagram instead of a connection; with -count, measure loss, RTT and hops (docs/datagrams.md)")
+	fs.BoolVar(&cfg.UDP, "udp", false, "greet over a datagram instead of a connection, a name's next address after an ICMP refusal or 300ms of silence; with -count, measure loss, RTT and hops at its first (docs/datagrams.md)")
 	fs.BoolVar(&cfg.PMTU, "pmtu", false, "find the path MTU with don't-fragment datagrams (implies -udp)")
 	fs.IntVar(&cfg.Size, "size", defaultUDPSize, "`BYTES` of UDP payload in each datagram -udp sends (the server answers a request no shorter than its greeting)")
 	return fs

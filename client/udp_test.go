@@ -147,11 +147,18 @@ func TestUDPGreetingFallsBack(t *testing.T) {
 		address  string   // -json's address, "" for none
 		outcomes []string // -json's attempts, in order
 		within   [2]time.Duration
+		verbose  []string // what -v says, in order
 	}{
 		{name: "first refuses, second answers", port: answering, code: 0, out: greeting + "\n",
-			address: "127.0.0.1:" + answering, outcomes: []string{"refused", "answered"}, within: [2]time.Duration{0, fallbackDelay}},
+			address: "127.0.0.1:" + answering, outcomes: []string{"refused", "answered"}, within: [2]time.Duration{0, fallbackDelay},
+			verbose: []string{"sending to [::1]:" + answering + " over IPv6", "[::1]:" + answering + ": refused",
+				"sending to 127.0.0.1:" + answering + " over IPv4", "answer from 127.0.0.1:" + answering + " over IPv4"}},
 		{name: "first silent, second answers after the fallback delay", port: quiet, code: 0, out: greeting + "\n",
-			address: "127.0.0.1:" + quiet, outcomes: []string{"abandoned", "answered"}, within: [2]time.Duration{fallbackDelay, 2 * fallbackDelay}},
+			address: "127.0.0.1:" + quiet, outcomes: []string{"abandoned", "answered"}, within: [2]time.Duration{fallbackDelay, 2 * fallbackDelay},
+			verbose: []string{"sending to [::1]:" + quiet + " over IPv6",
+				"no answer from [::1]:" + quiet + " after 300ms: also sending to the next address (fallback)",
+				"sending to 127.0.0.1:" + quiet + " over IPv4", "answer from 127.0.0.1:" + quiet + " over IPv4",
+				"abandoning [::1]:" + quiet + ": 127.0.0.1:" + quiet + " answered first"}},
 		{name: "both refuse", port: refusing, code: 1,
 			errs:     fmt.Sprintf("smile-client: no answer over UDP from %s:%s: [::1]:%s refused, 127.0.0.1:%s refused\n", name, refusing, refusing, refusing),
 			outcomes: []string{"refused", "refused"}, within: [2]time.Duration{0, fallbackDelay}},
@@ -183,6 +190,17 @@ func TestUDPGreetingFallsBack(t *testing.T) {
 				assert.Equal(t, "[::1]:"+c.port, d.Attempts[0].Address)
 				assert.Equal(t, "127.0.0.1:"+c.port, d.Attempts[1].Address)
 			}
+			if c.verbose == nil {
+				return
+			}
+			_, _, errs, _ = runClient(t, append([]string{"-v"}, args...)...)
+			var said []string
+			for line := range strings.Lines(errs) {
+				if _, what, ok := strings.Cut(strings.TrimSpace(line), "ms "); ok && !strings.HasPrefix(what, "resolved ") {
+					said = append(said, what)
+				}
+			}
+			assert.Equal(t, c.verbose, said, errs)
 		})
 	}
 }
