@@ -11,12 +11,14 @@
 //
 // The files follow one probe's path: config.go (flags), dial.go (resolve
 // and dial every address of a name, RFC 8305 style, keeping each one's
-// outcome), probe.go (read one greeting), classify.go (the cause class of
-// a failure), terminal.go (escaping server bytes for a terminal), load.go
-// (-count and -concurrency), summary.go (the probe-mode summary), json.go
-// (-json objects), each.go (-each, one row per address). Datagrams
+// outcome: race, which a datagram greeting shares), probe.go (read one
+// greeting), classify.go (the cause class of a failure), terminal.go
+// (escaping server bytes for a terminal), load.go (-count and
+// -concurrency), summary.go (the probe-mode summary), json.go (-json
+// objects), each.go (-each, one row per address). Datagrams
 // (-udp, -pmtu) take their own path: udp.go (resolve, then a greeting, a
-// series or a path MTU search through package dgram, and the one-line
+// name's addresses tried through dial.go's race, or a series or a path
+// MTU search at its first, through package dgram, and the one-line
 // error), udp_report.go (what they print, their -json object and -each
 // row). A file's suffix says where it builds, as server/doc.go sets
 // out: _notwindows (Linux, macOS, FreeBSD), _notlinux, _darwinfreebsd, or
