@@ -90,9 +90,12 @@ type raceWords struct {
 	try   string // "dialling"
 	won   string // the winner's state: "connected"
 	wonBy string // "connected to"
+	// failed is what -v says of a failed attempt's cause.
+	failed func(a *attempt) string
 }
 
-var tcpWords = raceWords{try: "dialling", won: "connected", wonBy: "connected to"}
+var tcpWords = raceWords{try: "dialling", won: "connected", wonBy: "connected to",
+	failed: func(a *attempt) string { return classText(a.class, a.err) }}
 
 // race tries attempts in order within ctx, as RFC 8305 does: the next
 // starts when one fails or has gone fallbackDelay without success, the
@@ -172,7 +175,7 @@ func race[T any](ctx context.Context, p *prober, attempts []attempt, start time.
 			default:
 				a.err, a.class, a.state = d.err, classify(d.err), "failed"
 				if p.vout != nil {
-					p.say("%s %s: %s", since(start), a.target(), classText(a.class, d.err))
+					p.say("%s %s: %s", since(start), a.target(), w.failed(a))
 				}
 				if next < len(attempts) && ctx.Err() == nil {
 					launch()
@@ -208,7 +211,7 @@ func raceOne[T any](ctx context.Context, p *prober, a *attempt, start time.Time,
 	if err != nil {
 		a.err, a.class, a.state = err, classify(err), "failed"
 		if p.vout != nil {
-			p.say("%s %s: %s", since(start), a.target(), classText(a.class, err))
+			p.say("%s %s: %s", since(start), a.target(), w.failed(a))
 		}
 		return v, err
 	}

@@ -151,7 +151,8 @@ type udpGreeting struct {
 }
 
 // udpWords name a datagram attempt's steps for -v and its outcome.
-var udpWords = raceWords{try: "sending to", won: "answered", wonBy: "answer from"}
+var udpWords = raceWords{try: "sending to", won: "answered", wonBy: "answer from",
+	failed: func(a *attempt) string { return icmpCauseText(a.class, a.err, a.addr.Addr()) }}
 
 // greetByName greets over a datagram, trying addrs as the TCP dialer
 // tries a name's addresses (race): an ICMP port or host unreachable ends
@@ -259,15 +260,21 @@ func (r *udpResult) message() string {
 // causeText is the class with what the error queue said, or how long
 // nothing came.
 func (r *udpResult) causeText() string {
-	var pe *dgram.PathError
-	if errors.As(r.err, &pe) && pe.Report.ICMP() {
-		dst, _ := netip.ParseAddrPort(r.addr)
-		return r.class + ": " + icmpErrorOf(&pe.Report, "recvmsg", dst.Addr()).words()
-	}
 	if r.class == classTimeout {
 		return fmt.Sprintf("%s: nothing came back within %v (-read-timeout)", r.class, r.timeout)
 	}
-	return classText(r.class, r.err)
+	dst, _ := netip.ParseAddrPort(r.addr)
+	return icmpCauseText(r.class, r.err, dst.Addr())
+}
+
+// icmpCauseText is class with what the error queue said of err, a
+// datagram's to dst: the ICMP message and who sent it, when it said so.
+func icmpCauseText(class string, err error, dst netip.Addr) string {
+	var pe *dgram.PathError
+	if errors.As(err, &pe) && pe.Report.ICMP() {
+		return class + ": " + icmpErrorOf(&pe.Report, "recvmsg", dst).words()
+	}
+	return classText(class, err)
 }
 
 // blackHoleText says what the silence showed: "black hole: 1281-byte

@@ -2,8 +2,10 @@ package client
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
+	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 	"github.com/smile-sockets/smile/internal/smiletest/doccheck"
 	"github.com/smile-sockets/smile/internal/smiletest/matrix"
 )
@@ -125,4 +128,49 @@ table inet loss {
 		assert.Equal(t, r.Count, d.Sent)
 		assert.Zero(t, d.Duplicates)
 	}
+}
+
+// TestUDPFallsBackPastAnUnreachable: a name whose first address the
+// router has no route to (10.28.3.3: ICMP network unreachable from
+// 10.28.1.1) and whose second answers (10.28.2.2) greets from the second,
+// the router named in -v's account of the first, and -json names both.
+// The client is a process in the client's namespace, as is the test's DNS
+// server: the addresses of a name are tried on goroutines of their own,
+// which a thread locked into a namespace (Netns.Do) does not hold.
+func TestUDPFallsBackPastAnUnreachable(t *testing.T) {
+	cli, _, srv := smiletest.NarrowPath(t, false)
+	srv.Do(t, func() { smiletest.UDPResponder(t, "udp4", "10.28.2.2:7890", greeting, false) })
+	var dns *dnstest.Server
+	cli.Do(t, func() { dns = dnstest.Start(t) })
+	dns.AddHost("far.smile.test", "10.28.3.3", "10.28.2.2")
+	bin := smiletest.Build(t, "../cmd/smile-client")
+	run := func(flag string) (code int, stdout, stderr string) {
+		t.Helper()
+		cmd := exec.Command("ip", "netns", "exec", cli.Name, bin, "-udp", flag, "-resolver", dns.Addr, "far.smile.test", "7890")
+		cmd.Env = []string{}
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode(), out.String(), errb.String()
+		}
+		require.NoError(t, err)
+		return 0, out.String(), errb.String()
+	}
+
+	code, out, errs := run("-v")
+	assert.Equal(t, 0, code, errs)
+	assert.Equal(t, greeting+"\n", out)
+	assert.Contains(t, errs, "ms 10.28.3.3:7890: unreachable: network unreachable, reported by 10.28.1.1 (on the way)\n")
+	assert.Contains(t, errs, "ms answer from 10.28.2.2:7890 over IPv4\n")
+
+	code, out, errs = run("-json")
+	assert.Equal(t, 0, code, errs)
+	var d Datagrams
+	require.NoError(t, json.Unmarshal([]byte(out), &d), out)
+	assert.Equal(t, "10.28.2.2:7890", d.Address)
+	require.Len(t, d.Attempts, 2, out)
+	assert.Equal(t, []string{"10.28.3.3:7890", "unreachable", "10.28.2.2:7890", "answered"},
+		[]string{d.Attempts[0].Address, d.Attempts[0].Outcome, d.Attempts[1].Address, d.Attempts[1].Outcome})
 }

@@ -151,7 +151,7 @@ func TestUDPGreetingFallsBack(t *testing.T) {
 	}{
 		{name: "first refuses, second answers", port: answering, code: 0, out: greeting + "\n",
 			address: "127.0.0.1:" + answering, outcomes: []string{"refused", "answered"}, within: [2]time.Duration{0, fallbackDelay},
-			verbose: []string{"sending to [::1]:" + answering + " over IPv6", "[::1]:" + answering + ": refused",
+			verbose: []string{"sending to [::1]:" + answering + " over IPv6", "[::1]:" + answering + ": refused: port unreachable, reported by ::1 (the server itself)",
 				"sending to 127.0.0.1:" + answering + " over IPv4", "answer from 127.0.0.1:" + answering + " over IPv4"}},
 		{name: "first silent, second answers after the fallback delay", port: quiet, code: 0, out: greeting + "\n",
 			address: "127.0.0.1:" + quiet, outcomes: []string{"abandoned", "answered"}, within: [2]time.Duration{fallbackDelay, 2 * fallbackDelay},
