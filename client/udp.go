@@ -57,7 +57,7 @@ func checkUDP(cfg *Config) error {
 // or a path MTU search (-pmtu).
 type udpResult struct {
 	target  string // as asked: host:port
-	addr    string // the address datagrams went to
+	addr    string // the address that answered, or the one datagrams went to
 	family  string // IPv4 or IPv6, when an address was found
 	data    []byte // the greeting
 	ttl     int    // the greeting's TTL (hop limit), -1 unknown
@@ -155,8 +155,9 @@ var udpWords = raceWords{try: "sending to", won: "answered", wonBy: "answer from
 	failed: func(a *attempt) string { return icmpCauseText(a.class, a.err, a.addr.Addr()) }}
 
 // greetByName greets over a datagram, trying addrs as the TCP dialer
-// tries a name's addresses (race): an ICMP port or host unreachable ends
-// an address's attempt and starts the next at once, and silence for
+// tries a name's addresses (race): an error on an address's socket (an
+// ICMP port, host or network unreachable off its error queue) ends that
+// address's attempt and starts the next at once, and silence for
 // fallbackDelay starts the next beside it, as a SYN unanswered does. The
 // whole name is awaited for -read-timeout, the bound of one address's
 // greeting, so a name with one address waits exactly as an IP literal.
