@@ -48,6 +48,12 @@ Puts one fault into the network namespace netfault runs in.
                                      route each PREFIX through the gateway GW (replacing a
                                      route there), advertising the TCP MSS N if given
   mtu -to N ADDR [ADDR ...]          set the MTU of the links that hold the addresses
+  route-mtu -to N PREFIX [PREFIX ...]
+                                     set the MTU of the route to each PREFIX (the one
+                                     already there, locked), the links' own left as they
+                                     are: a router forwarding that way answers bigger
+                                     packets with "too big", while its neighbours on that
+                                     link still send it full-size frames
   drop-forward [-family F]           drop every packet forwarded through the namespace
   drop-too-big [-family F]           drop ICMP "fragmentation needed" and ICMPv6 "packet
                                      too big", forwarded and sent by the namespace itself
@@ -133,7 +139,7 @@ func ParseAll(args []string) ([]Fault, error) {
 
 // Fault is one parsed fault.
 type Fault struct {
-	Kind     string         // drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, drop-forward, drop-too-big, masquerade, lose, lose-state, addr, answer-naive, clear, hold
+	Kind     string         // drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, route-mtu, drop-forward, drop-too-big, masquerade, lose, lose-state, addr, answer-naive, clear, hold
 	Family   string         // ipv4, ipv6 or all
 	Port     uint16         // the server's port
 	With     string         // reject-syn: tcp-reset, icmp-unreachable, icmp-admin-prohibited
@@ -142,8 +148,9 @@ type Fault struct {
 	Addr     netip.Addr     // unroute: the destination to make unreachable
 	Routes   []Route        // route: the prefixes and their gateways
 	AdvMSS   int            // route: the MSS to advertise, 0 for the kernel's
-	MTU      int            // mtu: the links' new MTU
+	MTU      int            // mtu, route-mtu: the links' or the routes' new MTU
 	Links    []netip.Addr   // mtu: addresses of the links to change
+	Dsts     []netip.Prefix // route-mtu: the destinations of the routes to change
 	Percent  int            // lose: the share of datagrams dropped
 	Addrs    []netip.Prefix // addr: the addresses to add
 	Exec     string         // hold: the Unix socket to take run requests on, or ""
@@ -184,6 +191,12 @@ func (f Fault) String() string {
 		return s
 	case "mtu":
 		return fmt.Sprintf("setting the MTU of the links of %s to %d", joinAddrs(f.Links), f.MTU)
+	case "route-mtu":
+		parts := make([]string, len(f.Dsts))
+		for i, d := range f.Dsts {
+			parts[i] = d.String()
+		}
+		return fmt.Sprintf("setting the MTU of the routes to %s to %d, the links' own left as they are", strings.Join(parts, ", "), f.MTU)
 	case "drop-forward":
 		return fmt.Sprintf("dropping every forwarded %s packet", f.familyWord())
 	case "drop-too-big":
@@ -252,7 +265,7 @@ func Parse(args []string) (Fault, error) {
 	case "route":
 		fs.IntVar(&f.AdvMSS, "advmss", 0, "")
 		positional = -2
-	case "mtu":
+	case "mtu", "route-mtu":
 		fs.IntVar(&f.MTU, "to", 0, "")
 		positional = -1
 	case "hold":
@@ -266,13 +279,15 @@ func Parse(args []string) (Fault, error) {
 		f.UID, f.GID = 65532, 65532
 	case "clear":
 	default:
-		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, "+
+		return f, fmt.Errorf("unknown fault %q (want drop-syn, reject-syn, drop-sent, drop-larger, unroute, route, mtu, route-mtu, "+
 			"drop-forward, drop-too-big, masquerade, lose, lose-state, addr, answer-naive, clear or hold)", f.Kind)
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return f, fmt.Errorf("%s: %w", f.Kind, err)
 	}
 	switch {
+	case positional == -1 && fs.NArg() == 0 && f.Kind == "route-mtu":
+		return f, fmt.Errorf("%s takes one or more prefixes after its flags", f.Kind)
 	case positional == -1 && fs.NArg() == 0:
 		return f, fmt.Errorf("%s takes one or more addresses after its flags", f.Kind)
 	case positional == -2 && (fs.NArg() == 0 || fs.NArg()%2 != 0):
@@ -338,12 +353,20 @@ func Parse(args []string) (Fault, error) {
 			}
 			f.Addrs = append(f.Addrs, p)
 		}
-	case "mtu":
+	case "mtu", "route-mtu":
 		// IPv6 needs 1280 on every link; 68 is IPv4's least.
 		if f.MTU < 1280 || f.MTU > 65535 {
 			return f, fmt.Errorf("bad -to %d: must be 1280-65535", f.MTU)
 		}
 		for _, s := range fs.Args() {
+			if f.Kind == "route-mtu" {
+				p, err := netip.ParsePrefix(s)
+				if err != nil {
+					return f, fmt.Errorf("bad prefix %q: %w", s, err)
+				}
+				f.Dsts = append(f.Dsts, p.Masked())
+				continue
+			}
 			a, err := netip.ParseAddr(s)
 			if err != nil {
 				return f, fmt.Errorf("bad address %q: %w", s, err)
@@ -371,6 +394,8 @@ func (f Fault) Apply() error {
 		return addRoutes(f.Routes, f.AdvMSS)
 	case "mtu":
 		return setMTU(f.Links, f.MTU)
+	case "route-mtu":
+		return setRouteMTU(f.Dsts, f.MTU)
 	case "addr":
 		return addAddrs(f.Addrs)
 	case "answer-naive":

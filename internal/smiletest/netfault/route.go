@@ -93,6 +93,37 @@ func setMTU(addrs []netip.Addr, mtu int) error {
 	return nil
 }
 
+// setRouteMTU gives the route to each prefix, the one the namespace
+// already has (an on-link route of a router's leg), the MTU mtu, locked,
+// and leaves the links as they are. Forwarded packets honour a route's
+// MTU (IPv6 only a locked one), so a router answers those bigger than mtu
+// with ICMP "fragmentation needed" / "packet too big" from its own
+// address, as one in front of a narrower link does; a link's MTU would
+// also make it drop bigger frames its neighbours send it, without a word.
+func setRouteMTU(dsts []netip.Prefix, mtu int) error {
+	for _, d := range dsts {
+		family := netlink.FAMILY_V4
+		if d.Addr().Is6() {
+			family = netlink.FAMILY_V6
+		}
+		routes, err := netlink.RouteListFiltered(family, &netlink.Route{Dst: ipNet(d), Table: unix.RT_TABLE_MAIN},
+			netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+		if err != nil {
+			return fmt.Errorf("listing the routes to %s: %w", d, err)
+		}
+		if len(routes) == 0 {
+			return errors.New("no route to " + d.String())
+		}
+		for _, r := range routes {
+			r.MTU, r.MTULock = mtu, true
+			if err := netlink.RouteReplace(&r); err != nil {
+				return fmt.Errorf("setting the MTU of the route to %s: %w", d, err)
+			}
+		}
+	}
+	return nil
+}
+
 // addAddrs adds each address to the link that already holds an address of
 // its subnet: a second address on the host's link, as a VIP or an alias
 // is. IPv6 addresses skip duplicate address detection, so they answer at
