@@ -63,10 +63,6 @@ type meshNode struct {
 // picks), and returns them once each has said it started.
 func startMesh(t *testing.T, nw *testNet, alias string, names ...string) []*meshNode {
 	t.Helper()
-	httpPort := dockernetwork.MustParsePort(meshHTTPPort + "/tcp")
-	publish := testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-		hc.PortBindings = dockernetwork.PortMap{httpPort: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}}
-	})
 	nodes := make([]*meshNode, len(names))
 	for i, name := range names {
 		n := &meshNode{name: name}
@@ -75,14 +71,31 @@ func startMesh(t *testing.T, nw *testNet, alias string, names ...string) []*mesh
 			args: []string{"-listen", ":" + port, "-mesh", alias, "-mesh-interval", meshInterval.String(),
 				"-mesh-timeout", meshTimeout.String(), "-http", ":" + meshHTTPPort, "-mesh-node", name, "-mesh-metrics", "all"},
 			net: nw, aliases: []string{alias}, hostNum: 200 + i, started: 1,
-			extra: []testcontainers.ContainerCustomizer{testcontainers.WithExposedPorts(httpPort.String()), publish},
+			extra: publishHTTP(),
 		})
-		mapped, err := n.ctr.MappedPort(context.Background(), httpPort.String())
-		require.NoError(t, err, "the published -http port of %s", name)
-		n.http = "127.0.0.1:" + mapped.Port()
+		n.http = publishedHTTP(t, n.ctr)
 		nodes[i] = n
 	}
 	return nodes
+}
+
+// publishHTTP publishes a container's mesh -http port on the host's
+// 127.0.0.1 only, at a port Docker picks: the test reads the nodes'
+// endpoints from the host, and nothing else can.
+func publishHTTP() []testcontainers.ContainerCustomizer {
+	httpPort := dockernetwork.MustParsePort(meshHTTPPort + "/tcp")
+	return []testcontainers.ContainerCustomizer{testcontainers.WithExposedPorts(httpPort.String()),
+		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+			hc.PortBindings = dockernetwork.PortMap{httpPort: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}}
+		})}
+}
+
+// publishedHTTP is where publishHTTP put ctr's -http port, HOST:PORT.
+func publishedHTTP(t *testing.T, ctr *testcontainers.DockerContainer) string {
+	t.Helper()
+	mapped, err := ctr.MappedPort(context.Background(), meshHTTPPort+"/tcp")
+	require.NoError(t, err, "the published -http port of %s", ctr.GetContainerID())
+	return "127.0.0.1:" + mapped.Port()
 }
 
 // meshMatrix is /matrix.json as its documentation describes it
@@ -118,6 +131,14 @@ type meshCell struct {
 	Error       string  `json:"error"`
 	LatencyMS   float64 `json:"latency_ms"`
 	SinceUnixMS float64 `json:"since_unix_ms"`
+	// The datagrams' fields (docs/mesh.md), absent from a code alone.
+	LossRatio      *float64 `json:"loss_ratio"`
+	Hops           *int     `json:"hops"`
+	PathMTU        int      `json:"path_mtu"`
+	InterfaceMTU   int      `json:"interface_mtu"`
+	PMTUReportedBy string   `json:"pmtu_reported_by"`
+	BlackHole      bool     `json:"black_hole"`
+	PMTUError      string   `json:"pmtu_error"`
 }
 
 func (c meshCell) since() time.Time { return time.UnixMicro(int64(c.SinceUnixMS * 1000)) }

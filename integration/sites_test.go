@@ -97,9 +97,10 @@ func (s *sites) router(t *testing.T, faults ...string) spec {
 // hostOpts are what a host in a site needs besides its route.
 type hostOpts struct {
 	sysctls    map[string]string
-	extraHosts []string // "name:address" lines of /etc/hosts, for the programs that join it
-	advmss     int      // the MSS its route to the other site advertises, 0: the link's
-	faults     []string // netfault faults before the route, joined by "+"
+	extraHosts []string                             // "name:address" lines of /etc/hosts, for the programs that join it
+	advmss     int                                  // the MSS its route to the other site advertises, 0: the link's
+	faults     []string                             // netfault faults before the route, joined by "+"
+	extra      []testcontainers.ContainerCustomizer // ports to publish for the programs that join it
 }
 
 // host is a host in site nw at host number i whose routes to the other
@@ -119,7 +120,7 @@ func (s *sites) host(t *testing.T, nw *testNet, i int, o hostOpts) spec {
 	if len(o.faults) > 0 {
 		faults = append(append(append([]string(nil), o.faults...), "+"), route...)
 	}
-	return s.holder(t, "host", nw, i, o.sysctls, o.extraHosts, faults)
+	return s.holder(t, "host", nw, i, o.sysctls, o.extraHosts, faults, o.extra...)
 }
 
 // holder is the fault helper in its own namespace on nw at host number i,

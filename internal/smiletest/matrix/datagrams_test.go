@@ -38,6 +38,21 @@ func TestDatagramsDocTables(t *testing.T) {
 	checkDocTable(t, datagramsPage, "| across the router |", routed)
 }
 
+// TestMeshSitesDocTable keeps docs/datagrams.md's table of the mesh
+// across two sites identical to the cells TestMeshAcrossSites expects.
+func TestMeshSitesDocTable(t *testing.T) {
+	want := [][]string{{"from", "to", "path_mtu", "interface_mtu", "pmtu_reported_by", "hops", "in /matrix.json's cells"}}
+	for _, r := range MeshSites {
+		by := "none"
+		if r.ReportedBy != "" {
+			by = "the router's address in " + r.ReportedBy
+		}
+		full := map[bool]string{true: "in full", false: "a code alone"}[r.Full]
+		want = append(want, []string{r.From, r.To, strconv.Itoa(r.PathMTU), strconv.Itoa(r.InterfaceMTU), by, strconv.Itoa(r.Hops), full})
+	}
+	checkDocTable(t, datagramsPage, "| from | to | path_mtu |", want)
+}
+
 // TestDatagramsLossTable holds the first three columns of docs/datagrams.md's
 // loss table for containers to LossRows and LossTolerance; the last is one
 // run's figures.
