@@ -223,6 +223,7 @@ func sitesCellDiff(c meshCell, w matrix.MeshSitesRow, by string) string {
 	return strings.Join(d, "; ")
 }
 
+// ptrString is *p for a message, "absent" for a field the JSON left out.
 func ptrString[T any](p *T) string {
 	if p == nil {
 		return "absent"
