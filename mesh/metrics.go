@@ -61,7 +61,7 @@ var (
 		"The longest last-probe time among the family's destinations whose last probe succeeded.",
 		[]string{"source", "family"}, nil)
 	descPathMTU = prometheus.NewDesc("smile_mesh_path_mtu_bytes",
-		"The path MTU the last search found towards the destination address: the largest whole IP packet that crossed with don't-fragment set (searched every 10th probe, and when a greeting fails after connecting).",
+		"The path MTU the last search found towards the destination address: the largest whole IP packet that crossed with don't-fragment set (searched every 10th probe, when a greeting fails after connecting, and when datagrams are answered again after a failed search).",
 		destLabels, nil)
 	descLoss = prometheus.NewDesc("smile_mesh_loss_ratio",
 		"The share of the last round's probe datagrams to the destination address that were never answered, 0 to 1.",

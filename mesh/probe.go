@@ -158,7 +158,7 @@ func (m *Mesh) probe(ctx context.Context, a netip.AddrPort, round uint64, buf []
 	}
 	if series != nil {
 		m.mu.Lock()
-		due := m.cells[a].pmtuDue(g.Class != "" && g.Connected)
+		due := m.cells[a].pmtuDue(g.Class != "" && g.Connected, udp.received > 0)
 		m.mu.Unlock()
 		if due {
 			p, err := m.searchPMTU(ctx, a)

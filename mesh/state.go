@@ -65,8 +65,9 @@ type Cell struct {
 	UDPRTTMS  *float64 `json:"udp_rtt_ms,omitempty"` // their median round trip; absent when none was answered
 	Hops      *int     `json:"hops,omitempty"`       // routers crossed, from an answer's TTL; absent when unknown
 	// The last path MTU search's, absent until one was made; a search
-	// runs every tenth probe of a destination, and at once when its TCP
-	// greeting failed after connecting.
+	// runs every tenth probe of a destination, at once when its TCP
+	// greeting failed after connecting, and when its datagrams are
+	// answered again after a search that failed while none were.
 	PathMTU        int    `json:"path_mtu,omitempty"`         // the largest whole IP packet that crossed
 	InterfaceMTU   int    `json:"interface_mtu,omitempty"`    // the MTU of this node's interface towards it
 	PMTUReportedBy string `json:"pmtu_reported_by,omitempty"` // the hop whose "fragmentation needed" / "packet too big" was read
@@ -98,6 +99,7 @@ type cell struct {
 	pmtu                 dgram.PMTU
 	pmtuErr              string
 	pmtuRound            uint64 // 0: never searched
+	pmtuFailedSilent     bool   // the last search failed in a round whose datagrams all went unanswered
 }
 
 // record stores a probe's outcome. since moves only when the cell goes

@@ -14,10 +14,11 @@ import (
 // The datagrams of a round (docs/mesh.md, "Datagrams"): beside each TCP
 // greeting a node sends a few probe datagrams to the same address and
 // port, paced, and reads loss, round trip and hops from their answers;
-// every pmtuEvery-th probe of a destination, and at once when its TCP
+// every pmtuEvery-th probe of a destination, at once when its TCP
 // greeting failed after the connection was made (the signature of an MTU
 // black hole: the handshake's small packets cross, the first full-size
-// one does not), it also searches the path MTU. A round's cost stays a
+// one does not), and when its datagrams are answered again after a search
+// that failed while none were, it also searches the path MTU. A round's cost stays a
 // constant number of datagrams per destination: O(K) a round.
 const (
 	udpCount    = 5                    // probe datagrams per destination a round
@@ -72,10 +73,14 @@ func (m *Mesh) searchPMTU(ctx context.Context, a netip.AddrPort) (dgram.PMTU, er
 }
 
 // pmtuDue says whether a destination's probe this round searches the path
-// MTU: its first, every pmtuEvery-th after, or at once when its TCP
-// greeting failed after connecting. m.mu is held.
-func (c *cell) pmtuDue(tcpFailedAfterConnect bool) bool {
-	return c == nil || c.udpProbes%pmtuEvery == 0 || tcpFailedAfterConnect
+// MTU: its first, every pmtuEvery-th after, at once when its TCP greeting
+// failed after connecting, and as soon as datagrams are answered again
+// after a search that failed while none were (a peer not yet listening
+// when the mesh started, or restarting): otherwise its cell would show
+// that search's error for pmtuEvery rounds of a working path. m.mu is
+// held.
+func (c *cell) pmtuDue(tcpFailedAfterConnect, answered bool) bool {
+	return c == nil || c.udpProbes%pmtuEvery == 0 || tcpFailedAfterConnect || (c.pmtuFailedSilent && answered)
 }
 
 // recordUDP stores a round's datagrams; a path MTU found before stays
@@ -92,6 +97,7 @@ func (c *cell) recordUDP(r udpResult, round uint64) {
 	if r.pmtuErr != nil {
 		c.pmtuErr = pmtuErrorText(r.pmtuErr)
 	}
+	c.pmtuFailedSilent = r.pmtuErr != nil && r.received == 0
 }
 
 // pmtuErrorText says why a search found no path MTU in a line that does

@@ -169,3 +169,37 @@ func TestPathMTUSearchedWhenAGreetingFailsAfterConnecting(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "no third round: %+v", r)
 	}
 }
+
+// TestPathMTUSearchedAgainOnceAPeerAnswers: a peer not yet listening when
+// the mesh starts fails its first probe's search (refused); once its
+// datagrams are answered the search runs again at the next probe, so the
+// cell shows the path MTU within a round, not that first error for ten.
+func TestPathMTUSearchedAgainOnceAPeerAnswers(t *testing.T) {
+	t.Parallel()
+	port, web := ports(t)
+	late := fmt.Sprintf("127.0.0.83:%d", port)
+	spec := fmt.Sprintf("127.0.0.84:%d,%s", port, late)
+	startNode(t, "b84", "127.0.0.84", port, web, spec)
+	base := "http://127.0.0.84:" + fmt.Sprint(web)
+	cellOf := func(want func(mesh.Cell) bool, what string) mesh.Cell {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			for _, c := range getJSON[mesh.Row](t, base+"/mesh.json").Destinations {
+				if c.Address == late && want(c) {
+					return c
+				}
+			}
+			require.True(t, time.Now().Before(deadline), "no cell of %s %s", late, what)
+		}
+	}
+	first := cellOf(func(c mesh.Cell) bool { return c.PMTURound > 0 }, "searched")
+	assert.Equal(t, "refused", first.Class)
+	assert.Equal(t, "connection refused, reported by 127.0.0.83", first.PMTUError)
+	startGreeters(t, []string{"127.0.0.83"}, port)
+	up := cellOf(func(c mesh.Cell) bool { return c.OK }, "ok")
+	again := cellOf(func(c mesh.Cell) bool { return c.Round > up.Round }, "a round after it turned ok")
+	assert.Empty(t, again.PMTUError)
+	assert.Equal(t, 65535, again.PathMTU)
+	assert.LessOrEqual(t, again.PMTURound, up.Round+1, "searched again within a round of the datagrams being answered")
+	assert.Less(t, again.PMTURound-first.PMTURound, uint64(10), "not at the 10th probe")
+}
