@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smile-sockets/smile/dgram"
 	"github.com/smile-sockets/smile/internal/flushwriter"
 	"github.com/smile-sockets/smile/internal/resolver"
 	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
@@ -148,4 +149,57 @@ func BenchmarkNameCached(b *testing.B) {
 	for range b.N {
 		n.name(addr, func(string) {})
 	}
+}
+
+// benchDatagrams answers datagrams on a socket opened for network and
+// addr as smile-server opens it, with the log line of the default
+// server (-resolve=false), and sends b.N greeting requests to its port
+// on address to from a connected client socket, one in flight: the round trip with the server's
+// per-datagram work (one read, one answer, a count, a log line).
+func benchDatagrams(b *testing.B, network, addr string, to netip.Addr) {
+	pc, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+	if err != nil {
+		b.Skipf("no %s %s here: %v", network, addr, err)
+	}
+	lw := flushwriter.New(io.Discard, 64<<10, flushEvery)
+	d := newDatagrams(New(Options{}, NewLogger(lw, "text")))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.serve(ctx, pc) }()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+		_ = lw.Close()
+	})
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(to, pc.LocalAddr().(*net.UDPAddr).AddrPort().Port())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req, buf := make([]byte, 64), make([]byte, 128)
+	copy(req, dgram.Request)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != defaultGreeting {
+			b.Fatalf("answer %q, %v", buf[:n], err)
+		}
+	}
+}
+
+// BenchmarkDatagram is one greeting over a datagram, round trip, on an
+// IPv4 socket, an IPv6 one and a dual-stack one asked over IPv4 (the
+// peer and the destination come as ::ffff:127.0.0.1). allocs/op counts
+// both sides; the client's share is none.
+func BenchmarkDatagram(b *testing.B) {
+	lo4, lo6 := netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()
+	b.Run("udp4", func(b *testing.B) { benchDatagrams(b, "udp4", "127.0.0.1:0", lo4) })
+	b.Run("udp6", func(b *testing.B) { benchDatagrams(b, "udp6", "[::1]:0", lo6) })
+	b.Run("dual-stack", func(b *testing.B) { benchDatagrams(b, "udp", "[::]:0", lo4) })
 }
