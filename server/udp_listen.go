@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -44,7 +45,7 @@ func closeDatagrams(us []*udpSocket) {
 func newDatagrams(srv *Server) *datagrams {
 	d := &datagrams{greeting: srv.greeting, idle: srv.drainIdle}
 	d.log = func(at time.Time, peer netip.AddrPort) {
-		peer = netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())
+		peer = netip.AddrPortFrom(zoneNamed(peer.Addr().Unmap()), peer.Port())
 		if srv.names == nil {
 			logDatagram(srv.log, at, peer, "")
 			return
@@ -56,4 +57,21 @@ func newDatagrams(srv *Server) *datagrams {
 		srv.names.name(peer.Addr(), func(name string) { logDatagram(srv.log, at, peer, name) })
 	}
 	return d
+}
+
+// zoneNamed is a with its zone as its interface's name, as the TCP line
+// names a link-local peer's link: Linux's datagram path carries the
+// index, looked up here only for a link-local peer's log line.
+func zoneNamed(a netip.Addr) netip.Addr {
+	if a.Zone() == "" {
+		return a
+	}
+	i, err := strconv.Atoi(a.Zone())
+	if err != nil {
+		return a
+	}
+	if ifi, err := net.InterfaceByIndex(i); err == nil {
+		return a.WithZone(ifi.Name)
+	}
+	return a
 }
