@@ -57,7 +57,8 @@ const maxDatagram = 65535 - 8
 // queued, for at most the idle window, and returns; it closes pc.
 func (d *datagrams) serve(ctx context.Context, pc *net.UDPConn) error {
 	defer pc.Close()
-	rw := newPktConn(pc)
+	rw := newPktConn(pc, &d.counts.failed)
+	defer rw.flush() // before the close: what the last batch holds was answered
 	stop := context.AfterFunc(ctx, func() { _ = pc.SetReadDeadline(time.Now()) })
 	defer stop()
 	in := make([]byte, maxDatagram+1)

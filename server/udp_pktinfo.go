@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -17,18 +18,22 @@ import (
 // IP_PKTINFO (IPV6_RECVPKTINFO, which on a dual-stack socket carries an
 // IPv4 destination as ::ffff:a.b.c.d) and goes back as the source of the
 // answer in the same control message. Where the platform has none of
-// these (Windows), datagrams are read and answered without it.
+// these (Windows), datagrams are read and answered without it. An answer
+// write takes may wait in a batch (Linux's, udp_pktinfo_linux.go) until
+// flush or the next read that finds no datagram left; the answers of a
+// batch the socket then does not send are added to failed.
 type pktConn interface {
 	read(b []byte) (n int, peer, local netip.AddrPort, err error)
 	write(b []byte, peer, local netip.AddrPort) error
+	flush()
 }
 
-func newPktConn(pc *net.UDPConn) pktConn {
+func newPktConn(pc *net.UDPConn, failed *atomic.Uint64) pktConn {
 	la := pc.LocalAddr().(*net.UDPAddr).AddrPort()
 	if la.Addr().Is4() {
 		p := ipv4.NewPacketConn(pc)
 		if p.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true) == nil {
-			if f := platformPktConn(pc, la.Port(), false); f != nil {
+			if f := platformPktConn(pc, la.Port(), false, failed); f != nil {
 				return f
 			}
 			return &pkt4{p: p, port: la.Port()}
@@ -36,7 +41,7 @@ func newPktConn(pc *net.UDPConn) pktConn {
 	} else {
 		p := ipv6.NewPacketConn(pc)
 		if p.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface, true) == nil {
-			if f := platformPktConn(pc, la.Port(), true); f != nil {
+			if f := platformPktConn(pc, la.Port(), true, failed); f != nil {
 				return f
 			}
 			return &pkt6{p: p, port: la.Port()}
@@ -44,6 +49,11 @@ func newPktConn(pc *net.UDPConn) pktConn {
 	}
 	return plainPkt{pc}
 }
+
+// flush: pkt4, pkt6 and plainPkt send each answer as it comes.
+func (*pkt4) flush()    {}
+func (*pkt6) flush()    {}
+func (plainPkt) flush() {}
 
 type pkt4 struct {
 	p    *ipv4.PacketConn
