@@ -1,10 +1,15 @@
 package server
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
 )
@@ -45,4 +50,47 @@ func TestDatagramAnswersFromTheSecondAddress(t *testing.T) {
 				"the naive server answers the second address's datagram from the first")
 		})
 	})
+}
+
+// TestDatagramBatchCountsARefusedAnswer: the answers of one batch
+// (udp_pktinfo_linux.go) go out together, and one the socket refuses
+// (an nftables output rule of the namespace's own drops what goes to one
+// client, so sendmmsg fails on it with EPERM) is counted failed while
+// the others still leave: 24 requests queued before serve starts, from
+// two clients in turn, give 12 answers to one and 12 failures.
+func TestDatagramBatchCountsARefusedAnswer(t *testing.T) {
+	ns := smiletest.NewNetns(t)
+	var pc, answered, refused *net.UDPConn
+	ns.Do(t, func() {
+		lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+		var err error
+		pc, err = net.ListenUDP("udp4", lo)
+		require.NoError(t, err)
+		answered, err = net.DialUDP("udp4", nil, pc.LocalAddr().(*net.UDPAddr))
+		require.NoError(t, err)
+		refused, err = net.DialUDP("udp4", nil, pc.LocalAddr().(*net.UDPAddr))
+		require.NoError(t, err)
+	})
+	t.Cleanup(func() { _ = answered.Close(); _ = refused.Close() })
+	ns.Nft(t, fmt.Sprintf("table inet answers {\n\tchain out {\n\t\ttype filter hook output priority 0; policy accept;\n\t\tudp dport %d drop\n\t}\n}\n",
+		refused.LocalAddr().(*net.UDPAddr).Port))
+	const each = 12
+	for range each {
+		for _, c := range []*net.UDPConn{answered, refused} {
+			_, err := c.Write(make([]byte, 64))
+			require.NoError(t, err)
+		}
+	}
+	d := &datagrams{greeting: []byte(defaultGreeting), idle: time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // serve answers what is queued, then returns
+	require.NoError(t, d.serve(ctx, pc))
+	assert.Equal(t, DatagramStats{Greetings: 2 * each, Failed: each}, d.stats())
+	require.NoError(t, answered.SetReadDeadline(time.Now().Add(time.Second)))
+	b := make([]byte, 64)
+	for i := range each {
+		n, err := answered.Read(b)
+		require.NoError(t, err, "answer %d", i)
+		assert.Equal(t, defaultGreeting, string(b[:n]))
+	}
 }
