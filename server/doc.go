@@ -33,7 +33,8 @@
 // findserver.go (-healthcheck). Datagrams (-udp) take their own path:
 // udp_listen.go (a UDP socket beside each listener), udp.go (read each
 // datagram whole, answer it or count why not), udp_pktinfo.go and
-// udp_pktinfo_<os>.go (answer from the address it was sent to),
+// udp_pktinfo_<os>.go (answer from the address it was sent to; on Linux
+// in batches, with raw recvmmsg and sendmmsg),
 // udp_health.go (-healthcheck over a datagram).
 //
 // The Server's core holds nothing of a connection's, so the datagram side

@@ -14,13 +14,15 @@ import (
 
 // datagrams answers the datagrams of UDP sockets, one goroutine a socket:
 // each datagram is read whole and answered at once or not at all, with
-// one read, at most one write and nothing kept per peer, so a flood costs
+// at most one answer and nothing kept per peer, so a flood costs
 // the server no more than the datagrams it reads (docs/datagrams.md, "What
 // the server answers"). A greeting request no shorter than the greeting
 // gets the greeting; a probe gets its header echoed, padded to the size it
 // asks for but never above its own (dgram.Answer); nothing else is
 // answered. Every answer leaves from the address the datagram was sent to
-// (udp_pktinfo.go).
+// (udp_pktinfo.go); on Linux datagrams are read and answered in batches
+// (udp_pktinfo_linux.go), so an answer may leave a few datagrams later,
+// and never after the socket is found empty.
 type datagrams struct {
 	greeting []byte
 	log      func(at time.Time, peer netip.AddrPort) // the log line of one ordinary datagram answered
