@@ -22,6 +22,21 @@ import (
 	"github.com/smile-sockets/smile/internal/smiletest/dnstest"
 )
 
+// serveUntilEnd runs serve in the background until the benchmark ends,
+// then stops it, reports its error and runs after.
+func serveUntilEnd(b *testing.B, serve func(context.Context) error, after func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx) }()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+		after()
+	})
+}
+
 // benchServe runs Serve with reverse lookups through r (nil: -resolve=false) on 127.0.0.1:0
 // and greets it b.N times from src (an address of 127.0.0.0/8).
 func benchServe(b *testing.B, r *net.Resolver, src string, parallel bool) {
@@ -31,14 +46,7 @@ func benchServe(b *testing.B, r *net.Resolver, src string, parallel bool) {
 	}
 	lw := flushwriter.New(io.Discard, 64<<10, flushEvery)
 	srv := New(Options{Resolver: r}, NewLogger(lw, "text"))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
+	serveUntilEnd(b, func(ctx context.Context) error { return srv.Serve(ctx, ln) }, func() {
 		srv.Wait()
 		_ = lw.Close()
 	})
@@ -163,16 +171,7 @@ func benchDatagrams(b *testing.B, network, addr string, to netip.Addr) {
 	}
 	lw := flushwriter.New(io.Discard, 64<<10, flushEvery)
 	d := newDatagrams(New(Options{}, NewLogger(lw, "text")))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.serve(ctx, pc) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-		_ = lw.Close()
-	})
+	serveUntilEnd(b, func(ctx context.Context) error { return d.serve(ctx, pc) }, func() { _ = lw.Close() })
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(to, pc.LocalAddr().(*net.UDPAddr).AddrPort().Port())))
 	if err != nil {
 		b.Fatal(err)
