@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -93,4 +94,43 @@ func TestDatagramBatchCountsARefusedAnswer(t *testing.T) {
 		require.NoError(t, err, "answer %d", i)
 		assert.Equal(t, defaultGreeting, string(b[:n]))
 	}
+}
+
+// TestDatagramLinkLocal: a client on a link-local address of another
+// namespace's veth sends to the server's link-local address: the answer
+// comes back from that address over that link (the peer's and the
+// destination's interface index go back as the answer's scope and
+// source interface), and the log line names the peer's link by the
+// interface's name, as the TCP line does, where the datagram path
+// carries its index.
+func TestDatagramLinkLocal(t *testing.T) {
+	cli, srv := smiletest.NewNetns(t), smiletest.NewNetns(t)
+	smiletest.Link(t, cli, "llc", 1500, srv, "lls", 1500)
+	cli.Run(t, "ip -6 addr add fe80::28:1/64 dev llc nodad")
+	srv.Run(t, "ip -6 addr add fe80::28:2/64 dev lls nodad")
+	var port uint16
+	var d *datagrams
+	peers := make(chan netip.AddrPort, 1)
+	srv.Do(t, func() {
+		port, d = serveDatagrams(t, "udp6", "[::]:0")
+		d.log = func(_ time.Time, peer netip.AddrPort) { peers <- peer }
+	})
+	cli.Do(t, func() {
+		dst := netip.AddrPortFrom(netip.MustParseAddr("fe80::28:2").WithZone("llc"), port)
+		got := answerSource(t, netip.MustParseAddr("fe80::28:1").WithZone("llc"), dst)
+		assert.Equal(t, dst.Port(), got.Port())
+		assert.Equal(t, dst.Addr().WithZone(""), got.Addr().WithZone(""))
+	})
+	select {
+	case peer := <-peers:
+		srv.Do(t, func() { // the index is the namespace's
+			ifi, err := net.InterfaceByName("lls")
+			require.NoError(t, err)
+			assert.Equal(t, "fe80::28:1%"+strconv.Itoa(ifi.Index), peer.Addr().String(), "carried by index")
+			assert.Equal(t, "fe80::28:1%lls", zoneNamed(peer.Addr()).String(), "logged by name")
+		})
+	case <-time.After(2 * time.Second):
+		t.Fatal("no log line for the greeting")
+	}
+	assert.Equal(t, uint64(1), d.stats().Greetings)
 }
