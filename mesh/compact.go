@@ -96,9 +96,10 @@ func (m *Mesh) compactRow() CompactRow {
 	for i, c := range cs {
 		r.Columns[i] = c.addr.String()
 		codes[i] = book.code(c.class)
-		// The round under way, or the last one completed; an ok cell
-		// whose datagrams were lost or met a narrower MTU too.
-		if c.class != "" || c.changed >= m.round || c.datagramsNotable() {
+		// Changed in the round under way, or the last one completed (a
+		// first outcome is no change: state.go record); an ok cell whose
+		// datagrams were lost or met a narrower MTU too.
+		if c.class != "" || (c.changed > 0 && c.changed >= m.round) || c.datagramsNotable() {
 			r.Cells = append(r.Cells, ColumnCell{Column: i, Cell: c.json(m.hostOf(c.addr))})
 		}
 	}

@@ -86,7 +86,7 @@ type cell struct {
 	since   time.Time
 	lastOK  time.Time
 	round   uint64
-	changed uint64 // the round in which the class last changed (ok is one)
+	changed uint64 // the round in which the class last changed (ok is one); 0: never since the first outcome
 	// noRowRound is the round in which the address last failed to serve
 	// a row announcing it; 0 when it has not.
 	noRowRound uint64
@@ -110,7 +110,7 @@ func (c *cell) record(now time.Time, round uint64, class, msg string, took time.
 	if c.since.IsZero() || (class == "") != (c.class == "") {
 		c.since = now
 	}
-	if c.round == 0 || class != c.class {
+	if c.round > 0 && class != c.class {
 		c.changed = round
 	}
 	c.class, c.err, c.latency, c.round, c.family = class, msg, took, round, family

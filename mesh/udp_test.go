@@ -86,7 +86,7 @@ func TestDatagramsOnLoopback(t *testing.T) {
 	// The lossy cell travels in full, its code ok.
 	var compact mesh.CompactRow
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		// Past the first rounds, whose cells all changed.
+		// Past the first rounds: the lossy cell's datagrams sent, and lost.
 		if compact = getJSON[mesh.CompactRow](t, base(71)+"/mesh.json?form=compact"); compact.Round > 2 || time.Now().After(deadline) {
 			break
 		}
