@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/smile-sockets/smile/client"
 	"github.com/smile-sockets/smile/internal/dnsname"
@@ -134,34 +136,174 @@ func (w *compactFields) field(key string) any {
 	return nil
 }
 
-// rowGrid is a peer's cells as a gathering keeps them, whichever form the
-// peer served: a class per destination address, and the full cells only
-// of those not ok (or just changed), so that a thousand rows of a
-// thousand ok cells hold a class string each rather than a Cell.
-type rowGrid struct {
-	columns []string     // destination addresses
-	classes []string     // per column: "" ok, noCode none, else the failure class
-	cells   []ColumnCell // Column indexes columns
+// gatherTable is what the rows of one gathering share: every destination
+// address, each spelling once, and the matrix's class list. A row keeps
+// an index into it a column and a code a cell, not a string each: a
+// thousand rows of a thousand columns are a megabyte of codes, where
+// strings were tens of megabytes. Fetches run at once: mu guards it.
+type gatherTable struct {
+	mu    sync.Mutex
+	addrs []string // by index: an address as the rows spell it
+	index map[string]int32
+	book  *codeBook
+	words map[string]string // the full cells' words, each kept once
 }
 
-// gridOf keeps of a full row's cells what a gathering needs.
-func gridOf(cells []Cell) *rowGrid {
-	g := &rowGrid{columns: make([]string, len(cells)), classes: make([]string, len(cells))}
-	for i, c := range cells {
-		g.columns[i] = c.Address
-		if !c.OK {
-			g.classes[i] = cmp.Or(c.Class, "error")
+func newGatherTable() *gatherTable {
+	return &gatherTable{index: map[string]int32{}, book: newCodeBook(), words: map[string]string{}}
+}
+
+// tableEntryBytes is what an address adds to the table beside its
+// spelling: its string header, its index and the map's share.
+const tableEntryBytes = 64
+
+// span is a run of a row's columns whose addresses follow one another in
+// the table: rows list the same addresses in the same order, so that a
+// row is a few spans however many columns it has.
+type span struct{ first, n int32 }
+
+// rowGrid is a peer's cells as a gathering keeps them, whichever form the
+// peer served: its columns as spans of the gathering's table, a code a
+// column from the table's class list (noCode: no cell), and the full
+// cells only of those not ok (or just changed), their host and address
+// left to the matrix's column.
+type rowGrid struct {
+	spans []span
+	codes []byte
+	cells []ColumnCell // Column indexes the row's columns
+	kept  int          // the bytes it holds, and those the table grew by for it
+}
+
+// columns interns a row's column addresses: the spans of the table they
+// make, and the bytes the table grew by.
+func (t *gatherTable) columns(cols []string) (spans []span, grew int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range cols {
+		i, ok := t.index[s]
+		if !ok {
+			i = int32(len(t.addrs))
+			t.addrs = append(t.addrs, s)
+			t.index[s] = i
+			grew += len(s) + tableEntryBytes
 		}
-		if !c.OK || c.datagramsNotable() {
-			g.cells = append(g.cells, ColumnCell{Column: i, Cell: c})
+		if n := len(spans); n > 0 && spans[n-1].first+spans[n-1].n == i {
+			spans[n-1].n++
+		} else {
+			spans = append(spans, span{i, 1})
+		}
+	}
+	return slices.Clip(spans), grew
+}
+
+// code is class's code in the matrix ("" is ok).
+func (t *gatherTable) code(class string) byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.book.code(class)
+}
+
+// each calls f with each column of g's and its index in the table.
+func (g *rowGrid) each(f func(col int, entry int32)) {
+	col := 0
+	for _, s := range g.spans {
+		for k := range s.n {
+			f(col, s.first+k)
+			col++
+		}
+	}
+}
+
+// entry is the table index of column col of g's; -1 past its columns
+// (grid checks that no cell's column is).
+func (g *rowGrid) entry(col int) int32 {
+	for _, s := range g.spans {
+		if col < int(s.n) {
+			return s.first + int32(col)
+		}
+		col -= int(s.n)
+	}
+	return -1
+}
+
+// keep makes g of a row's columns and codes, and its full cells, whose
+// host and address the matrix names by column, and counts what it holds.
+// The cells are copied into a slice of their own length, their words
+// (family, class, the same error of every row towards one down host)
+// kept once a gathering.
+func (t *gatherTable) keep(cols []string, codes []byte, cells []ColumnCell) *rowGrid {
+	g := &rowGrid{codes: codes}
+	g.spans, g.kept = t.columns(cols)
+	g.kept += len(codes) + len(g.spans)*int(unsafe.Sizeof(span{}))
+	if len(cells) == 0 {
+		return g
+	}
+	g.cells = slices.Clone(cells)
+	g.kept += len(cells) * int(unsafe.Sizeof(cells[0]))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range g.cells {
+		c := &g.cells[i].Cell
+		c.Host, c.Address = "", ""
+		for _, w := range []*string{&c.Family, &c.Class, &c.Error, &c.PMTUReportedBy, &c.PMTUError} {
+			g.kept += t.word(w)
 		}
 	}
 	return g
 }
 
+// maxWords bounds the words a gathering keeps once: past it, a row's
+// words are its own.
+const maxWords = 1 << 16
+
+// word points *w at the table's copy of its word, and says what keeping
+// it costs beyond the table's own. t.mu is held.
+func (t *gatherTable) word(w *string) int {
+	if *w == "" {
+		return 0
+	}
+	if k, ok := t.words[*w]; ok {
+		*w = k
+		return 0
+	}
+	if len(t.words) < maxWords {
+		t.words[*w] = *w
+		return len(*w) + tableEntryBytes
+	}
+	return len(*w)
+}
+
+// keptBytes is what a row read for a gathering holds: its grid, with the
+// table's growth for it, and its head.
+func (r *Row) keptBytes() int {
+	n := int(unsafe.Sizeof(*r)) + r.grid.kept + len(r.Node) + len(r.Type) + len(r.Discovery.Error)
+	for _, a := range r.Addresses {
+		n += len(a) + int(unsafe.Sizeof(a))
+	}
+	return n
+}
+
+// gridOf keeps of a full row's cells what a gathering needs.
+func (t *gatherTable) gridOf(cells []Cell) *rowGrid {
+	cols, codes := make([]string, len(cells)), make([]byte, len(cells))
+	var full []ColumnCell
+	for i, c := range cells {
+		cols[i] = c.Address
+		class := okClass
+		if !c.OK {
+			class = cmp.Or(c.Class, "error")
+		}
+		codes[i] = t.code(class)
+		if !c.OK || c.datagramsNotable() {
+			full = append(full, ColumnCell{Column: i, Cell: c})
+		}
+	}
+	return t.keep(cols, codes, full)
+}
+
 // grid checks a compact row's fields, at most maxCells columns, and keeps
-// what a gathering needs of them.
-func (w *compactFields) grid(maxCells int) (*rowGrid, error) {
+// what a gathering needs of them in t.
+func (w *compactFields) grid(maxCells int, t *gatherTable) (*rowGrid, error) {
 	switch {
 	case w.Form != "compact":
 		return nil, notRow(fmt.Sprintf("form %q: want \"compact\" or none", short(dnsname.Sanitize(w.Form))))
@@ -172,16 +314,9 @@ func (w *compactFields) grid(maxCells int) (*rowGrid, error) {
 	case len(w.Classes) > len(codeDigits):
 		return nil, notRow(fmt.Sprintf("compact row: %d classes, more than %d codes", len(w.Classes), len(codeDigits)))
 	}
-	g := &rowGrid{columns: w.Columns, classes: make([]string, len(w.Columns)), cells: w.Cells}
 	for i := range len(w.Codes) {
-		k := strings.IndexByte(codeDigits, w.Codes[i])
-		switch {
-		case w.Codes[i] == noCode:
-			g.classes[i] = string(noCode)
-		case k < 0 || k >= len(w.Classes):
+		if k := strings.IndexByte(codeDigits, w.Codes[i]); w.Codes[i] != noCode && (k < 0 || k >= len(w.Classes)) {
 			return nil, notRow(fmt.Sprintf("compact row: code %q of column %d names no class of %d", dnsname.Sanitize(w.Codes[i:i+1]), i, len(w.Classes)))
-		case w.Classes[k] != okClass:
-			g.classes[i] = cmp.Or(short(oneLine(w.Classes[k])), "error") // a failure, whatever it is called
 		}
 	}
 	for _, c := range w.Cells {
@@ -189,18 +324,33 @@ func (w *compactFields) grid(maxCells int) (*rowGrid, error) {
 			return nil, notRow(fmt.Sprintf("compact row: a cell of column %d, of %d", c.Column, len(w.Columns)))
 		}
 	}
-	return g, nil
+	// The row's codes, in the matrix's class list.
+	var mapped [len(codeDigits)]byte
+	for k, class := range w.Classes {
+		if class != okClass {
+			class = cmp.Or(short(oneLine(class)), "error") // a failure, whatever it is called
+		}
+		mapped[k] = t.code(class)
+	}
+	codes := []byte(w.Codes)
+	for i, c := range codes {
+		if c != noCode {
+			codes[i] = mapped[strings.IndexByte(codeDigits, c)]
+		}
+	}
+	return t.keep(w.Columns, codes, w.Cells), nil
 }
 
 // ownRow is this node's own row as a gathering keeps a peer's.
-func (m *Mesh) ownRow() *Row {
+func (m *Mesh) ownRow(t *gatherTable) *Row {
 	own := m.compactRow()
 	w := compactFields{Form: own.Form, Classes: own.Classes, Columns: own.Columns, Codes: own.Codes, Cells: own.Cells}
-	g, err := w.grid(len(own.Columns))
+	g, err := w.grid(len(own.Columns), t)
 	if err != nil { // made by compactRow: it does not happen
 		m.log.Warn("this node's own row is not a row", "err", err)
 		g = &rowGrid{}
 	}
+	own.RowHead.Mesh = ""
 	return &Row{RowHead: own.RowHead, grid: g}
 }
 

@@ -63,12 +63,14 @@ func rowURL(a netip.Addr, port int, cells bool) (u *url.URL, shown string) {
 	return u, "http://" + u.Host + u.Path
 }
 
-// rowLimits bound the row one fetch may bring: bytes and cells. cells
-// false: only the row's head (node, addresses) is wanted.
+// rowLimits bound the row one fetch may bring: bytes and cells. all
+// false: only the row's head (node, addresses) is wanted; with all, the
+// row's cells are kept in table, the gathering's.
 type rowLimits struct {
 	bytes int
 	cells int
 	all   bool
+	table *gatherTable
 }
 
 // fetchRow gets the row a peer serves at /mesh.json on this node's -http
@@ -219,13 +221,16 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 		row.Destinations = cells
 		return &row, nil
 	}
-	// The cells, in either form, as a gathering keeps them (compact.go).
+	// The cells, in either form, as a gathering keeps them (compact.go),
+	// and of the head what the matrix shows: -mesh, which may list every
+	// node, is not.
 	var err error
 	if cf.Form == "" {
-		row.grid = gridOf(cells)
-	} else if row.grid, err = cf.grid(lim.cells); err != nil {
+		row.grid = lim.table.gridOf(cells)
+	} else if row.grid, err = cf.grid(lim.cells, lim.table); err != nil {
 		return nil, err
 	}
+	row.Mesh = ""
 	return &row, nil
 }
 

@@ -6,23 +6,81 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime/debug"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/latency"
 )
 
-// Bounds on gathering the rows: peers fetched at once, and the bytes of
-// rows one gathering holds.
+// Bounds on gathering the rows: peers fetched at once, and the most bytes
+// of rows one gathering holds.
 const (
 	fetchConcurrency = 32
-	// matrixBudget bounds the bytes of rows one gathering holds: room for
-	// the page's hundreds of hosts, never the memory of a cluster of
-	// thousands, whose N² cells no page could show anyway.
-	matrixBudget = 256 << 20
+	maxMatrixBudget  = 256 << 20
 )
+
+// matrixBudget bounds the bytes of rows one gathering holds, the fetches
+// under way and the rows kept: a quarter of the memory limit the process
+// runs under (GOMEMLIMIT, which the DaemonSet sets to its own limit), so
+// that the previous matrix, its encoding and the one being built fit
+// beside it, and never more than 256 MiB, room for the page's thousands
+// of hosts but not for the memory of a cluster of tens of thousands.
+func matrixBudget() int64 {
+	return min(debug.SetMemoryLimit(-1)/4, maxMatrixBudget)
+}
+
+// mebibytes says n bytes in MiB, or KiB below one.
+func mebibytes(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
+}
+
+// rowBudget is a gathering's matrixBudget: each fetch takes its row's
+// bound before it starts and, once the row is read, gives it back and
+// keeps what the row holds. A fetch waits while fetches under way hold
+// the room it needs, and fails only when the rows kept leave none.
+type rowBudget struct {
+	mu             sync.Mutex
+	ready          *sync.Cond
+	total          int64
+	kept, underWay int64
+}
+
+func newRowBudget(total int64) *rowBudget {
+	b := &rowBudget{total: total}
+	b.ready = sync.NewCond(&b.mu)
+	return b
+}
+
+// take reserves n bytes for a fetch; false when the rows kept leave no
+// room for it.
+func (b *rowBudget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for {
+		switch {
+		case b.kept+n > b.total:
+			return false
+		case b.kept+b.underWay+n <= b.total:
+			b.underWay += n
+			return true
+		}
+		b.ready.Wait() // fetches end within their -mesh-timeout
+	}
+}
+
+// done gives back a fetch's n bytes and keeps k of them for its row.
+func (b *rowBudget) done(n, k int64) {
+	b.mu.Lock()
+	b.underWay -= n
+	b.kept += k
+	b.mu.Unlock()
+	b.ready.Broadcast()
+}
 
 // gatherTime bounds one gathering: each fetch has its own -mesh-timeout,
 // and one that could not end within a gathering's time is not started.
@@ -66,10 +124,11 @@ type fetched struct {
 // in turn until one answers, the hosts in parallel, those that answered
 // last time first, each fetch bounded in time and size, and a row
 // believed only for the address it came from (believe).
-func (m *Mesh) assemble(ctx context.Context) *Matrix {
+func (m *Mesh) assemble(ctx context.Context) (*Matrix, *matrixRows) {
 	start := time.Now()
 	deadline := start.Add(m.gatherTime())
-	own := m.ownRow()
+	table := newGatherTable()
+	own := m.ownRow(table)
 	m.mu.Lock()
 	peers := slices.Clone(m.peers)
 	groups := map[string][]netip.AddrPort{}
@@ -84,7 +143,7 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		groups[key] = append(groups[key], a)
 	}
 	cells := m.maxCells()
-	lim := rowLimits{bytes: min(m.maxRow(), 4<<10+cells*maxCellBytes), cells: cells, all: true}
+	lim := rowLimits{bytes: min(m.maxRow(), 4<<10+cells*maxCellBytes), cells: cells, all: true, table: table}
 	m.mu.Unlock()
 
 	mem := &m.gathered
@@ -102,28 +161,30 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		return cmp.Or(cmp.Compare(faredOf(a), faredOf(b)), cmp.Compare(a, b))
 	})
 	results := make([]fetched, len(keys))
-	// The budget is taken before each fetch, a whole row's bound, and what
-	// the row did not use given back after: however many fetches run at
-	// once, the rows held never exceed it.
-	var budget atomic.Int64
-	budget.Store(matrixBudget)
+	// However many fetches run at once, the rows held and read never
+	// exceed the budget.
+	total := cmp.Or(m.budgetBytes, matrixBudget())
+	budget := newRowBudget(total)
 	m.fetchEach(ctx, len(keys), func(i int) {
 		r := fetched{key: keys[i], addrs: groups[keys[i]]}
 		for _, a := range r.addrs {
-			if time.Until(deadline) < m.o.Timeout {
+			if !budget.take(int64(lim.bytes)) {
+				r.err = fmt.Errorf("not fetched: the matrix already holds the %s of rows a gathering may", mebibytes(total))
+				break
+			}
+			if time.Until(deadline) < m.o.Timeout { // waited for the budget, maybe
+				budget.done(int64(lim.bytes), 0)
 				if r.err == nil {
 					r.err = errNotTried
 				}
 				break
 			}
-			if budget.Add(-int64(lim.bytes)) < 0 {
-				budget.Add(int64(lim.bytes))
-				r.err = fmt.Errorf("not fetched: the matrix already holds %d MiB of rows", matrixBudget>>20)
-				break
+			r.row, _, r.err = m.fetchRow(ctx, a, lim)
+			kept := 0
+			if r.err == nil {
+				kept = r.row.keptBytes()
 			}
-			var size int
-			r.row, size, r.err = m.fetchRow(ctx, a, lim)
-			budget.Add(int64(lim.bytes - size))
+			budget.done(int64(lim.bytes), int64(kept))
 			if r.err == nil {
 				r.from = a
 				break
@@ -177,12 +238,12 @@ func (m *Mesh) assemble(ctx context.Context) *Matrix {
 		seen[host] = true
 		stale = append(stale, staleHost{host: host, err: r.err.Error(), addrs: r.addrs})
 	}
-	mat := m.buildMatrix(own, rows, stale)
+	mat, mrows := m.buildMatrix(table, own, rows, stale)
 	m.mu.Unlock()
 	mem.fared = fares
 	mat.TimeUnixMS = unixMS(time.Now())
 	mat.AssembleMS = latency.MS(time.Since(start))
-	return mat
+	return mat, mrows
 }
 
 // maxCellBytes bounds a cell's share of a row's bytes: a cell is some 300

@@ -1,11 +1,15 @@
 package mesh
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
+	"runtime/debug"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,4 +48,70 @@ func TestFirstOutcomeIsNoChange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGatherTableKeepsBytesACell: rows of a thousand columns, each
+// without its own address as a node's row is, keep a few spans and a code
+// a column of their own, the addresses once in the table, and the words
+// of their full cells once.
+func TestGatherTableKeepsBytesACell(t *testing.T) {
+	const n = 1000
+	addr := func(i int) string { return fmt.Sprintf("10.0.%d.%d:7890", i/250, i%250+1) }
+	tab := newGatherTable()
+	kept := 0
+	var grids []*rowGrid
+	for row := range n {
+		var cols []string
+		var codes []byte
+		for i := range n {
+			if i != row {
+				cols, codes = append(cols, addr(i)), append(codes, tab.code(okClass))
+			}
+		}
+		cells := []ColumnCell{{Column: 0, Cell: Cell{Host: "h", Address: cols[0], Family: "ipv4", Class: "refused", Error: "can't connect to " + cols[0] + ": refused"}}}
+		g := tab.keep(cols, codes, cells)
+		assert.LessOrEqual(t, len(g.spans), 3, "row %d", row)
+		assert.Empty(t, g.cells[0].Address, "named by the matrix's column")
+		kept += g.kept
+		grids = append(grids, g)
+	}
+	assert.Len(t, tab.addrs, n)
+	assert.Same(t, unsafe.StringData(grids[1].cells[0].Error), unsafe.StringData(grids[n-1].cells[0].Error), "one error string towards address 0")
+	t.Logf("%d rows of %d columns keep %d bytes: %.2f a cell", n, n-1, kept, float64(kept)/float64(n*(n-1)))
+	assert.Less(t, float64(kept)/float64(n*(n-1)), 1.5, "a code a cell, and a full cell a row")
+	assert.Equal(t, addr(1), tab.addrs[grids[2].entry(1)], "row 2's second column")
+	assert.Equal(t, addr(3), tab.addrs[grids[2].entry(2)], "row 2's third column")
+	assert.Equal(t, int32(-1), grids[2].entry(n-1), "past its columns")
+}
+
+// TestMatrixBudget: a gathering's rows may hold a quarter of the memory
+// limit the process runs under, at most 256 MiB.
+func TestMatrixBudget(t *testing.T) {
+	was := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(was) })
+	for _, tc := range []struct {
+		limit, want int64
+	}{{64 << 20, 16 << 20}, {512 << 20, 128 << 20}, {4 << 30, 256 << 20}, {math.MaxInt64, 256 << 20}} {
+		debug.SetMemoryLimit(tc.limit)
+		assert.Equal(t, tc.want, matrixBudget(), "GOMEMLIMIT %d", tc.limit)
+	}
+}
+
+// TestRowBudget: a fetch waits while fetches under way hold the room it
+// needs, and is refused only when the rows kept leave none.
+func TestRowBudget(t *testing.T) {
+	b := newRowBudget(100)
+	require.True(t, b.take(60))
+	took := make(chan bool)
+	go func() { took <- b.take(60) }()
+	select {
+	case <-took:
+		t.Fatal("a second fetch took room the first holds")
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.done(60, 30) // the first row keeps 30
+	require.True(t, <-took, "room once the first fetch ended")
+	b.done(60, 50) // 80 kept
+	assert.False(t, b.take(30), "the rows kept leave 20")
+	assert.True(t, b.take(20))
 }

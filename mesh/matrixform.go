@@ -59,34 +59,36 @@ type staleHost struct {
 }
 
 // buildMatrix puts the rows together: own first, then the other rows and
-// the stale hosts by host. Each row's columns become the matrix's, named
-// by the hosts this node knows announce them; m.mu is held.
-func (m *Mesh) buildMatrix(own *Row, rows []*Row, stale []staleHost) *Matrix {
-	mat := &Matrix{SchemaVersion: 2, Type: "mesh_matrix", Node: m.o.Node, Columns: []Column{}}
+// the stale hosts by host. The addresses of the rows' columns, in the
+// gathering's table, become the matrix's columns, named by the hosts this
+// node knows announce them. It returns the matrix's head (Rows empty) and
+// its rows, which the encoder makes one at a time (matrixRows), so that
+// they are never all held beside their encoding. m.mu is held.
+func (m *Mesh) buildMatrix(t *gatherTable, own *Row, rows []*Row, stale []staleHost) (*Matrix, *matrixRows) {
+	mat := &Matrix{SchemaVersion: 2, Type: "mesh_matrix", Node: m.o.Node, Columns: []Column{}, Rows: []MatrixRow{}}
 	type col struct {
 		addr netip.AddrPort
 		host string
 	}
 	all := append([]*Row{own}, rows...)
-	// Rows name the same addresses in the same spelling: each spelling
-	// is parsed once, not once a row.
-	canon := map[string]netip.AddrPort{}
+	// The table's addresses that the rows kept name, each parsed once:
+	// a row not believed may have added others.
+	used := make([]bool, len(t.addrs))
+	for _, r := range all {
+		r.grid.each(func(_ int, e int32) { used[e] = true })
+	}
+	entry := make([]netip.AddrPort, len(t.addrs))
 	seen := map[netip.AddrPort]bool{}
 	var cols []col
-	for _, r := range all {
-		for _, s := range r.grid.columns {
-			if _, done := canon[s]; done {
-				continue
-			}
-			a, ok := addrOf(s)
-			if !ok {
-				continue
-			}
-			canon[s] = a
-			if !seen[a] {
-				seen[a] = true
-				cols = append(cols, col{a, m.hostName(a)})
-			}
+	for i, s := range t.addrs {
+		a, ok := addrOf(s)
+		if !used[i] || !ok {
+			continue
+		}
+		entry[i] = a
+		if !seen[a] {
+			seen[a] = true
+			cols = append(cols, col{a, m.hostName(a)})
 		}
 	}
 	slices.SortFunc(cols, func(a, b col) int {
@@ -97,48 +99,79 @@ func (m *Mesh) buildMatrix(own *Row, rows []*Row, stale []staleHost) *Matrix {
 		byAddr[c.addr] = i
 		mat.Columns = append(mat.Columns, Column{Host: c.host, Address: c.addr.String(), Family: familyOf(c.addr)})
 	}
-	index := make(map[string]int, len(canon))
-	for s, a := range canon {
-		index[s] = byAddr[a]
+	mr := &matrixRows{columns: mat.Columns, column: make([]int32, len(t.addrs)), stale: len(stale),
+		none: strings.Repeat(string(noCode), len(cols)), codes: make([]byte, len(cols))}
+	for i, a := range entry {
+		mr.column[i] = -1
+		if j, ok := byAddr[a]; ok && a.IsValid() {
+			mr.column[i] = int32(j)
+		}
 	}
-	colOf := func(s string) (int, bool) {
-		i, ok := index[s]
-		return i, ok
-	}
-
-	book := newCodeBook()
-	none := strings.Repeat(string(noCode), len(cols))
+	mr.order = make([]matrixSource, 0, len(all)+len(stale))
 	for _, r := range all {
-		codes := []byte(none)
-		for i, s := range r.grid.columns {
-			if j, ok := colOf(s); ok && r.grid.classes[i] != string(noCode) {
-				codes[j] = book.code(r.grid.classes[i])
-			}
-		}
-		d := r.Discovery
-		mr := MatrixRow{Host: r.Node, Addresses: r.Addresses, Round: r.Round, RoundUnixMS: r.RoundUnixMS,
-			Peers: r.Peers, Discovery: &d, Codes: string(codes), Cells: make([]ColumnCell, 0, len(r.grid.cells))}
-		if mr.Addresses == nil {
-			mr.Addresses = []string{}
-		}
-		for _, c := range r.grid.cells {
-			if j, ok := colOf(r.grid.columns[c.Column]); ok {
-				c.Column, c.Host, c.Address = j, cols[j].host, cols[j].addr.String()
-				mr.Cells = append(mr.Cells, c)
-			}
-		}
-		mat.Rows = append(mat.Rows, mr)
+		mr.order = append(mr.order, matrixSource{host: r.Node, row: r})
 	}
-	for _, s := range stale {
-		mr := MatrixRow{Host: s.host, Stale: true, Error: s.err, Addresses: []string{}, Codes: none, Cells: []ColumnCell{}}
+	for i := range stale {
+		mr.order = append(mr.order, matrixSource{host: stale[i].host, stale: &stale[i]})
+	}
+	slices.SortStableFunc(mr.order[1:], func(a, b matrixSource) int { return cmp.Compare(a.host, b.host) })
+	mat.Classes = slices.Clone(t.book.classes)
+	return mat, mr
+}
+
+// matrixRows are a matrix's rows as a gathering kept them, in the
+// matrix's order, each made into a MatrixRow only as it is encoded.
+type matrixRows struct {
+	order   []matrixSource
+	columns []Column
+	column  []int32 // the matrix's column of each table entry; -1: none
+	stale   int     // how many of the rows are stale
+	none    string  // the codes of a row without cells
+	codes   []byte  // the row being made's codes
+}
+
+// matrixSource is one row of the matrix: a row kept, or a stale host.
+type matrixSource struct {
+	host  string
+	row   *Row
+	stale *staleHost
+}
+
+// len is how many rows the matrix has.
+func (x *matrixRows) len() int { return len(x.order) }
+
+// row makes the matrix's row i: its codes written straight into their
+// columns, a byte a cell, and its full cells named by column.
+func (x *matrixRows) row(i int) MatrixRow {
+	src := x.order[i]
+	if s := src.stale; s != nil {
+		mr := MatrixRow{Host: s.host, Stale: true, Error: s.err, Addresses: []string{}, Codes: x.none, Cells: []ColumnCell{}}
 		for _, a := range s.addrs {
 			mr.Addresses = append(mr.Addresses, a.String())
 		}
-		mat.Rows = append(mat.Rows, mr)
+		return mr
 	}
-	slices.SortFunc(mat.Rows[1:], func(a, b MatrixRow) int { return cmp.Compare(a.Host, b.Host) })
-	mat.Classes = book.classes
-	return mat
+	r, g := src.row, src.row.grid
+	copy(x.codes, x.none)
+	g.each(func(i int, e int32) {
+		if j := x.column[e]; j >= 0 && g.codes[i] != noCode {
+			x.codes[j] = g.codes[i]
+		}
+	})
+	d := r.Discovery
+	mr := MatrixRow{Host: r.Node, Addresses: r.Addresses, Round: r.Round, RoundUnixMS: r.RoundUnixMS,
+		Peers: r.Peers, Discovery: &d, Codes: string(x.codes), Cells: make([]ColumnCell, 0, len(g.cells))}
+	if mr.Addresses == nil {
+		mr.Addresses = []string{}
+	}
+	for _, c := range g.cells {
+		if e := g.entry(c.Column); e >= 0 && x.column[e] >= 0 {
+			j := x.column[e]
+			c.Column, c.Host, c.Address = int(j), x.columns[j].Host, x.columns[j].Address
+			mr.Cells = append(mr.Cells, c)
+		}
+	}
+	return mr
 }
 
 // hostName is the host an address of a row belongs to, as this node

@@ -82,6 +82,7 @@ type Mesh struct {
 	gathered    gatherMemory  // the gathering's alone
 	toLearn     chan learnJob // the rounds' probed addresses, for learnLoop
 	maxRowBytes int           // a peer's row larger than this is refused; 0: defaultMaxRow
+	budgetBytes int64         // the rows a gathering holds; 0: matrixBudget()
 }
 
 // New returns a Mesh; Run runs its rounds.

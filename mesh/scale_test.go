@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/smile-sockets/smile/internal/smiletest"
@@ -36,6 +37,8 @@ type farm struct {
 	base      string            // http://127.3.0.1:web
 	compact   map[string][]byte // by IP: made once, as a node encodes its row once a request
 	start     time.Time
+	spec      string     // -mesh: every host, as each node lists them
+	m         *mesh.Mesh // host-0000's
 }
 
 const (
@@ -61,7 +64,7 @@ func farmDown(n, every int) map[int]bool {
 
 // startFarm starts the farm of n hosts, one in downEvery down, and returns
 // it once host-0000 has its peers.
-func startFarm(t *testing.T, n, downEvery int) *farm {
+func startFarm(t testing.TB, n, downEvery int) *farm {
 	t.Helper()
 	f := &farm{n: n, port: smiletest.FreePort(t), web: smiletest.FreePort(t), down: farmDown(n, downEvery), start: time.Now(),
 		compact: map[string][]byte{}}
@@ -83,6 +86,11 @@ func startFarm(t *testing.T, n, downEvery int) *farm {
 	hs := &http.Server{Handler: http.HandlerFunc(f.serveRow), ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
 	t.Cleanup(func() { _ = hs.Close() })
+	var spec []string
+	for i := range n {
+		spec = append(spec, net.JoinHostPort(farmIP(i), fmt.Sprint(f.port)))
+	}
+	f.spec = strings.Join(spec, ",")
 	for i := 1; i < n; i++ {
 		if f.down[i] {
 			continue
@@ -92,11 +100,7 @@ func startFarm(t *testing.T, n, downEvery int) *farm {
 		go func(ln net.Listener) { _ = hs.Serve(ln) }(listen(farmIP(i), f.web))
 	}
 
-	var spec []string
-	for i := range n {
-		spec = append(spec, net.JoinHostPort(farmIP(i), fmt.Sprint(f.port)))
-	}
-	entries, err := mesh.ParseSpec(strings.Join(spec, ","), f.port)
+	entries, err := mesh.ParseSpec(f.spec, f.port)
 	require.NoError(t, err)
 	own := netip.MustParseAddrPort(spec[0])
 	greeting := farmGreeting
@@ -106,6 +110,7 @@ func startFarm(t *testing.T, n, downEvery int) *farm {
 		Expect: &greeting, HTTPPort: f.web,
 		NoUDP: true}, log) // the farm's hosts answer no datagrams: its figures are the matrix's and the page's
 	require.NoError(t, err)
+	f.m = m
 	go m.Run(ctx)
 	go func() {
 		_ = mesh.ServeHTTP(ctx, listen(farmIP(0), f.web), mesh.Handler(m, prometheus.NewRegistry(), log), log)
@@ -175,7 +180,7 @@ func (f *farm) row(i int, cells, compact bool) []byte {
 	ms := func(t time.Time) float64 { return float64(t.UnixMicro()) / 1000 }
 	addr := net.JoinHostPort(farmIP(i), fmt.Sprint(f.port))
 	r := map[string]any{"schema_version": 1, "type": "mesh_node", "node": farmHost(i), "addresses": []string{addr},
-		"mesh": "farm", "interval_ms": 10000, "timeout_ms": 2000, "max_peers": 100, "round": 42, "round_ms": 3.5,
+		"mesh": f.spec, "interval_ms": 10000, "timeout_ms": 2000, "max_peers": 100, "round": 42, "round_ms": 3.5,
 		"round_unix_ms": ms(f.start), "peers": f.n - 1, "discovery": map[string]any{"ok": true}, "time_unix_ms": ms(time.Now())}
 	var all []farmCell
 	if cells {
@@ -284,4 +289,62 @@ func TestMatrixAtScale(t *testing.T) {
 			require.Less(t, float64(first.bytes)/float64(cells), 8.0, "bytes a cell")
 		})
 	}
+}
+
+// TestGatheringWithinItsShareOfMemory: a gathering whose rows fill its
+// share of the memory limit makes the hosts not fetched yet stale rows
+// saying so, and keeps the rows it has: every row fresh or stale for
+// that reason alone.
+func TestGatheringWithinItsShareOfMemory(t *testing.T) {
+	f := startFarm(t, 200, 0)
+	mesh.SetMatrixBudget(f.m, 320<<10) // a row's bound (270 KiB at 200 peers) and some 50 rows
+	b := mesh.Gather(context.Background(), f.m, 0)
+	var m mesh.Matrix
+	require.NoError(t, json.Unmarshal(b, &m))
+	reasons := map[string]int{}
+	for _, r := range m.Rows {
+		reasons[r.Error]++
+	}
+	t.Logf("rows by reason: %v", reasons)
+	require.Len(t, m.Rows, 200)
+	assert.Len(t, reasons, 2, "fresh, or not fetched")
+	assert.Greater(t, reasons[""], 10, "fresh rows")
+	assert.Greater(t, reasons["not fetched: the matrix already holds the 320 KiB of rows a gathering may"], 10)
+}
+
+// BenchmarkGathering gathers the matrix of a farm of 1,000 hosts, all up
+// and one in fifty down (whose cells, failing, travel in full), and
+// encodes it, as a request past the freshness window does: the heap it
+// held at its peak and what it allocated, in bytes a cell, with the
+// collector at GOGC=10 (smiletest.HeapPeak); the process's figures, the
+// farm's serving of its rows too.
+//
+//	go test ./mesh -run '^$' -bench BenchmarkGathering -benchtime 5x
+func BenchmarkGathering(b *testing.B) {
+	for _, downEvery := range []int{0, 50} {
+		b.Run(fmt.Sprintf("1000-down-every-%d", downEvery), func(b *testing.B) { benchGathering(b, 1000, downEvery) })
+	}
+}
+
+func benchGathering(b *testing.B, n, downEvery int) {
+	f := startFarm(b, n, downEvery)
+	cells := float64(n * (n - 1))
+	var peak, alloc, size uint64
+	hint := 0
+	b.ResetTimer()
+	for range b.N {
+		var stale int
+		p, a := smiletest.HeapPeak(func() {
+			mat := mesh.Gather(context.Background(), f.m, hint)
+			hint = len(mat)
+			stale = strings.Count(string(mat), `"stale":true`)
+		})
+		peak, alloc, size = max(peak, p), alloc+a, size+uint64(hint)
+		if stale != len(f.down) {
+			b.Fatalf("%d stale rows, want the %d down hosts'", stale, len(f.down))
+		}
+	}
+	b.ReportMetric(float64(peak)/cells, "peak-heap-B/cell")
+	b.ReportMetric(float64(alloc)/cells/float64(b.N), "alloc-B/cell")
+	b.ReportMetric(float64(size)/cells/float64(b.N), "matrix-B/cell")
 }
