@@ -67,10 +67,11 @@ func rowURL(a netip.Addr, port int, cells bool) (u *url.URL, shown string) {
 // false: only the row's head (node, addresses) is wanted; with all, the
 // row's cells are kept in table, the gathering's.
 type rowLimits struct {
-	bytes int
-	cells int
-	all   bool
-	table *gatherTable
+	bytes  int
+	cells  int
+	all    bool
+	table  *gatherTable
+	budget *rowBudget // with all: charged the bytes read; nil: none
 }
 
 // fetchRow gets the row a peer serves at /mesh.json on this node's -http
@@ -95,10 +96,12 @@ func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort, lim rowLimits) (r
 	case resp.StatusCode != http.StatusOK:
 		return nil, 0, fmt.Errorf("no row from %s: HTTP %d", shown, resp.StatusCode)
 	}
-	body := &boundedReader{r: resp.Body, left: lim.bytes}
+	body := &boundedReader{r: resp.Body, left: lim.bytes, budget: lim.budget}
 	row, err = decodeRow(body, lim)
 	size = lim.bytes - body.left
 	switch {
+	case errors.As(err, new(errOverBudget)):
+		return nil, size, err
 	case errors.Is(err, errRowTooLarge):
 		return nil, size, fmt.Errorf("bad row from %s: too large: more than %d bytes", shown, lim.bytes)
 	case errors.Is(err, errRowTooManyCells):
@@ -130,10 +133,12 @@ type notRow string
 func (e notRow) Error() string { return string(e) }
 
 // boundedReader reads at most left bytes of r, then fails with
-// errRowTooLarge.
+// errRowTooLarge, and charges budget (when there is one) what it reads,
+// failing with errOverBudget when that is spent.
 type boundedReader struct {
-	r    io.Reader
-	left int
+	r      io.Reader
+	left   int
+	budget *rowBudget
 }
 
 func (b *boundedReader) Read(p []byte) (int, error) {
@@ -143,8 +148,14 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	if len(p) > b.left {
 		p = p[:b.left]
 	}
+	if b.budget != nil && !b.budget.charge(int64(len(p))) {
+		return 0, errOverBudget(b.budget.total)
+	}
 	n, err := b.r.Read(p)
 	b.left -= n
+	if b.budget != nil {
+		b.budget.charge(int64(n - len(p))) // what was not read, given back
+	}
 	return n, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smile-sockets/smile/internal/latency"
@@ -39,47 +40,36 @@ func mebibytes(n int64) string {
 	return fmt.Sprintf("%d MiB", n>>20)
 }
 
-// rowBudget is a gathering's matrixBudget: each fetch takes its row's
-// bound before it starts and, once the row is read, gives it back and
-// keeps what the row holds. A fetch waits while fetches under way hold
-// the room it needs, and fails only when the rows kept leave none.
+// rowBudget is a gathering's matrixBudget: each fetch is charged the
+// bytes it reads as it reads them and, once its row is read, keeps what
+// the row holds instead (a byte a column, and its full cells, of the
+// tens of bytes a column read). A fetch that would take the gathering
+// past its budget fails at once, never waits: fetches waiting on one
+// another could each hold part of the room the others need.
 type rowBudget struct {
-	mu             sync.Mutex
-	ready          *sync.Cond
-	total          int64
-	kept, underWay int64
+	total int64
+	held  atomic.Int64 // the rows kept and the bytes of those under way
 }
 
-func newRowBudget(total int64) *rowBudget {
-	b := &rowBudget{total: total}
-	b.ready = sync.NewCond(&b.mu)
-	return b
-}
-
-// take reserves n bytes for a fetch; false when the rows kept leave no
-// room for it.
-func (b *rowBudget) take(n int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for {
-		switch {
-		case b.kept+n > b.total:
-			return false
-		case b.kept+b.underWay+n <= b.total:
-			b.underWay += n
-			return true
-		}
-		b.ready.Wait() // fetches end within their -mesh-timeout
+// charge takes n bytes of the budget; false, taking nothing, when they
+// are not there.
+func (b *rowBudget) charge(n int64) bool {
+	if b.held.Add(n) > b.total {
+		b.held.Add(-n)
+		return false
 	}
+	return true
 }
 
-// done gives back a fetch's n bytes and keeps k of them for its row.
-func (b *rowBudget) done(n, k int64) {
-	b.mu.Lock()
-	b.underWay -= n
-	b.kept += k
-	b.mu.Unlock()
-	b.ready.Broadcast()
+// done gives back a fetch's read bytes and keeps kept for its row.
+func (b *rowBudget) done(read, kept int64) { b.held.Add(kept - read) }
+
+// errOverBudget is why a fetch stopped: the gathering's rows fill its
+// budget.
+type errOverBudget int64
+
+func (e errOverBudget) Error() string {
+	return fmt.Sprintf("not kept: the gathering already holds the %s of rows it may", mebibytes(int64(e)))
 }
 
 // gatherTime bounds one gathering: each fetch has its own -mesh-timeout,
@@ -163,28 +153,27 @@ func (m *Mesh) assemble(ctx context.Context) (*Matrix, *matrixRows) {
 	results := make([]fetched, len(keys))
 	// However many fetches run at once, the rows held and read never
 	// exceed the budget.
-	total := cmp.Or(m.budgetBytes, matrixBudget())
-	budget := newRowBudget(total)
+	budget := &rowBudget{total: cmp.Or(m.budgetBytes, matrixBudget())}
+	lim.budget = budget
 	m.fetchEach(ctx, len(keys), func(i int) {
 		r := fetched{key: keys[i], addrs: groups[keys[i]]}
 		for _, a := range r.addrs {
-			if !budget.take(int64(lim.bytes)) {
-				r.err = fmt.Errorf("not fetched: the matrix already holds the %s of rows a gathering may", mebibytes(total))
-				break
-			}
-			if time.Until(deadline) < m.o.Timeout { // waited for the budget, maybe
-				budget.done(int64(lim.bytes), 0)
+			if time.Until(deadline) < m.o.Timeout {
 				if r.err == nil {
 					r.err = errNotTried
 				}
 				break
 			}
-			r.row, _, r.err = m.fetchRow(ctx, a, lim)
+			var size int
+			r.row, size, r.err = m.fetchRow(ctx, a, lim)
 			kept := 0
 			if r.err == nil {
 				kept = r.row.keptBytes()
 			}
-			budget.done(int64(lim.bytes), int64(kept))
+			budget.done(int64(size), int64(kept))
+			if errors.As(r.err, new(errOverBudget)) {
+				break // another address of the host would not fit either
+			}
 			if r.err == nil {
 				r.from = a
 				break

@@ -97,21 +97,16 @@ func TestMatrixBudget(t *testing.T) {
 	}
 }
 
-// TestRowBudget: a fetch waits while fetches under way hold the room it
-// needs, and is refused only when the rows kept leave none.
+// TestRowBudget: fetches are charged what they read, and a row once read
+// what it keeps; a charge past the budget fails and takes nothing.
 func TestRowBudget(t *testing.T) {
-	b := newRowBudget(100)
-	require.True(t, b.take(60))
-	took := make(chan bool)
-	go func() { took <- b.take(60) }()
-	select {
-	case <-took:
-		t.Fatal("a second fetch took room the first holds")
-	case <-time.After(50 * time.Millisecond):
-	}
-	b.done(60, 30) // the first row keeps 30
-	require.True(t, <-took, "room once the first fetch ended")
-	b.done(60, 50) // 80 kept
-	assert.False(t, b.take(30), "the rows kept leave 20")
-	assert.True(t, b.take(20))
+	b := &rowBudget{total: 100}
+	require.True(t, b.charge(60))
+	assert.False(t, b.charge(60), "a second fetch past the room the first holds")
+	assert.Equal(t, int64(60), b.held.Load(), "a failed charge takes nothing")
+	b.done(60, 30) // the first row read, and 30 kept
+	assert.True(t, b.charge(70))
+	assert.False(t, b.charge(1))
+	b.done(70, 0) // a fetch that failed keeps nothing
+	assert.Equal(t, int64(30), b.held.Load())
 }

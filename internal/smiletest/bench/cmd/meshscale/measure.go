@@ -142,6 +142,9 @@ type gathered struct {
 	assembleMS  float64
 	err         string   // the request failed: why
 	reasons     []string // the stale rows' reasons, counted by kind
+	// The full cells, by why they travel in full: failing, ok with
+	// datagrams lost or a narrower path, ok otherwise (just changed).
+	failing, lossy, changed int
 }
 
 func getMatrix(ctx context.Context, hc *http.Client, base string) (gathered, error) {
@@ -156,6 +159,13 @@ func getMatrix(ctx context.Context, hc *http.Client, base string) (gathered, err
 		Rows       []struct {
 			Stale bool   `json:"stale"`
 			Error string `json:"error"`
+			Cells []struct {
+				OK           bool     `json:"ok"`
+				LossRatio    *float64 `json:"loss_ratio"`
+				PathMTU      int      `json:"path_mtu"`
+				InterfaceMTU int      `json:"interface_mtu"`
+				BlackHole    bool     `json:"black_hole"`
+			} `json:"cells"`
 		} `json:"rows"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
@@ -167,6 +177,16 @@ func getMatrix(ctx context.Context, hc *http.Client, base string) (gathered, err
 		if r.Stale {
 			g.stale++
 			reasons[staleKind(r.Error)]++
+		}
+		for _, c := range r.Cells {
+			switch {
+			case !c.OK:
+				g.failing++
+			case (c.LossRatio != nil && *c.LossRatio > 0) || c.BlackHole || (c.PathMTU > 0 && c.PathMTU < c.InterfaceMTU):
+				g.lossy++
+			default:
+				g.changed++
+			}
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(reasons)) {
@@ -254,6 +274,8 @@ func (r result) print(w io.Writer, c config) {
 		}
 		fmt.Fprintf(tw, "/matrix.json #%d\t%.0f ms, %d bytes (%.1f a cell), %d rows, %d stale%s, gathered in %.0f ms\n",
 			i+1, ms(g.took), g.bytes, float64(g.bytes)/float64(c.n*c.n), g.rows, g.stale, why, g.assembleMS)
+		fmt.Fprintf(tw, "  its full cells\t%d failing, %d ok with datagrams lost or a narrower path, %d ok and just changed\n",
+			g.failing, g.lossy, g.changed)
 	}
 	if r.seriesErr != "" {
 		fmt.Fprintf(tw, "smile_ series on node 1\tnot counted: %s\n", r.seriesErr)
