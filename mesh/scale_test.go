@@ -292,8 +292,8 @@ func TestMatrixAtScale(t *testing.T) {
 }
 
 // TestGatheringWithinItsShareOfMemory: a gathering whose rows fill its
-// share of the memory limit makes the hosts not fetched yet stale rows
-// saying so, and keeps the rows it has: every row fresh or stale for
+// share of the memory limit makes the hosts whose rows do not fit stale
+// rows saying so, and keeps the rows it has: every row fresh or stale for
 // that reason alone.
 func TestGatheringWithinItsShareOfMemory(t *testing.T) {
 	f := startFarm(t, 200, 0)
@@ -307,7 +307,7 @@ func TestGatheringWithinItsShareOfMemory(t *testing.T) {
 	}
 	t.Logf("rows by reason: %v", reasons)
 	require.Len(t, m.Rows, 200)
-	assert.Len(t, reasons, 2, "fresh, or not fetched")
+	assert.Len(t, reasons, 2, "fresh, or not kept")
 	assert.Greater(t, reasons[""], 10, "fresh rows")
 	assert.Greater(t, reasons["not kept: the gathering already holds the 64 KiB of rows it may"], 10)
 }
