@@ -12,11 +12,13 @@
 // round trip, hops, and the path MTU on a slower cadence), state.go
 // (each destination's cell and this node's row), compact.go (the row in
 // the compact form gatherings ask for: a class code a cell, and what a
-// gathering keeps of a row in either form), fetch.go (one peer's row
+// gathering keeps of a row in either form, against one table of addresses
+// and classes the gathering shares), fetch.go (one peer's row
 // fetched over HTTP, bounded and checked), gather.go (every peer's row
 // fetched in turn and put together, and peers' addresses attributed to
 // their nodes), matrixform.go (the matrix, schema_version 2: a column per
-// address, a code per cell), matrix.go (its cache, encoded once), metrics.go (the
+// address, a code per cell, its rows made one at a time as they are
+// encoded), matrix.go (its cache, encoded once), metrics.go (the
 // Prometheus collector), received.go (the peer set's addresses, whose
 // probes the server counts rather than logs), http.go (the endpoints) and
 // page.go (the embedded page).
