@@ -73,7 +73,11 @@ func (d *datagrams) serve(ctx context.Context, pc *net.UDPConn) error {
 			case ctx.Err() != nil && isTimeout(err) && drainEnd.IsZero():
 				// Stopping: what the socket holds now was sent before the
 				// stop, so it is answered, within the window.
+				// The answers waiting go first: a read's flush can wait
+				// for room in the send buffer, which must not eat the
+				// window that says the socket is empty.
 				drainEnd = time.Now().Add(d.idle)
+				rw.flush()
 				_ = pc.SetReadDeadline(time.Now().Add(acceptFloor))
 				continue
 			case ctx.Err() != nil && (isTimeout(err) || errors.Is(err, net.ErrClosed)):
@@ -88,6 +92,7 @@ func (d *datagrams) serve(ctx context.Context, pc *net.UDPConn) error {
 			if !time.Now().Before(drainEnd) {
 				return nil
 			}
+			rw.flush()
 			_ = pc.SetReadDeadline(time.Now().Add(acceptFloor))
 		}
 	}

@@ -96,6 +96,74 @@ func TestDatagramBatchCountsARefusedAnswer(t *testing.T) {
 	}
 }
 
+// TestDatagramDrainWhileTheSendBufferIsFull: 200 requests queued before
+// a stop, on a server whose answers leave slowly (a tbf queue on its link
+// and a send buffer of the smallest size), are all answered: waiting for
+// room to send the last batch's answers must not eat the 5 ms of silence
+// that ends the drain (docs/datagrams.md, "Health and the drain"), which
+// left 168 of them unanswered and uncounted.
+func TestDatagramDrainWhileTheSendBufferIsFull(t *testing.T) {
+	cli, srv := smiletest.NewNetns(t), smiletest.NewNetns(t)
+	smiletest.Link(t, cli, "dfc", 1500, srv, "dfs", 1500)
+	cli.Run(t, "ip addr add 10.29.0.1/24 dev dfc")
+	srv.Run(t, "ip addr add 10.29.0.2/24 dev dfs", "tc qdisc add dev dfs root tbf rate 200kbit burst 1600 limit 1000000")
+	var pc, c *net.UDPConn
+	srv.Do(t, func() {
+		var err error
+		pc, err = net.ListenUDP("udp4", &net.UDPAddr{})
+		require.NoError(t, err)
+		require.NoError(t, pc.SetWriteBuffer(1))
+	})
+	cli.Do(t, func() {
+		var err error
+		c, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 29, 0, 2), Port: pc.LocalAddr().(*net.UDPAddr).Port})
+		require.NoError(t, err)
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	const queued = 200
+	for range queued {
+		_, err := c.Write(make([]byte, 64))
+		require.NoError(t, err)
+	}
+	time.Sleep(50 * time.Millisecond) // all of them in the server's socket
+	d := &datagrams{greeting: []byte(defaultGreeting), idle: 10 * time.Second}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, d.serve(ctx, pc))
+	assert.Equal(t, DatagramStats{Greetings: queued}, d.stats())
+}
+
+// TestDatagramDrainEndAnswersItsLastBatch: a drain whose window ends
+// with answers still waiting in a batch sends them before the socket
+// closes, so that every greeting counted and not failed reached its
+// client.
+func TestDatagramDrainEndAnswersItsLastBatch(t *testing.T) {
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	c, err := net.DialUDP("udp4", nil, pc.LocalAddr().(*net.UDPAddr))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	for range 20 {
+		_, err := c.Write(make([]byte, 64))
+		require.NoError(t, err)
+	}
+	require.NoError(t, pc.SetReadDeadline(time.Now().Add(-time.Second))) // the drain starts at the first read
+	d := &datagrams{greeting: []byte(defaultGreeting), idle: time.Nanosecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, d.serve(ctx, pc))
+	st := d.stats()
+	require.Positive(t, st.Greetings)
+	got := 0
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
+	for b := make([]byte, 64); ; got++ {
+		if _, err := c.Read(b); err != nil {
+			break
+		}
+	}
+	assert.Equal(t, st.Greetings-st.Failed, uint64(got))
+}
+
 // TestDatagramLinkLocal: a client on a link-local address of another
 // namespace's veth sends to the server's link-local address: the answer
 // comes back from that address over that link (the peer's and the
@@ -112,8 +180,9 @@ func TestDatagramLinkLocal(t *testing.T) {
 	var d *datagrams
 	peers := make(chan netip.AddrPort, 1)
 	srv.Do(t, func() {
-		port, d = serveDatagrams(t, "udp6", "[::]:0")
-		d.log = func(_ time.Time, peer netip.AddrPort) { peers <- peer }
+		port, d = serveDatagrams(t, "udp6", "[::]:0", func(d *datagrams) {
+			d.log = func(_ time.Time, peer netip.AddrPort) { peers <- peer }
+		})
 	})
 	cli.Do(t, func() {
 		dst := netip.AddrPortFrom(netip.MustParseAddr("fe80::28:2").WithZone("llc"), port)

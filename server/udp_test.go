@@ -23,13 +23,16 @@ import (
 // serveDatagrams answers on a UDP socket the test opens on addr (network
 // udp, udp4 or udp6) until the test ends, and returns the socket's port
 // and the answerer, whose counts the test reads.
-func serveDatagrams(t *testing.T, network, addr string) (uint16, *datagrams) {
+func serveDatagrams(t *testing.T, network, addr string, set ...func(*datagrams)) (uint16, *datagrams) {
 	t.Helper()
 	pc, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
 	if err != nil {
 		t.Skipf("no %s %s here: %v", network, addr, err)
 	}
 	d := &datagrams{greeting: []byte(defaultGreeting), idle: time.Second}
+	for _, f := range set { // before it serves: the serving goroutine reads them
+		f(d)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.serve(ctx, pc) }()
