@@ -76,7 +76,11 @@ func (d *datagrams) serve(ctx context.Context, pc *net.UDPConn) error {
 				// The answers waiting go first: a read's flush can wait
 				// for room in the send buffer, which must not eat the
 				// window that says the socket is empty.
+				// Sending waits no longer than the window either: an
+				// answer that cannot leave by then is counted failed, so a
+				// stalled link cannot hold the stop.
 				drainEnd = time.Now().Add(d.idle)
+				_ = pc.SetWriteDeadline(drainEnd.Add(acceptFloor))
 				rw.flush()
 				_ = pc.SetReadDeadline(time.Now().Add(acceptFloor))
 				continue

@@ -133,6 +133,48 @@ func TestDatagramDrainWhileTheSendBufferIsFull(t *testing.T) {
 	assert.Equal(t, DatagramStats{Greetings: queued}, d.stats())
 }
 
+// TestDatagramDrainBoundedOnAStalledLink: a stop whose answers cannot
+// leave (a tbf queue at 1 kbit/s and the smallest send buffer) still
+// ends within its drain window, the answers that did not leave counted
+// failed: a stalled link does not hold the server's stop.
+func TestDatagramDrainBoundedOnAStalledLink(t *testing.T) {
+	cli, srv := smiletest.NewNetns(t), smiletest.NewNetns(t)
+	smiletest.Link(t, cli, "dsc", 1500, srv, "dss", 1500)
+	cli.Run(t, "ip addr add 10.29.1.1/24 dev dsc")
+	srv.Run(t, "ip addr add 10.29.1.2/24 dev dss", "tc qdisc add dev dss root tbf rate 1kbit burst 1600 limit 1000000")
+	var pc, c *net.UDPConn
+	srv.Do(t, func() {
+		var err error
+		pc, err = net.ListenUDP("udp4", &net.UDPAddr{})
+		require.NoError(t, err)
+		require.NoError(t, pc.SetWriteBuffer(1))
+	})
+	cli.Do(t, func() {
+		var err error
+		c, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 29, 1, 2), Port: pc.LocalAddr().(*net.UDPAddr).Port})
+		require.NoError(t, err)
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	const queued = 200
+	for range queued {
+		_, err := c.Write(make([]byte, 64))
+		require.NoError(t, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	const idle = 300 * time.Millisecond
+	d := &datagrams{greeting: []byte(defaultGreeting), idle: idle}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	require.NoError(t, d.serve(ctx, pc))
+	took := time.Since(start)
+	assert.Less(t, took, idle+time.Second, "the stop outlived its drain window")
+	st := d.stats()
+	assert.Positive(t, st.Failed, "answers that could not leave are counted failed")
+	assert.LessOrEqual(t, st.Greetings, uint64(queued))
+	t.Logf("FIGURES stop %v, %d greetings counted, %d failed", took.Round(time.Millisecond), st.Greetings, st.Failed)
+}
+
 // TestDatagramDrainEndAnswersItsLastBatch: a drain whose window ends
 // with answers still waiting in a batch sends them before the socket
 // closes, so that every greeting counted and not failed reached its
