@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -134,6 +135,23 @@ func (w *compactFields) field(key string) any {
 		return &w.Cells
 	}
 	return nil
+}
+
+// decode reads the compact field key into f, its lists (classes,
+// columns, cells) an element at a time and no longer than a row may hold
+// (decodeList); the codes string is bounded by the row's bytes.
+func (w *compactFields) decode(dec *json.Decoder, key string, f any, maxCells int) (err error) {
+	switch key {
+	case "classes":
+		w.Classes, err = decodeList[string](dec, len(codeDigits), notRow(fmt.Sprintf("compact row: more than %d classes, more than its codes", len(codeDigits))))
+	case "columns":
+		w.Columns, err = decodeList[string](dec, maxCells, errRowTooManyCells)
+	case "cells":
+		w.Cells, err = decodeList[ColumnCell](dec, maxCells, errRowTooManyCells)
+	default:
+		err = dec.Decode(f)
+	}
+	return err
 }
 
 // gatherTable is what the rows of one gathering share: every destination

@@ -202,7 +202,7 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 			continue
 		}
 		if f := cf.field(key); f != nil && lim.all {
-			if err := dec.Decode(f); err != nil { // bounded by the row's bytes
+			if err := cf.decode(dec, key, f, lim.cells); err != nil {
 				return nil, bad(err)
 			}
 			continue
@@ -243,6 +243,35 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 	}
 	row.Mesh = ""
 	return &row, nil
+}
+
+// decodeList reads a JSON list one element at a time, failing with over
+// before it decodes element max+1: a list of empty objects, three bytes
+// each, would otherwise make a 200-byte element of every three bytes read
+// before its length could be checked.
+func decodeList[T any](dec *json.Decoder, max int, over error) ([]T, error) {
+	t, err := dec.Token()
+	switch {
+	case err != nil:
+		return nil, err
+	case t == nil:
+		return nil, nil
+	case t != json.Delim('['):
+		return nil, notRow("a compact row's list is not a list")
+	}
+	list := []T{}
+	for dec.More() {
+		if len(list) >= max {
+			return list, over
+		}
+		var e T
+		if err := dec.Decode(&e); err != nil {
+			return list, err
+		}
+		list = append(list, e)
+	}
+	_, err = dec.Token() // ']'
+	return list, err
 }
 
 // decodeCells reads the destinations list one cell at a time onto cells,

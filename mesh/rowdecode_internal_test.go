@@ -1,0 +1,58 @@
+package mesh
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/smile-sockets/smile/internal/smiletest"
+)
+
+// gatherLimits are a gathering's bounds on a row when the peer set makes
+// cells possible, with a table of its own.
+func gatherLimits(t *testing.T, cells int) rowLimits {
+	t.Helper()
+	return rowLimits{bytes: 4<<10 + cells*maxCellBytes, cells: cells, all: true, table: newGatherTable()}
+}
+
+// compactHead is a compact row's head and form, to which a test adds its
+// lists.
+func compactHead(schema int) string {
+	return fmt.Sprintf(`{"schema_version":%d,"type":"mesh_node","node":"p","addresses":["10.0.0.2:7890"],"form":"compact"`, schema)
+}
+
+// TestCompactListsRefusedBeforeTheirBound: a compact row whose list of
+// cells, columns or classes fills the row's bytes with tiny elements is
+// refused at the element past its bound, having decoded no more than
+// that: 100 cells allowed, a 106 KB row of {} allocated 41 MB before.
+func TestCompactListsRefusedBeforeTheirBound(t *testing.T) {
+	const cells = 100
+	lim := gatherLimits(t, cells)
+	fill := func(elem string) string {
+		return strings.TrimSuffix(strings.Repeat(elem+",", (lim.bytes-200)/len(elem+",")), ",")
+	}
+	tests := []struct {
+		name, list, elem, err string
+	}{
+		{"cells of {}", "cells", "{}", "too many cells"},
+		{"columns of \"\"", "columns", `""`, "too many cells"},
+		{"classes of \"\"", "classes", `""`, "compact row: more than 36 classes, more than its codes"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := compactHead(1) + `,"` + tc.list + `":[` + fill(tc.elem) + `]}`
+			require.LessOrEqual(t, len(body), lim.bytes)
+			var err error
+			_, alloc := smiletest.HeapPeak(func() {
+				_, err = decodeRow(strings.NewReader(body), gatherLimits(t, cells))
+			})
+			require.Error(t, err)
+			assert.Equal(t, tc.err, err.Error())
+			t.Logf("%d-byte row: %d bytes allocated", len(body), alloc)
+			assert.Less(t, alloc, uint64(1<<20), "allocated while decoding a %d-byte row", len(body))
+		})
+	}
+}
