@@ -111,14 +111,6 @@ func (m *Mesh) fetchRow(ctx context.Context, a netip.AddrPort, lim rowLimits) (r
 	case err != nil:
 		return nil, size, fmt.Errorf("no row from %s: %s after %d bytes", shown, fetchReason(err), size)
 	}
-	switch {
-	case row.SchemaVersion != 1 || row.Type != "mesh_node":
-		return nil, size, fmt.Errorf("bad row from %s: schema_version %d, type %q: want 1, \"mesh_node\"", shown, row.SchemaVersion, short(dnsname.Sanitize(row.Type)))
-	case row.Node == "" || dnsname.Sanitize(row.Node) != row.Node:
-		return nil, size, fmt.Errorf("bad row from %s: node name %q is not a host name", shown, short(dnsname.Sanitize(row.Node)))
-	case len(row.Addresses) > maxRowAddresses:
-		return nil, size, fmt.Errorf("bad row from %s: more than %d addresses", shown, maxRowAddresses)
-	}
 	return row, size, nil
 }
 
@@ -227,6 +219,17 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 	var row Row
 	if err := json.Unmarshal(head.Bytes(), &row); err != nil {
 		return nil, bad(err)
+	}
+	// The head is checked before anything of the row goes into the
+	// gathering's table: a refused row keeps nothing, so it must add
+	// nothing there either.
+	switch {
+	case row.SchemaVersion != 1 || row.Type != "mesh_node":
+		return nil, notRow(fmt.Sprintf("schema_version %d, type %q: want 1, \"mesh_node\"", row.SchemaVersion, short(dnsname.Sanitize(row.Type))))
+	case row.Node == "" || dnsname.Sanitize(row.Node) != row.Node:
+		return nil, notRow(fmt.Sprintf("node name %q is not a host name", short(dnsname.Sanitize(row.Node))))
+	case len(row.Addresses) > maxRowAddresses:
+		return nil, notRow(fmt.Sprintf("more than %d addresses", maxRowAddresses))
 	}
 	if !lim.all {
 		row.Destinations = cells

@@ -56,3 +56,42 @@ func TestCompactListsRefusedBeforeTheirBound(t *testing.T) {
 		})
 	}
 }
+
+// tableSize is what t holds: addresses, words and classes.
+func tableSize(t *gatherTable) [3]int {
+	return [3]int{len(t.addrs), len(t.words), len(t.book.classes)}
+}
+
+// TestRefusedRowLeavesTheTable: a row refused for its head (another
+// schema, a node name that is no host name, too many addresses) adds
+// nothing to the gathering's table, whose bytes the budget would give
+// back with the refused row's: schema_version 2 with 100 columns of 900
+// bytes grew it by 96 KB before.
+func TestRefusedRowLeavesTheTable(t *testing.T) {
+	long := func(i int) string { return fmt.Sprintf(`"%0900d"`, i) }
+	var cols, codes, cells []string
+	for i := range 100 {
+		cols, codes = append(cols, long(i)), append(codes, "1")
+		cells = append(cells, fmt.Sprintf(`{"host":"h","address":%s,"ok":false,"class":"refused","error":%s}`, long(i), long(i)))
+	}
+	compact := `,"classes":["ok","junk"],"columns":[` + strings.Join(cols, ",") + `],"codes":"` + strings.Join(codes, "") + `","cells":[]}`
+	full := `,"destinations":[` + strings.Join(cells, ",") + `]}`
+	head := `{"type":"mesh_node","addresses":["10.0.0.2:7890"]`
+	tests := []struct {
+		name, body, err string
+	}{
+		{"compact, schema_version 2", compactHead(2) + compact, `schema_version 2, type "mesh_node": want 1, "mesh_node"`},
+		{"full, schema_version 2", head + `,"schema_version":2,"node":"p"` + full, `schema_version 2, type "mesh_node": want 1, "mesh_node"`},
+		{"full, node name", head + `,"schema_version":1,"node":"a b"` + full, `node name "ab" is not a host name`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lim := gatherLimits(t, 200)
+			before := tableSize(lim.table)
+			_, err := decodeRow(strings.NewReader(tc.body), lim)
+			require.Error(t, err)
+			assert.Equal(t, tc.err, err.Error())
+			assert.Equal(t, before, tableSize(lim.table), "addresses, words, classes")
+		})
+	}
+}
