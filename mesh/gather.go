@@ -61,8 +61,20 @@ func (b *rowBudget) charge(n int64) bool {
 	return true
 }
 
-// done gives back a fetch's read bytes and keeps kept for its row.
-func (b *rowBudget) done(read, kept int64) { b.held.Add(kept - read) }
+// done gives back a fetch's read bytes and keeps kept for its row; a row
+// that keeps more than was read of it (a few bytes of cell each a full
+// cell's 200) is charged the difference, and false, taking nothing, when
+// that is not there: the row is then not kept.
+func (b *rowBudget) done(read, kept int64) bool {
+	if kept > read && !b.charge(kept-read) {
+		b.held.Add(-read)
+		return false
+	}
+	if kept <= read {
+		b.held.Add(kept - read)
+	}
+	return true
+}
 
 // errOverBudget is why a fetch stopped: the gathering's rows fill its
 // budget.
@@ -170,7 +182,9 @@ func (m *Mesh) assemble(ctx context.Context) (*Matrix, *matrixRows) {
 			if r.err == nil {
 				kept = r.row.keptBytes()
 			}
-			budget.done(int64(size), int64(kept))
+			if !budget.done(int64(size), int64(kept)) {
+				r.row, r.err = nil, errOverBudget(budget.total)
+			}
 			if errors.As(r.err, new(errOverBudget)) {
 				break // another address of the host would not fit either
 			}

@@ -1,9 +1,17 @@
 package mesh
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,10 +26,10 @@ func gatherLimits(t *testing.T, cells int) rowLimits {
 	return rowLimits{bytes: 4<<10 + cells*maxCellBytes, cells: cells, all: true, table: newGatherTable()}
 }
 
-// compactHead is a compact row's head and form, to which a test adds its
-// lists.
-func compactHead(schema int) string {
-	return fmt.Sprintf(`{"schema_version":%d,"type":"mesh_node","node":"p","addresses":["10.0.0.2:7890"],"form":"compact"`, schema)
+// compactHead is the head and form of node p's compact row, announcing
+// addr, to which a test adds its lists.
+func compactHead(schema int, addr string) string {
+	return fmt.Sprintf(`{"schema_version":%d,"type":"mesh_node","node":"p","addresses":[%q],"form":"compact"`, schema, addr)
 }
 
 // TestCompactListsRefusedBeforeTheirBound: a compact row whose list of
@@ -43,7 +51,7 @@ func TestCompactListsRefusedBeforeTheirBound(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			body := compactHead(1) + `,"` + tc.list + `":[` + fill(tc.elem) + `]}`
+			body := compactHead(1, "10.0.0.2:7890") + `,"` + tc.list + `":[` + fill(tc.elem) + `]}`
 			require.LessOrEqual(t, len(body), lim.bytes)
 			var err error
 			_, alloc := smiletest.HeapPeak(func() {
@@ -80,7 +88,7 @@ func TestRefusedRowLeavesTheTable(t *testing.T) {
 	tests := []struct {
 		name, body, err string
 	}{
-		{"compact, schema_version 2", compactHead(2) + compact, `schema_version 2, type "mesh_node": want 1, "mesh_node"`},
+		{"compact, schema_version 2", compactHead(2, "10.0.0.2:7890") + compact, `schema_version 2, type "mesh_node": want 1, "mesh_node"`},
 		{"full, schema_version 2", head + `,"schema_version":2,"node":"p"` + full, `schema_version 2, type "mesh_node": want 1, "mesh_node"`},
 		{"full, node name", head + `,"schema_version":1,"node":"a b"` + full, `node name "ab" is not a host name`},
 	}
@@ -92,6 +100,59 @@ func TestRefusedRowLeavesTheTable(t *testing.T) {
 			require.Error(t, err)
 			assert.Equal(t, tc.err, err.Error())
 			assert.Equal(t, before, tableSize(lim.table), "addresses, words, classes")
+		})
+	}
+}
+
+// servedRow serves body as every row asked of 127.0.0.1, and is a mesh
+// whose one peer is there, fetching rows from it.
+func servedRow(t *testing.T, body string) *Mesh {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) })}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	m, err := New(Options{Interval: 2 * time.Second, MaxPeers: 1, Timeout: time.Second, Grace: time.Minute, Node: "n",
+		HTTPPort: ln.Addr().(*net.TCPAddr).Port}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	m.peers = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:7890")}
+	return m
+}
+
+// TestRowKeepingMoreThanItsBytesIsCharged: a row whose cells keep more
+// than the bytes read of them ({"column":0} is 12 bytes read, a full
+// cell kept) is charged what it keeps beyond them, and refused when that
+// is past the gathering's budget: 17 such cells, 989 bytes read, kept
+// 5,325 bytes of a 4 KiB budget before.
+func TestRowKeepingMoreThanItsBytesIsCharged(t *testing.T) {
+	var cols, cells []string
+	for i := range 17 {
+		cols = append(cols, fmt.Sprintf(`"10.0.0.%d:7890"`, i+1))
+		cells = append(cells, fmt.Sprintf(`{"column":%d,"class":"refused"}`, i))
+	}
+	body := compactHead(1, "127.0.0.1:7890") + `,"classes":["ok","refused"],"columns":[` + strings.Join(cols, ",") + `],"codes":"` +
+		strings.Repeat("1", 17) + `","cells":[` + strings.Join(cells, ",") + `]}`
+	row, err := decodeRow(strings.NewReader(body), gatherLimits(t, 17))
+	require.NoError(t, err)
+	t.Logf("%d bytes read, %d kept", len(body), row.keptBytes())
+	tests := []struct {
+		name   string
+		budget int64
+		err    string
+	}{
+		{"within the budget", 64 << 10, ""},
+		{"past the budget", 4 << 10, "not kept: the gathering already holds the 4 KiB of rows it may"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := servedRow(t, body)
+			m.budgetBytes = tc.budget
+			var mat Matrix
+			require.NoError(t, json.Unmarshal(Gather(context.Background(), m, 0), &mat))
+			require.Len(t, mat.Rows, 2, "own row and the peer's")
+			assert.Equal(t, tc.err, mat.Rows[1].Error)
+			assert.Equal(t, tc.err != "", mat.Rows[1].Stale)
 		})
 	}
 }
