@@ -309,7 +309,7 @@ func (t *gatherTable) gridOf(cells []Cell) *rowGrid {
 		cols[i] = c.Address
 		class := okClass
 		if !c.OK {
-			class = cmp.Or(c.Class, "error")
+			class = cmp.Or(short(oneLine(c.Class)), "error") // as a compact row's (grid)
 		}
 		codes[i] = t.code(class)
 		if !c.OK || c.datagramsNotable() {
@@ -337,14 +337,42 @@ func (w *compactFields) grid(maxCells int, t *gatherTable) (*rowGrid, error) {
 			return nil, notRow(fmt.Sprintf("compact row: code %q of column %d names no class of %d", dnsname.Sanitize(w.Codes[i:i+1]), i, len(w.Classes)))
 		}
 	}
+	// Each address a column, each column at most a cell, and a cell of
+	// the class its column's code says: a row that says two things of one
+	// destination is not believed for either.
+	first := make(map[string]int, len(w.Columns))
+	for i, a := range w.Columns {
+		if j, ok := first[a]; ok {
+			return nil, notRow(fmt.Sprintf("compact row: column %d repeats column %d's address", i, j))
+		}
+		first[a] = i
+	}
+	celled := make([]bool, len(w.Columns))
 	for _, c := range w.Cells {
-		if c.Column < 0 || c.Column >= len(w.Columns) {
+		switch {
+		case c.Column < 0 || c.Column >= len(w.Columns):
 			return nil, notRow(fmt.Sprintf("compact row: a cell of column %d, of %d", c.Column, len(w.Columns)))
+		case celled[c.Column]:
+			return nil, notRow(fmt.Sprintf("compact row: two cells of column %d", c.Column))
+		case w.Codes[c.Column] == noCode || w.Classes[strings.IndexByte(codeDigits, w.Codes[c.Column])] != cmp.Or(c.Class, okClass):
+			return nil, notRow(fmt.Sprintf("compact row: the cell of column %d is not of the class its code names", c.Column))
+		}
+		celled[c.Column] = true
+	}
+	// The row's codes, in the matrix's class list: only the classes some
+	// code uses, so that a row listing classes it never uses does not
+	// take the codes of classes honest rows bring.
+	var used [len(codeDigits)]bool
+	for i := range len(w.Codes) {
+		if w.Codes[i] != noCode {
+			used[strings.IndexByte(codeDigits, w.Codes[i])] = true
 		}
 	}
-	// The row's codes, in the matrix's class list.
 	var mapped [len(codeDigits)]byte
 	for k, class := range w.Classes {
+		if !used[k] {
+			continue
+		}
 		if class != okClass {
 			class = cmp.Or(short(oneLine(class)), "error") // a failure, whatever it is called
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +156,80 @@ func TestRowKeepingMoreThanItsBytesIsCharged(t *testing.T) {
 			assert.Equal(t, tc.err != "", mat.Rows[1].Stale)
 		})
 	}
+}
+
+// TestCompactRowSayingTwoThings: a compact row that names an address in
+// two columns, gives a column two cells, or a cell of another class than
+// its column's code is refused, naming the column.
+func TestCompactRowSayingTwoThings(t *testing.T) {
+	tests := []struct {
+		name, lists, err string
+	}{
+		{"an address twice", `"columns":["10.0.0.1:7890","10.0.0.3:7890","10.0.0.1:7890"],"codes":"000","cells":[]`,
+			"compact row: column 2 repeats column 0's address"},
+		{"a column's two cells", `"columns":["10.0.0.1:7890","10.0.0.3:7890"],"codes":"01","cells":[{"column":1,"class":"refused"},{"column":1,"class":"refused"}]`,
+			"compact row: two cells of column 1"},
+		{"a cell of another class", `"columns":["10.0.0.1:7890","10.0.0.3:7890"],"codes":"01","cells":[{"column":1,"class":"timeout"}]`,
+			"compact row: the cell of column 1 is not of the class its code names"},
+		{"an ok cell of a failing column", `"columns":["10.0.0.1:7890","10.0.0.3:7890"],"codes":"01","cells":[{"column":1,"ok":true}]`,
+			"compact row: the cell of column 1 is not of the class its code names"},
+		{"a cell of a column without a code", `"columns":["10.0.0.1:7890","10.0.0.3:7890"],"codes":"0.","cells":[{"column":1,"class":"refused"}]`,
+			"compact row: the cell of column 1 is not of the class its code names"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lim := gatherLimits(t, 17)
+			before := tableSize(lim.table)
+			_, err := decodeRow(strings.NewReader(compactHead(1, "10.0.0.2:7890")+`,"classes":["ok","refused"],`+tc.lists+`}`), lim)
+			require.Error(t, err)
+			assert.Equal(t, tc.err, err.Error())
+			assert.Equal(t, before, tableSize(lim.table), "addresses, words, classes")
+		})
+	}
+	_, err := decodeRow(strings.NewReader(compactHead(1, "10.0.0.2:7890")+`,"classes":["ok","refused"],`+
+		`"columns":["10.0.0.1:7890","10.0.0.3:7890"],"codes":"01","cells":[{"column":0,"ok":true},{"column":1,"class":"refused"}]}`), gatherLimits(t, 17))
+	assert.NoError(t, err, "a cell of each column, of its class")
+}
+
+// TestUnusedClassesTakeNoCode: classes a row lists but no code of it uses,
+// or listed by a row refused for its head, take none of the codes left
+// for classes of other versions: 36 junk classes took them all before,
+// and an honest row's new class was coded "error".
+func TestUnusedClassesTakeNoCode(t *testing.T) {
+	junk := make([]string, len(codeDigits))
+	for i := range junk {
+		junk[i] = fmt.Sprintf("%q", fmt.Sprintf("junk%d", i))
+	}
+	lists := `,"classes":[` + strings.Join(junk, ",") + `],"columns":["10.0.0.1:7890"],"codes":"0","cells":[]}`
+	honest := compactHead(1, "10.0.0.3:7890") + `,"classes":["ok","brand-new"],"columns":["10.0.0.1:7890"],"codes":"1","cells":[{"column":0,"class":"brand-new"}]}`
+	tests := []struct {
+		name, hostile string
+		err           bool
+	}{
+		{"listed, one used", compactHead(1, "10.0.0.2:7890") + lists, false},
+		{"listed by a row of another schema", compactHead(2, "10.0.0.2:7890") + lists, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lim := gatherLimits(t, 17)
+			known := len(lim.table.book.classes)
+			_, err := decodeRow(strings.NewReader(tc.hostile), lim)
+			require.Equal(t, tc.err, err != nil, "%v", err)
+			row, err := decodeRow(strings.NewReader(honest), lim)
+			require.NoError(t, err)
+			assert.Equal(t, "brand-new", lim.table.book.classes[slices.Index([]byte(codeDigits), row.grid.codes[0])])
+			assert.LessOrEqual(t, len(lim.table.book.classes), known+2, "the junk class used, and the new one")
+		})
+	}
+}
+
+// TestFullRowClassesShortened: a full row's failure class is kept as a
+// compact row's is, short and on one line.
+func TestFullRowClassesShortened(t *testing.T) {
+	tab := newGatherTable()
+	long := strings.Repeat("x", 300) + "\nmore"
+	g := tab.gridOf([]Cell{{Address: "10.0.0.1:7890", Class: long}})
+	class := tab.book.classes[strings.IndexByte(codeDigits, g.codes[0])]
+	assert.Equal(t, short(oneLine(long)), class)
+	assert.Len(t, class, 32+len("…"))
 }
