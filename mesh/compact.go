@@ -143,11 +143,11 @@ func (w *compactFields) field(key string) any {
 func (w *compactFields) decode(dec *json.Decoder, key string, f any, maxCells int) (err error) {
 	switch key {
 	case "classes":
-		w.Classes, err = decodeList[string](dec, len(codeDigits), notRow(fmt.Sprintf("compact row: more than %d classes, more than its codes", len(codeDigits))))
+		w.Classes, err = decodeList[string](dec, key, len(codeDigits), notRow(fmt.Sprintf("compact row: more than %d classes, more than its codes", len(codeDigits))))
 	case "columns":
-		w.Columns, err = decodeList[string](dec, maxCells, errRowTooManyCells)
+		w.Columns, err = decodeList[string](dec, key, maxCells, errRowTooManyCells)
 	case "cells":
-		w.Cells, err = decodeList[ColumnCell](dec, maxCells, errRowTooManyCells)
+		w.Cells, err = decodeList[ColumnCell](dec, key, maxCells, errRowTooManyCells)
 	default:
 		err = dec.Decode(f)
 	}

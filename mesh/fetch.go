@@ -188,7 +188,7 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 		}
 		key, _ := t.(string)
 		if key == "destinations" && lim.all {
-			if cells, err = decodeCells(dec, cells, lim.cells); err != nil {
+			if cells, err = decodeCells(dec, lim.cells); err != nil {
 				return nil, bad(err)
 			}
 			continue
@@ -248,11 +248,11 @@ func decodeRow(r io.Reader, lim rowLimits) (*Row, error) {
 	return &row, nil
 }
 
-// decodeList reads a JSON list one element at a time, failing with over
+// decodeList reads the JSON list name one element at a time, failing with over
 // before it decodes element max+1: a list of empty objects, three bytes
 // each, would otherwise make a 200-byte element of every three bytes read
 // before its length could be checked.
-func decodeList[T any](dec *json.Decoder, max int, over error) ([]T, error) {
+func decodeList[T any](dec *json.Decoder, name string, max int, over error) ([]T, error) {
 	t, err := dec.Token()
 	switch {
 	case err != nil:
@@ -260,7 +260,7 @@ func decodeList[T any](dec *json.Decoder, max int, over error) ([]T, error) {
 	case t == nil:
 		return nil, nil
 	case t != json.Delim('['):
-		return nil, notRow("a compact row's list is not a list")
+		return nil, notRow(name + " is not a list")
 	}
 	list := []T{}
 	for dec.More() {
@@ -277,18 +277,10 @@ func decodeList[T any](dec *json.Decoder, max int, over error) ([]T, error) {
 	return list, err
 }
 
-// decodeCells reads the destinations list one cell at a time onto cells,
-// failing past max cells.
-func decodeCells(dec *json.Decoder, cells []Cell, max int) ([]Cell, error) {
-	t, err := dec.Token()
-	switch {
-	case err != nil:
-		return cells, err
-	case t == nil:
-		return cells, nil
-	case t != json.Delim('['):
-		return cells, notRow("destinations is not a list")
-	}
+// decodeCells reads the destinations list one cell at a time, failing
+// past max cells.
+func decodeCells(dec *json.Decoder, max int) ([]Cell, error) {
+	cells, err := decodeList[Cell](dec, "destinations", max, errRowTooManyCells)
 	// A row's cells repeat their words (family, class, the same error
 	// for every address behind one fault): each is kept once.
 	words := map[string]string{}
@@ -299,20 +291,11 @@ func decodeCells(dec *json.Decoder, cells []Cell, max int) ([]Cell, error) {
 			words[*s] = *s
 		}
 	}
-	for dec.More() {
-		if len(cells) >= max {
-			return cells, errRowTooManyCells
-		}
-		var c Cell
-		if err := dec.Decode(&c); err != nil {
-			return cells, err
-		}
-		once(&c.Family)
-		once(&c.Class)
-		once(&c.Error)
-		cells = append(cells, c)
+	for i := range cells {
+		once(&cells[i].Family)
+		once(&cells[i].Class)
+		once(&cells[i].Error)
 	}
-	_, err = dec.Token() // ']'
 	return cells, err
 }
 
