@@ -190,6 +190,7 @@ type rowGrid struct {
 	codes []byte
 	cells []ColumnCell // Column indexes the row's columns
 	kept  int          // the bytes it holds, and those the table grew by for it
+	grew  int          // of kept, those the table grew by: held whether the row is kept or not
 }
 
 // columns interns a row's column addresses: the spans of the table they
@@ -251,7 +252,8 @@ func (g *rowGrid) entry(col int) int32 {
 // kept once a gathering.
 func (t *gatherTable) keep(cols []string, codes []byte, cells []ColumnCell) *rowGrid {
 	g := &rowGrid{codes: codes}
-	g.spans, g.kept = t.columns(cols)
+	g.spans, g.grew = t.columns(cols)
+	g.kept = g.grew
 	g.kept += len(codes) + len(g.spans)*int(unsafe.Sizeof(span{}))
 	if len(cells) == 0 {
 		return g
@@ -264,7 +266,9 @@ func (t *gatherTable) keep(cols []string, codes []byte, cells []ColumnCell) *row
 		c := &g.cells[i].Cell
 		c.Host, c.Address = "", ""
 		for _, w := range []*string{&c.Family, &c.Class, &c.Error, &c.PMTUReportedBy, &c.PMTUError} {
-			g.kept += t.word(w)
+			kept, grew := t.word(w)
+			g.kept += kept
+			g.grew += grew
 		}
 	}
 	return g
@@ -275,20 +279,21 @@ func (t *gatherTable) keep(cols []string, codes []byte, cells []ColumnCell) *row
 const maxWords = 1 << 16
 
 // word points *w at the table's copy of its word, and says what keeping
-// it costs beyond the table's own. t.mu is held.
-func (t *gatherTable) word(w *string) int {
+// it costs beyond the table's own, and of that what the table grew by.
+// t.mu is held.
+func (t *gatherTable) word(w *string) (kept, grew int) {
 	if *w == "" {
-		return 0
+		return 0, 0
 	}
 	if k, ok := t.words[*w]; ok {
 		*w = k
-		return 0
+		return 0, 0
 	}
 	if len(t.words) < maxWords {
 		t.words[*w] = *w
-		return len(*w) + tableEntryBytes
+		return len(*w) + tableEntryBytes, len(*w) + tableEntryBytes
 	}
-	return len(*w)
+	return len(*w), 0
 }
 
 // keptBytes is what a row read for a gathering holds: its grid, with the

@@ -63,11 +63,12 @@ func (b *rowBudget) charge(n int64) bool {
 
 // done gives back a fetch's read bytes and keeps kept for its row; a row
 // that keeps more than was read of it (a few bytes of cell each a full
-// cell's 200) is charged the difference, and false, taking nothing, when
-// that is not there: the row is then not kept.
-func (b *rowBudget) done(read, kept int64) bool {
+// cell's 200) is charged the difference, and false when that is not
+// there: the row is then not kept, and only grew, what the gathering's
+// table grew by for it and holds regardless, stays charged.
+func (b *rowBudget) done(read, kept, grew int64) bool {
 	if kept > read && !b.charge(kept-read) {
-		b.held.Add(-read)
+		b.held.Add(grew - read)
 		return false
 	}
 	if kept <= read {
@@ -178,11 +179,11 @@ func (m *Mesh) assemble(ctx context.Context) (*Matrix, *matrixRows) {
 			}
 			var size int
 			r.row, size, r.err = m.fetchRow(ctx, a, lim)
-			kept := 0
+			kept, grew := 0, 0
 			if r.err == nil {
-				kept = r.row.keptBytes()
+				kept, grew = r.row.keptBytes(), r.row.grid.grew
 			}
-			if !budget.done(int64(size), int64(kept)) {
+			if !budget.done(int64(size), int64(kept), int64(grew)) {
 				r.row, r.err = nil, errOverBudget(budget.total)
 			}
 			if errors.As(r.err, new(errOverBudget)) {

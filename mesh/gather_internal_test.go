@@ -104,15 +104,15 @@ func TestRowBudget(t *testing.T) {
 	require.True(t, b.charge(60))
 	assert.False(t, b.charge(60), "a second fetch past the room the first holds")
 	assert.Equal(t, int64(60), b.held.Load(), "a failed charge takes nothing")
-	assert.True(t, b.done(60, 30)) // the first row read, and 30 kept
+	assert.True(t, b.done(60, 30, 0)) // the first row read, and 30 kept
 	assert.True(t, b.charge(70))
 	assert.False(t, b.charge(1))
-	assert.True(t, b.done(70, 0)) // a fetch that failed keeps nothing
+	assert.True(t, b.done(70, 0, 0)) // a fetch that failed keeps nothing
 	assert.Equal(t, int64(30), b.held.Load())
 	require.True(t, b.charge(20))
-	assert.False(t, b.done(20, 80), "a row keeping more than it read, past the room left")
-	assert.Equal(t, int64(30), b.held.Load(), "a row refused keeps nothing, its read bytes given back")
+	assert.False(t, b.done(20, 80, 5), "a row keeping more than it read, past the room left")
+	assert.Equal(t, int64(35), b.held.Load(), "a row refused keeps only what the table grew by for it, its read bytes given back")
 	require.True(t, b.charge(20))
-	assert.True(t, b.done(20, 70), "a row keeping more than it read, within the room left")
+	assert.True(t, b.done(20, 65, 5), "a row keeping more than it read, within the room left")
 	assert.Equal(t, int64(100), b.held.Load())
 }
