@@ -60,8 +60,16 @@ const maxDatagram = 65535 - 8
 func (d *datagrams) serve(ctx context.Context, pc *net.UDPConn) error {
 	defer pc.Close()
 	rw := newPktConn(pc, &d.counts.failed)
-	defer rw.flush() // before the close: what the last batch holds was answered
-	stop := context.AfterFunc(ctx, func() { _ = pc.SetReadDeadline(time.Now()) })
+	defer rw.flush()         // before the close: what the last batch holds was answered
+	var stopped atomic.Int64 // when the stop came, in Unix nanoseconds
+	stop := context.AfterFunc(ctx, func() {
+		// Told to stop: the read under way ends, and a send waiting for
+		// room in the send buffer waits no longer than the drain may.
+		now := time.Now()
+		stopped.Store(now.UnixNano())
+		_ = pc.SetWriteDeadline(now.Add(d.idle + acceptFloor))
+		_ = pc.SetReadDeadline(now)
+	})
 	defer stop()
 	in := make([]byte, maxDatagram+1)
 	out := make([]byte, 0, maxDatagram)
@@ -79,7 +87,12 @@ func (d *datagrams) serve(ctx context.Context, pc *net.UDPConn) error {
 				// Sending waits no longer than the window either: an
 				// answer that cannot leave by then is counted failed, so a
 				// stalled link cannot hold the stop.
+				// The window counts from the stop, not from here: a send
+				// that waited before this read took from it already.
 				drainEnd = time.Now().Add(d.idle)
+				if at := stopped.Load(); at != 0 {
+					drainEnd = time.Unix(0, at).Add(d.idle)
+				}
 				_ = pc.SetWriteDeadline(drainEnd.Add(acceptFloor))
 				rw.flush()
 				_ = pc.SetReadDeadline(time.Now().Add(acceptFloor))

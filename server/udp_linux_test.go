@@ -96,17 +96,18 @@ func TestDatagramBatchCountsARefusedAnswer(t *testing.T) {
 	}
 }
 
-// TestDatagramDrainWhileTheSendBufferIsFull: 200 requests queued before
-// a stop, on a server whose answers leave slowly (a tbf queue on its link
-// and a send buffer of the smallest size), are all answered: waiting for
-// room to send the last batch's answers must not eat the 5 ms of silence
-// that ends the drain (docs/datagrams.md, "Health and the drain"), which
-// left 168 of them unanswered and uncounted.
-func TestDatagramDrainWhileTheSendBufferIsFull(t *testing.T) {
+// queuedBehindASlowLink is a server socket in a namespace of its own
+// whose answers leave through a tbf queue of rate (and the smallest send
+// buffer), with queued requests from a client in another namespace
+// already in it, sent to 10.29.sub.2: what a stop finds when its link
+// drains slowly or not at all.
+func queuedBehindASlowLink(t *testing.T, sub int, rate string, queued int) *net.UDPConn {
+	t.Helper()
 	cli, srv := smiletest.NewNetns(t), smiletest.NewNetns(t)
-	smiletest.Link(t, cli, "dfc", 1500, srv, "dfs", 1500)
-	cli.Run(t, "ip addr add 10.29.0.1/24 dev dfc")
-	srv.Run(t, "ip addr add 10.29.0.2/24 dev dfs", "tc qdisc add dev dfs root tbf rate 200kbit burst 1600 limit 1000000")
+	smiletest.Link(t, cli, fmt.Sprintf("q%dc", sub), 1500, srv, fmt.Sprintf("q%ds", sub), 1500)
+	cli.Run(t, fmt.Sprintf("ip addr add 10.29.%d.1/24 dev q%dc", sub, sub))
+	srv.Run(t, fmt.Sprintf("ip addr add 10.29.%d.2/24 dev q%ds", sub, sub),
+		fmt.Sprintf("tc qdisc add dev q%ds root tbf rate %s burst 1600 limit 1000000", sub, rate))
 	var pc, c *net.UDPConn
 	srv.Do(t, func() {
 		var err error
@@ -116,21 +117,42 @@ func TestDatagramDrainWhileTheSendBufferIsFull(t *testing.T) {
 	})
 	cli.Do(t, func() {
 		var err error
-		c, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 29, 0, 2), Port: pc.LocalAddr().(*net.UDPAddr).Port})
+		c, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 29, byte(sub), 2), Port: pc.LocalAddr().(*net.UDPAddr).Port})
 		require.NoError(t, err)
 	})
 	t.Cleanup(func() { _ = c.Close() })
-	const queued = 200
 	for range queued {
 		_, err := c.Write(make([]byte, 64))
 		require.NoError(t, err)
 	}
 	time.Sleep(50 * time.Millisecond) // all of them in the server's socket
-	d := &datagrams{greeting: []byte(defaultGreeting), idle: 10 * time.Second}
+	return pc
+}
+
+// stopAndDrain serves pc as a server that was already told to stop:
+// what the socket holds is answered within idle. It returns how long
+// that took and the counts.
+func stopAndDrain(t *testing.T, pc *net.UDPConn, idle time.Duration) (time.Duration, DatagramStats) {
+	t.Helper()
+	d := &datagrams{greeting: []byte(defaultGreeting), idle: idle}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	start := time.Now()
 	require.NoError(t, d.serve(ctx, pc))
-	assert.Equal(t, DatagramStats{Greetings: queued}, d.stats())
+	return time.Since(start), d.stats()
+}
+
+// TestDatagramDrainWhileTheSendBufferIsFull: 200 requests queued before
+// a stop, on a server whose answers leave slowly (a tbf queue at 200
+// kbit/s on its link and a send buffer of the smallest size), are all
+// answered: waiting for room to send the last batch's answers must not
+// eat the 5 ms of silence that ends the drain (docs/datagrams.md, "Health
+// and the drain"), which left 168 of them unanswered and uncounted.
+func TestDatagramDrainWhileTheSendBufferIsFull(t *testing.T) {
+	const queued = 200
+	pc := queuedBehindASlowLink(t, 0, "200kbit", queued)
+	_, st := stopAndDrain(t, pc, 10*time.Second)
+	assert.Equal(t, DatagramStats{Greetings: queued}, st)
 }
 
 // TestDatagramDrainBoundedOnAStalledLink: a stop whose answers cannot
@@ -138,38 +160,10 @@ func TestDatagramDrainWhileTheSendBufferIsFull(t *testing.T) {
 // ends within its drain window, the answers that did not leave counted
 // failed: a stalled link does not hold the server's stop.
 func TestDatagramDrainBoundedOnAStalledLink(t *testing.T) {
-	cli, srv := smiletest.NewNetns(t), smiletest.NewNetns(t)
-	smiletest.Link(t, cli, "dsc", 1500, srv, "dss", 1500)
-	cli.Run(t, "ip addr add 10.29.1.1/24 dev dsc")
-	srv.Run(t, "ip addr add 10.29.1.2/24 dev dss", "tc qdisc add dev dss root tbf rate 1kbit burst 1600 limit 1000000")
-	var pc, c *net.UDPConn
-	srv.Do(t, func() {
-		var err error
-		pc, err = net.ListenUDP("udp4", &net.UDPAddr{})
-		require.NoError(t, err)
-		require.NoError(t, pc.SetWriteBuffer(1))
-	})
-	cli.Do(t, func() {
-		var err error
-		c, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 29, 1, 2), Port: pc.LocalAddr().(*net.UDPAddr).Port})
-		require.NoError(t, err)
-	})
-	t.Cleanup(func() { _ = c.Close() })
-	const queued = 200
-	for range queued {
-		_, err := c.Write(make([]byte, 64))
-		require.NoError(t, err)
-	}
-	time.Sleep(50 * time.Millisecond)
-	const idle = 300 * time.Millisecond
-	d := &datagrams{greeting: []byte(defaultGreeting), idle: idle}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	start := time.Now()
-	require.NoError(t, d.serve(ctx, pc))
-	took := time.Since(start)
-	assert.Less(t, took, idle+2*time.Second, "the stop outlived its drain window (5.0 s without its write deadline)")
-	st := d.stats()
+	const queued, idle = 200, 300 * time.Millisecond
+	pc := queuedBehindASlowLink(t, 1, "1kbit", queued)
+	took, st := stopAndDrain(t, pc, idle)
+	assert.Less(t, took, idle+time.Second, "the stop outlived its drain window (5.0 s without its write deadlines)")
 	assert.Positive(t, st.Failed, "answers that could not leave are counted failed")
 	assert.LessOrEqual(t, st.Greetings, uint64(queued))
 	t.Logf("FIGURES stop %v, %d greetings counted, %d failed", took.Round(time.Millisecond), st.Greetings, st.Failed)
