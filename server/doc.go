@@ -35,7 +35,8 @@
 // datagram whole, answer it or count why not), udp_pktinfo.go and
 // udp_pktinfo_<os>.go (answer from the address it was sent to; on Linux
 // in batches, with raw recvmmsg and sendmmsg),
-// udp_health.go (-healthcheck over a datagram).
+// udp_health.go (-healthcheck over a datagram). zones.go names a
+// link-local peer's interface for both paths' log lines.
 //
 // The Server's core holds nothing of a connection's, so the datagram side
 // (Server.udp) shares the greeting, the log, the names and the drain's

@@ -43,8 +43,8 @@ func sockaddrPeer(rsa *unix.RawSockaddrAny) netip.AddrPort {
 		a := netip.AddrFrom16(sa.Addr).Unmap()
 		if sa.Scope_id != 0 && a.Is6() {
 			zone := strconv.Itoa(int(sa.Scope_id))
-			if ifi, err := net.InterfaceByIndex(int(sa.Scope_id)); err == nil {
-				zone = ifi.Name
+			if name := zoneNames.name(int(sa.Scope_id)); name != "" {
+				zone = name
 			}
 			a = a.WithZone(zone)
 		}
